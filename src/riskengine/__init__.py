@@ -1,0 +1,50 @@
+"""riskengine: Value-at-Risk and Expected Shortfall by historical simulation, parametric and
+Monte Carlo methods, with the conventions of docs/conventions.md."""
+
+from riskengine.errors import (
+    InputError,
+    InsufficientHistoryError,
+    NoPositionsError,
+    PortfolioFormatError,
+    PriceDataError,
+    RiskEngineError,
+    UnknownSymbolError,
+)
+from riskengine.instruments import (
+    Equity,
+    EuropeanOption,
+    Future,
+    FxSpot,
+    Portfolio,
+    Position,
+    load_portfolio,
+)
+from riskengine.market import FactorHistory, MarketState, load_prices
+from riskengine.pipeline import RiskCache, RiskSpec, compute_risk
+from riskengine.report import RiskReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Equity",
+    "EuropeanOption",
+    "FactorHistory",
+    "FxSpot",
+    "Future",
+    "InputError",
+    "InsufficientHistoryError",
+    "MarketState",
+    "NoPositionsError",
+    "Portfolio",
+    "PortfolioFormatError",
+    "Position",
+    "PriceDataError",
+    "RiskCache",
+    "RiskEngineError",
+    "RiskReport",
+    "RiskSpec",
+    "UnknownSymbolError",
+    "compute_risk",
+    "load_portfolio",
+    "load_prices",
+]

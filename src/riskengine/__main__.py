@@ -1,0 +1,5 @@
+import sys
+
+from riskengine.cli import main
+
+sys.exit(main())

@@ -1,0 +1,82 @@
+"""Closed forms for VaR and ES of a loss with a given location, scale and shape.
+
+All functions take the P&L mean ``mean`` and standard deviation ``sigma`` (already scaled to the
+horizon) and return positive loss amounts, so that VaR = -mean + sigma * q.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special, stats
+
+
+def normal_var_es(mean: float, sigma: float, confidence: float) -> tuple[float, float]:
+    """VaR and ES of P&L ~ N(mean, sigma^2): VaR = -mean + sigma z_c, ES = -mean + sigma
+    phi(z_c) / (1 - c)."""
+    z = special.ndtri(confidence)
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return -mean + sigma * z, -mean + sigma * pdf / (1.0 - confidence)
+
+
+def student_t_var_es(
+    mean: float, sigma: float, confidence: float, df: float
+) -> tuple[float, float]:
+    """VaR and ES of P&L = mean + sigma * T, T a standardised (unit-variance) Student-t(df).
+
+    VaR = -mean + sigma sqrt((df-2)/df) t_df^-1(c);
+    ES  = -mean + sigma sqrt((df-2)/df) f_df(q) (df + q^2) / ((df - 1)(1 - c)).
+    """
+    if df <= 2:
+        raise ValueError(f"df must be > 2 for a unit-variance Student-t; got {df}.")
+    scale = sigma * math.sqrt((df - 2.0) / df)
+    q = float(stats.t.ppf(confidence, df))
+    es_std = float(stats.t.pdf(q, df)) * (df + q * q) / ((df - 1.0) * (1.0 - confidence))
+    return -mean + scale * q, -mean + scale * es_std
+
+
+def cornish_fisher_z(confidence, skew: float, excess_kurtosis: float):
+    """Cornish-Fisher expansion of the c-quantile of a standardised variable with the given
+    skewness and excess kurtosis (of the variable whose quantile is taken)."""
+    z = special.ndtri(np.asarray(confidence, dtype=float))
+    s, k = skew, excess_kurtosis
+    return (
+        z
+        + (z * z - 1.0) * s / 6.0
+        + (z**3 - 3.0 * z) * k / 24.0
+        - (2.0 * z**3 - 5.0 * z) * s * s / 36.0
+    )
+
+
+def cornish_fisher_var_es(
+    mean: float, sigma: float, confidence: float, pnl_skew: float, pnl_excess_kurtosis: float
+) -> tuple[float, float]:
+    """VaR and ES of P&L with the given mean, sd, skewness and excess kurtosis, by the
+    Cornish-Fisher expansion of the loss quantile.
+
+    The loss L = -P&L has skewness -pnl_skew. ES is the exact tail integral of the expanded
+    quantile function: with He_n the Hermite polynomials, int_z^inf He_n phi = He_{n-1}(z) phi(z),
+    so (1-c) ES_std = phi(z) [1 + z s/6 + (z^2-1) k/24 - (2z^2-1) s^2/36], s the loss skewness.
+    """
+    s = -pnl_skew
+    k = pnl_excess_kurtosis
+    zc = float(cornish_fisher_z(confidence, s, k))
+    z = float(special.ndtri(confidence))
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    tail = pdf * (1.0 + z * s / 6.0 + (z * z - 1.0) * k / 24.0 - (2.0 * z * z - 1.0) * s * s / 36.0)
+    return -mean + sigma * zc, -mean + sigma * tail / (1.0 - confidence)
+
+
+def population_moments(x: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, standard deviation, skewness and excess kurtosis (population moments, ddof=0)."""
+    x = np.asarray(x, dtype=float)
+    m = x.mean()
+    d = x - m
+    var = np.mean(d * d)
+    if var <= 0:
+        return float(m), 0.0, 0.0, 0.0
+    sd = math.sqrt(var)
+    skew = float(np.mean(d**3) / sd**3)
+    kurt = float(np.mean(d**4) / var**2 - 3.0)
+    return float(m), sd, skew, kurt

@@ -1,0 +1,35 @@
+"""Reproducible random streams in fixed-size blocks.
+
+Paths come in blocks of BLOCK_SIZE; the number of blocks depends only on the path count; block i
+draws from SeedSequence(seed).spawn(n_blocks)[i]. A result therefore depends on the seed and the
+path count, never on how many workers or threads ran the blocks.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+BLOCK_SIZE = 5_000
+
+
+def draw_seed() -> int:
+    """A fresh seed for a run that did not give one (reported, so the run can be repeated)."""
+    return secrets.randbits(63)
+
+
+def block_sizes(n_paths: int, block_size: int = BLOCK_SIZE) -> list[int]:
+    """Sizes of the blocks that make up ``n_paths`` paths (all full but possibly the last)."""
+    full, rest = divmod(n_paths, block_size)
+    return [block_size] * full + ([rest] if rest else [])
+
+
+def block_generators(seed: int, n_paths: int, block_size: int = BLOCK_SIZE):
+    """One independent Generator per block, in block order."""
+    sizes = block_sizes(n_paths, block_size)
+    children = np.random.SeedSequence(seed).spawn(len(sizes))
+    return [
+        (size, np.random.Generator(np.random.PCG64(ss)))
+        for size, ss in zip(sizes, children, strict=True)
+    ]

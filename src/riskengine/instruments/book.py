@@ -1,0 +1,227 @@
+"""Load a book of positions from CSV or JSON (format: docs/formats.md).
+
+A CSV with just ``symbol,quantity`` is a valid book of stocks. Errors name the file, the row,
+the field, the value and the way out.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+from riskengine.errors import PortfolioFormatError
+from riskengine.instruments.types import (
+    INSTRUMENT_TYPES,
+    Equity,
+    EuropeanOption,
+    Future,
+    FxSpot,
+    Portfolio,
+    Position,
+)
+
+KNOWN_FIELDS = (
+    "id",
+    "symbol",
+    "quantity",
+    "instrument_type",
+    "currency",
+    "tags",
+    "underlying",
+    "strike",
+    "expiry",
+    "option_type",
+    "implied_vol",
+    "rate",
+    "dividend_yield",
+    "multiplier",
+    "exercise",
+    "underlying_type",
+)
+
+
+class _Row:
+    """One record of the book with helpers that raise errors naming where it came from."""
+
+    def __init__(self, source: str, number: int, record: dict):
+        self.source = source
+        self.number = number
+        self.record = {
+            str(k).strip().lower(): ("" if v is None else str(v).strip())
+            for k, v in record.items()
+            if k is not None
+        }
+
+    def fail(self, field: str, value, problem: str, fix: str):
+        raise PortfolioFormatError(
+            f"{self.source}, position {self.number}: field {field!r} = {value!r} {problem}. {fix}"
+        )
+
+    def text(self, field: str, default: str | None = None) -> str:
+        value = self.record.get(field, "")
+        if value == "":
+            if default is None:
+                self.fail(field, value, "is missing", f"Add a {field!r} value for this position.")
+            return default
+        return value
+
+    def number_field(self, field: str, default: float | None = None, *, positive=False) -> float:
+        raw = self.record.get(field, "")
+        if raw == "":
+            if default is None:
+                self.fail(field, raw, "is missing", f"Add a numeric {field!r} for this position.")
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.fail(field, raw, "is not a number", f"Write {field!r} as a decimal, e.g. 0.25.")
+        if not math.isfinite(value):
+            self.fail(field, raw, "is not finite", f"Give a finite {field!r}.")
+        if positive and value <= 0:
+            self.fail(field, raw, "must be > 0", f"Give a positive {field!r}.")
+        return value
+
+
+def _parse_tags(row: _Row) -> tuple[tuple[str, str], ...]:
+    raw = row.record.get("tags", "")
+    if not raw:
+        return ()
+    tags = []
+    for part in raw.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            row.fail(
+                "tags", raw, "is not key=value;key=value", "Write tags like sector=tech;book=A."
+            )
+        key, value = part.split("=", 1)
+        tags.append((key.strip(), value.strip()))
+    return tuple(tags)
+
+
+def _parse_option(row: _Row, currency: str) -> EuropeanOption:
+    exercise = row.text("exercise", "european").lower()
+    if exercise != "european":
+        row.fail(
+            "exercise",
+            exercise,
+            "is not supported: riskengine prices European options only",
+            "Remove the position or describe it as a European option (exercise=european).",
+        )
+    underlying = row.text("underlying")
+    option_type = row.text("option_type").lower()
+    if option_type not in ("call", "put"):
+        row.fail("option_type", option_type, "is not 'call' or 'put'", "Use call or put.")
+    expiry_raw = row.text("expiry")
+    try:
+        expiry = dt.date.fromisoformat(expiry_raw)
+    except ValueError:
+        row.fail("expiry", expiry_raw, "is not an ISO date", "Write it as YYYY-MM-DD.")
+    underlying_type = row.text("underlying_type", "spot").lower()
+    if underlying_type not in ("spot", "future"):
+        row.fail(
+            "underlying_type",
+            underlying_type,
+            "is not 'spot' or 'future'",
+            "Use spot (Black-Scholes-Merton) or future (Black-76).",
+        )
+    return EuropeanOption(
+        underlying=underlying,
+        strike=row.number_field("strike", positive=True),
+        expiry=expiry,
+        option_type=option_type,
+        implied_vol=row.number_field("implied_vol", positive=True),
+        rate=row.number_field("rate", 0.0),
+        dividend_yield=row.number_field("dividend_yield", 0.0),
+        underlying_type=underlying_type,
+        currency=currency,
+        symbol=row.record.get("symbol", ""),
+    )
+
+
+def position_from_record(record: dict, number: int, source: str = "portfolio") -> Position:
+    """Build one Position from a mapping of the book's fields (CSV row or JSON object)."""
+    row = _Row(source, number, record)
+    kind = row.text("instrument_type", "equity").lower()
+    if kind not in INSTRUMENT_TYPES:
+        row.fail(
+            "instrument_type",
+            kind,
+            "is not a known instrument type",
+            f"Use one of: {', '.join(INSTRUMENT_TYPES)}.",
+        )
+    quantity = row.number_field("quantity")
+    multiplier = row.number_field("multiplier", 1.0, positive=True)
+    currency = row.text("currency", "USD").upper()
+    if kind == "option":
+        instrument = _parse_option(row, currency)
+    else:
+        symbol = row.text("symbol")
+        if kind == "equity":
+            instrument = Equity(symbol, currency)
+        elif kind == "future":
+            instrument = Future(symbol, currency)
+        else:
+            if len(symbol) != 6 or not symbol.isalpha():
+                row.fail(
+                    "symbol",
+                    symbol,
+                    "is not a 6-letter currency pair",
+                    "Write FX pairs like EURUSD (USD per 1 EUR).",
+                )
+            instrument = FxSpot(symbol.upper())
+    pid = row.record.get("id") or str(number)
+    return Position(pid, instrument, quantity, multiplier, _parse_tags(row))
+
+
+def load_portfolio(path: str | Path, name: str | None = None) -> Portfolio:
+    """Read a book from a ``.csv`` or ``.json`` file.
+
+    JSON is either a list of position objects or ``{"name": ..., "positions": [...]}`` with the
+    same field names as the CSV columns.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise PortfolioFormatError(f"portfolio file {str(p)!r} does not exist; check the path.")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        try:
+            doc = json.loads(p.read_text())
+        except json.JSONDecodeError as exc:
+            raise PortfolioFormatError(
+                f"{p.name}: not valid JSON ({exc.msg} at line {exc.lineno}). "
+                "See docs/formats.md for the book format."
+            ) from None
+        if isinstance(doc, dict):
+            name = name or doc.get("name")
+            records = doc.get("positions")
+        else:
+            records = doc
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise PortfolioFormatError(
+                f"{p.name}: expected a list of position objects or "
+                '{"positions": [...]}; see docs/formats.md.'
+            )
+    elif suffix in (".csv", ".txt"):
+        with p.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            for required in ("quantity",):
+                if required not in header:
+                    raise PortfolioFormatError(
+                        f"{p.name}: the header has no {required!r} column (found: "
+                        f"{', '.join(header) or 'nothing'}). A minimal book is 'symbol,quantity'."
+                    )
+            records = list(reader)
+    else:
+        raise PortfolioFormatError(
+            f"portfolio file {p.name!r} has extension {suffix!r}; use .csv or .json."
+        )
+    if not records:
+        raise PortfolioFormatError(f"{p.name}: the book has no positions.")
+    positions = [position_from_record(r, i + 1, p.name) for i, r in enumerate(records)]
+    return Portfolio(tuple(positions), name or p.stem)

@@ -1,0 +1,140 @@
+"""Instruments describe; engines value. Every class here is a frozen description."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from riskengine.errors import InputError
+
+
+@dataclass(frozen=True)
+class Equity:
+    """A stock or ETF; its risk factor is its own price series ``symbol``."""
+
+    symbol: str
+    currency: str = "USD"
+
+    @property
+    def factor(self) -> str:
+        return self.symbol
+
+
+@dataclass(frozen=True)
+class FxSpot:
+    """An FX spot holding: ``quantity`` units of the base currency of pair ``symbol``.
+
+    The pair ``EURUSD`` is quoted as USD per 1 EUR, so its value is in USD (``currency``).
+    """
+
+    symbol: str
+
+    @property
+    def factor(self) -> str:
+        return self.symbol
+
+    @property
+    def currency(self) -> str:
+        return self.symbol[3:6]
+
+
+@dataclass(frozen=True)
+class Future:
+    """A futures contract on the price series ``symbol`` (the futures price itself).
+
+    Value is zero (daily settled); P&L = quantity * multiplier * change in the futures price.
+    """
+
+    symbol: str
+    currency: str = "USD"
+
+    @property
+    def factor(self) -> str:
+        return self.symbol
+
+
+@dataclass(frozen=True)
+class EuropeanOption:
+    """A European call or put on ``underlying``.
+
+    Priced by Black-Scholes-Merton on a spot underlying (continuous ``dividend_yield``) or
+    Black-76 when ``underlying_type`` is "future". ``rate`` and ``dividend_yield`` are
+    continuously compounded decimals; ``implied_vol`` is an annualised decimal (0.25 = 25%).
+    """
+
+    underlying: str
+    strike: float
+    expiry: dt.date
+    option_type: Literal["call", "put"]
+    implied_vol: float
+    rate: float = 0.0
+    dividend_yield: float = 0.0
+    underlying_type: Literal["spot", "future"] = "spot"
+    currency: str = "USD"
+    symbol: str = ""
+
+    @property
+    def factor(self) -> str:
+        return self.underlying
+
+
+Instrument = Equity | FxSpot | Future | EuropeanOption
+
+INSTRUMENT_TYPES = ("equity", "fx", "future", "option")
+
+
+@dataclass(frozen=True)
+class Position:
+    """``quantity`` units (or contracts) of ``instrument``; negative is short.
+
+    ``multiplier`` scales the quantity (contract size); ``tags`` are free key=value labels.
+    """
+
+    id: str
+    instrument: Instrument
+    quantity: float
+    multiplier: float = 1.0
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def symbol(self) -> str:
+        inst = self.instrument
+        if isinstance(inst, EuropeanOption):
+            return inst.symbol or inst.underlying
+        return inst.symbol
+
+    def scaled(self, factor: float) -> Position:
+        """The same position with its quantity multiplied by ``factor``."""
+        return Position(
+            self.id, self.instrument, self.quantity * factor, self.multiplier, self.tags
+        )
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """A book: an ordered tuple of positions with unique ids."""
+
+    positions: tuple[Position, ...] = field(default_factory=tuple)
+    name: str = "portfolio"
+
+    def __post_init__(self):
+        seen: set[str] = set()
+        for p in self.positions:
+            if p.id in seen:
+                raise InputError(
+                    f"position id {p.id!r} appears twice in portfolio {self.name!r}; "
+                    "ids must be unique (leave the id column out to number rows automatically)."
+                )
+            seen.add(p.id)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def scaled(self, factor: float) -> Portfolio:
+        """Every quantity multiplied by ``factor`` (a 2x book has twice the VaR)."""
+        return Portfolio(tuple(p.scaled(factor) for p in self.positions), self.name)
+
+    @classmethod
+    def from_positions(cls, positions, name: str = "portfolio") -> Portfolio:
+        return cls(tuple(positions), name)

@@ -1,0 +1,104 @@
+"""What every method receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from riskengine.cache import RiskCache
+from riskengine.core.covariance import CovarianceEstimate, estimate_covariance
+from riskengine.core.measures import es_standard_error, var_es, var_standard_error
+from riskengine.market.history import FactorHistory
+from riskengine.pricing.book import CompiledBook
+from riskengine.report import RiskMeasure
+
+if TYPE_CHECKING:
+    from riskengine.pipeline import RiskSpec
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """A market snapshot, a compiled book and the spec.
+
+    Attributes:
+        history: the price history.
+        index: row of ``as_of`` in the history.
+        universe: shape (n_columns,), history columns with a complete window (scenario columns).
+        book: the book compiled against the universe columns.
+        spec: the validated RiskSpec.
+        cache: covariance and scenario caches.
+    """
+
+    history: FactorHistory
+    index: int
+    universe: np.ndarray
+    book: CompiledBook
+    spec: RiskSpec
+    cache: RiskCache
+
+    def data_key(self) -> tuple:
+        return (self.history.content_hash, self.index, self.spec.window, tuple(self.universe))
+
+    def covariance(self) -> CovarianceEstimate:
+        """Sample covariance of the universe's daily returns in the window (cached)."""
+        key = (*self.data_key(), "sample", self.spec.mean)
+        return self.cache.covariances.get_or_create(
+            key,
+            lambda: estimate_covariance(
+                self.history.returns(self.index, self.spec.window, self.universe, 1),
+                mean=self.spec.mean,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """A method's numbers and the statements that qualify them."""
+
+    measures: tuple[RiskMeasure, ...]
+    n_scenarios: int | None
+    parameters: dict
+    pnl: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    data_quality: tuple[dict, ...] = ()
+    provenance: dict = field(default_factory=dict)
+
+
+def empirical_measures(
+    pnl: np.ndarray, confidences, *, standard_errors: bool
+) -> tuple[RiskMeasure, ...]:
+    """VaR and ES of a scenario P&L vector per confidence, with i.i.d. standard errors."""
+    pairs = var_es(pnl, confidences)
+    if not standard_errors:
+        return tuple(RiskMeasure(c, v, e) for c, (v, e) in zip(confidences, pairs, strict=True))
+    losses = -pnl
+    sorted_losses = np.sort(losses)
+    return tuple(
+        RiskMeasure(
+            c,
+            v,
+            e,
+            var_standard_error(sorted_losses, c),
+            es_standard_error(losses, c, v),
+        )
+        for c, (v, e) in zip(confidences, pairs, strict=True)
+    )
+
+
+def covariance_flags(est: CovarianceEstimate) -> tuple[dict, ...]:
+    if not est.repaired:
+        return ()
+    return (
+        {
+            "code": "covariance_repaired",
+            "message": (
+                f"the estimated covariance had a negative eigenvalue ({est.min_eigenvalue:.3g}) "
+                "and was replaced by the nearest positive semi-definite matrix."
+            ),
+        },
+    )
+
+
+VEGA_NOTE = "implied volatility is held constant: vega risk is not modelled"

@@ -1,0 +1,146 @@
+"""The one report schema: ``RiskReport`` (CLI ``--format json`` and the API return it)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RiskMeasure:
+    """VaR and ES at one confidence, positive loss amounts in the base currency.
+
+    Standard errors are those of the Monte Carlo estimate (None where the method has no
+    sampling error, e.g. parametric closed forms or historical simulation).
+    """
+
+    confidence: float
+    value_at_risk: float
+    expected_shortfall: float
+    value_at_risk_standard_error: float | None = None
+    expected_shortfall_standard_error: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "confidence": self.confidence,
+            "value_at_risk": self.value_at_risk,
+            "expected_shortfall": self.expected_shortfall,
+            "value_at_risk_standard_error": self.value_at_risk_standard_error,
+            "expected_shortfall_standard_error": self.expected_shortfall_standard_error,
+        }
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """Everything that shaped a risk number, and the number.
+
+    Attributes:
+        method: "historical", "parametric" or "montecarlo".
+        as_of: ISO date of the market snapshot.
+        base_currency: currency of every amount.
+        measures: one RiskMeasure per requested confidence, in request order.
+        parameters: every parameter of the method (confidence, horizon_days, window, ...).
+        n_scenarios: scenarios behind the numbers (None for closed forms).
+        portfolio: name, position counts and market value.
+        excluded_positions: [{"id", "symbol", "reason"}] for positions left out.
+        data_quality: [{"code", "message"}] flags (e.g. a repaired covariance).
+        notes: modelling statements the numbers depend on (e.g. vega not modelled).
+        provenance: seed, data snapshot id, code version.
+        pnl_histogram: {"edges": [...], "counts": [...]} of the scenario P&L, or None.
+    """
+
+    method: str
+    as_of: str
+    base_currency: str
+    measures: tuple[RiskMeasure, ...]
+    parameters: dict
+    n_scenarios: int | None
+    portfolio: dict
+    excluded_positions: tuple[dict, ...] = ()
+    data_quality: tuple[dict, ...] = ()
+    notes: tuple[str, ...] = ()
+    provenance: dict = field(default_factory=dict)
+    pnl_histogram: dict | None = None
+
+    def measure(self, confidence: float) -> RiskMeasure:
+        for m in self.measures:
+            if math.isclose(m.confidence, confidence, rel_tol=0, abs_tol=1e-12):
+                return m
+        raise KeyError(
+            f"no measure at confidence {confidence}; computed: "
+            f"{', '.join(str(m.confidence) for m in self.measures)}"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "method": self.method,
+            "as_of": self.as_of,
+            "base_currency": self.base_currency,
+            "results": [m.to_dict() for m in self.measures],
+            "parameters": dict(self.parameters),
+            "n_scenarios": self.n_scenarios,
+            "portfolio": dict(self.portfolio),
+            "excluded_positions": [dict(e) for e in self.excluded_positions],
+            "data_quality": [dict(f) for f in self.data_quality],
+            "notes": list(self.notes),
+            "provenance": dict(self.provenance),
+            "pnl_histogram": self.pnl_histogram,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def format_table(self) -> str:
+        """A readable summary for the terminal."""
+        lines = []
+        p = self.parameters
+        lines.append(
+            f"riskengine {self.method} VaR/ES  as_of {self.as_of}  base {self.base_currency}  "
+            f"horizon {p.get('horizon_days')}d  window {p.get('window')}"
+        )
+        model = ", ".join(
+            f"{k}={v}"
+            for k, v in p.items()
+            if k not in ("confidence", "horizon_days", "window") and v is not None
+        )
+        lines.append(f"model: {model}")
+        pf = self.portfolio
+        lines.append(
+            f"book {pf.get('name')}: {pf.get('n_included')} of {pf.get('n_positions')} positions, "
+            f"market value {pf.get('market_value'):,.2f}"
+            + (f", {self.n_scenarios:,} scenarios" if self.n_scenarios else "")
+        )
+        lines.append("")
+        has_se = any(m.value_at_risk_standard_error is not None for m in self.measures)
+        head = f"{'confidence':>10}  {'VaR':>16}  {'ES (CVaR)':>16}"
+        if has_se:
+            head += f"  {'VaR s.e.':>12}  {'ES s.e.':>12}"
+        lines.append(head)
+        for m in self.measures:
+            row = (
+                f"{m.confidence:>10.4g}  {m.value_at_risk:>16,.2f}  {m.expected_shortfall:>16,.2f}"
+            )
+            if has_se:
+                row += (
+                    f"  {m.value_at_risk_standard_error or 0:>12,.2f}"
+                    f"  {m.expected_shortfall_standard_error or 0:>12,.2f}"
+                )
+            lines.append(row)
+        if self.excluded_positions:
+            lines.append("")
+            lines.append(f"excluded positions ({len(self.excluded_positions)}):")
+            for e in self.excluded_positions:
+                lines.append(f"  {e['id']} {e['symbol']}: {e['reason']}")
+        for f in self.data_quality:
+            lines.append(f"data quality [{f['code']}]: {f['message']}")
+        for n in self.notes:
+            lines.append(f"note: {n}")
+        prov = self.provenance
+        lines.append(
+            "provenance: " + ", ".join(f"{k}={v}" for k, v in prov.items() if v is not None)
+        )
+        return "\n".join(lines)
