@@ -7,10 +7,10 @@ underlying once, and each scenario then costs one linear interpolation per under
 
 Error bound: linear interpolation on a step d errs by at most d^2/8 * max|f_u''| on each
 interval, and f_u''(x) = S_u^2 * sum_j units_j Gamma_j(S_u (1 + x)). The bound reported is
-sum_u d_u^2/8 * max|f_u''|, the maximum taken over the grid nodes and interval midpoints (plus
-d_u/4 * |units| * S_u for an option valued at intrinsic, whose kink has no finite gamma); it
-bounds the error of every scenario's P&L, hence of VaR and ES. Returns outside the grid are
-revalued exactly, so the grid range only affects speed, never correctness.
+sum_u d_u^2/8 * max|f_u''|, the maximum taken over the grid nodes and interval midpoints; it
+bounds the error of every scenario's P&L, hence of VaR and ES. Options that expire inside the
+horizon are valued exactly at intrinsic (their payoff has a kink a grid would smear). Returns
+outside the grid are revalued exactly, so the grid range only affects speed, never correctness.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class OptionGrid:
     values: np.ndarray
     slopes: np.ndarray
     option_groups: tuple[np.ndarray, ...]
+    at_expiry: np.ndarray
     error_bound: float
 
     def pnl(self, returns: np.ndarray) -> np.ndarray:
@@ -57,8 +58,9 @@ class OptionGrid:
         Returns:
             shape (n_scenarios,).
         """
+        total = self._pnl_at_expiry(returns)
         if self.columns.size == 0:
-            return np.zeros(returns.shape[0])
+            return total
         x = (returns[:, self.columns] - self.lo) * self.inv_step
         i = np.floor(x)
         outside = (i < 0) | (i > self.n_points - 2)
@@ -68,10 +70,21 @@ class OptionGrid:
         flat += np.arange(self.columns.size, dtype=np.intp) * self.n_points
         val = self.values[flat]
         val += x * self.slopes[flat]
-        total = val.sum(axis=1)
+        total += val.sum(axis=1)
         if outside.any():
             self._fix_outside(returns, outside, val, total)
         return total
+
+    def _pnl_at_expiry(self, returns):
+        """Exact P&L of the options that expire inside the horizon (intrinsic value)."""
+        idx = self.at_expiry
+        if idx.size == 0:
+            return np.zeros(returns.shape[0])
+        o = self.book.options
+        s = self.book.spot[o.column[idx]] * (1.0 + returns[:, o.column[idx]])
+        sign = np.where(o.is_call[idx], 1.0, -1.0)
+        intrinsic = np.maximum(sign * (s - o.strike[idx]), 0.0)
+        return (intrinsic - o.value_now[idx]) @ o.units[idx]
 
     def _fix_outside(self, returns, outside, val, total):
         """Replace the extrapolated values of out-of-grid returns by exact revaluation."""
@@ -101,36 +114,43 @@ def build_option_grid(
 ) -> OptionGrid:
     """Price the book's options on a grid of returns per underlying column.
 
+    Options that expire inside the horizon are worth their intrinsic value in every scenario,
+    which is cheaper to compute exactly than to interpolate (and has a kink): they stay out of
+    the grid and are valued exactly on every path.
+
     Args:
         lo, hi: shape (n_columns,), the grid range of returns per scenario column (only the
             columns carrying options are used).
         n_points: nodes per underlying (>= 2).
     """
     o = book.options
-    cols = np.unique(o.column)
-    groups = tuple(np.nonzero(o.column == c)[0] for c in cols)
+    gridded = np.nonzero(o.t_horizon > 0)[0]
+    at_expiry = np.nonzero(o.t_horizon <= 0)[0]
+    cols = np.unique(o.column[gridded])
+    groups = tuple(gridded[o.column[gridded] == c] for c in cols)
     if cols.size == 0:
         e = np.zeros(0)
-        return OptionGrid(book, cols, e, e, n_points, e, e, groups, 0.0)
+        return OptionGrid(book, cols, e, e, n_points, e, e, groups, at_expiry, 0.0)
     glo = np.asarray(lo, float)[cols]
     ghi = np.maximum(np.asarray(hi, float)[cols], glo + 1e-12)
     step = (ghi - glo) / (n_points - 1)
-    # Nodes and midpoints per option: shape (n_options, 2 * n_points - 1).
-    which = np.searchsorted(cols, o.column)
+    # Nodes and midpoints per option: shape (n_gridded, 2 * n_points - 1).
+    col = o.column[gridded]
+    which = np.searchsorted(cols, col)
     fine = glo[which, None] + step[which, None] * (np.arange(2 * n_points - 1) / 2.0)
-    s = book.spot[o.column][:, None] * (1.0 + fine)
+    s0 = book.spot[col][:, None]
     args = (
-        o.strike[:, None],
-        o.t_horizon[:, None],
-        o.vol[:, None],
-        o.rate[:, None],
-        o.carry[:, None],
-        o.is_call[:, None],
+        o.strike[gridded, None],
+        o.t_horizon[gridded, None],
+        o.vol[gridded, None],
+        o.rate[gridded, None],
+        o.carry[gridded, None],
+        o.is_call[gridded, None],
     )
-    gr = bsm_greeks(s, *args)
-    units = o.units[:, None]
-    node_pnl = ((gr.price - o.value_now[:, None]) * units)[:, ::2]
-    curvature = gr.gamma * units * book.spot[o.column][:, None] ** 2
+    gr = bsm_greeks(s0 * (1.0 + fine), *args)
+    units = o.units[gridded, None]
+    node_pnl = ((gr.price - o.value_now[gridded, None]) * units)[:, ::2]
+    curvature = gr.gamma * units * s0**2
     values = np.zeros((cols.size, n_points))
     np.add.at(values, which, node_pnl)
     f2 = np.zeros((cols.size, 2 * n_points - 1))
@@ -138,12 +158,15 @@ def build_option_grid(
     slopes = np.zeros_like(values)
     slopes[:, :-1] = np.diff(values, axis=1)
     bound = float(np.sum(step**2 / 8.0 * np.abs(f2).max(axis=1)))
-    # Options expiring inside the horizon are valued at intrinsic: a kink of slope S*units at
-    # the strike, where linear interpolation errs by at most step/4 * |units| * S.
-    expired = o.t_horizon <= 0
-    if expired.any():
-        kink = step[which] / 4.0 * np.abs(o.units) * book.spot[o.column]
-        bound += float(kink[expired].sum())
     return OptionGrid(
-        book, cols, glo, 1.0 / step, n_points, values.ravel(), slopes.ravel(), groups, bound
+        book,
+        cols,
+        glo,
+        1.0 / step,
+        n_points,
+        values.ravel(),
+        slopes.ravel(),
+        groups,
+        at_expiry,
+        bound,
     )
