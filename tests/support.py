@@ -67,3 +67,6 @@ def black_scholes(s, k, t, vol, r, q, kind):
     if kind == "call":
         return s * np.exp(-q * t) * norm.cdf(d1) - k * np.exp(-r * t) * norm.cdf(d2)
     return k * np.exp(-r * t) * norm.cdf(-d2) - s * np.exp(-q * t) * norm.cdf(-d1)
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent

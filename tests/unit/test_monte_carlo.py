@@ -208,3 +208,18 @@ def test_memory_stays_bounded_at_a_million_paths():
     full_cube = 1_000_000 * k * 8  # 320 MB if every path's factor returns were kept
     assert rep.n_scenarios == 1_000_000
     assert peak < full_cube / 4, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_scenarios_are_generated_once_per_snapshot_and_reused_across_books(hist):
+    cache = RiskCache()
+    args = dict(method="montecarlo", window=500, confidence=0.99, n_scenarios=20_000, seed=8)
+    a = compute_risk(stock_book({"S0": 10.0}), hist, cache=cache, **args)
+    b = compute_risk(stock_book({"S1": -3.0, "S2": 4.0}), hist, cache=cache, **args)
+    assert cache.scenarios.misses == 1 and cache.scenarios.hits == 1
+    assert cache.covariances.misses == 1
+    fresh = compute_risk(stock_book({"S1": -3.0, "S2": 4.0}), hist, **args)
+    assert b.measure(0.99).value_at_risk == fresh.measure(0.99).value_at_risk
+    # the covariance key includes the window: a new window is a new estimate
+    compute_risk(stock_book({"S0": 10.0}), hist, cache=cache, **(args | {"window": 400}))
+    assert cache.covariances.misses == 2
+    assert a.provenance["data_snapshot_id"] == b.provenance["data_snapshot_id"]

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from riskengine.errors import InputError
+from riskengine.errors import PortfolioFormatError
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class Portfolio:
         seen: set[str] = set()
         for p in self.positions:
             if p.id in seen:
-                raise InputError(
+                raise PortfolioFormatError(
                     f"position id {p.id!r} appears twice in portfolio {self.name!r}; "
                     "ids must be unique (leave the id column out to number rows automatically)."
                 )
