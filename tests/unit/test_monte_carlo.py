@@ -180,7 +180,8 @@ def test_grid_revaluation_within_stated_bound_of_full(real_history):
     grid = compute_risk(book, real_history, revaluation="grid", **args)
     full = compute_risk(book, real_history, revaluation="full", **args)
     bound = grid.parameters["revaluation_error_bound"]
-    assert 0 < bound < 1e-3 * full.measure(0.99).value_at_risk
+    # the bound is far inside the Monte Carlo noise of the same run
+    assert 0 < bound < 0.25 * full.measure(0.99).value_at_risk_standard_error
     for c in (0.95, 0.99):
         assert abs(grid.measure(c).value_at_risk - full.measure(c).value_at_risk) <= bound
         assert abs(grid.measure(c).expected_shortfall - full.measure(c).expected_shortfall) <= bound

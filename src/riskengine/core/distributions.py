@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy import special, stats
 
+from riskengine.errors import InputError
+
 
 def normal_var_es(mean: float, sigma: float, confidence: float) -> tuple[float, float]:
     """VaR and ES of P&L ~ N(mean, sigma^2): VaR = -mean + sigma z_c, ES = -mean + sigma
@@ -29,7 +31,9 @@ def student_t_var_es(
     ES  = -mean + sigma sqrt((df-2)/df) f_df(q) (df + q^2) / ((df - 1)(1 - c)).
     """
     if df <= 2:
-        raise ValueError(f"df must be > 2 for a unit-variance Student-t; got {df}.")
+        raise InputError(
+            f"df must be > 2 for a unit-variance Student-t; got {df}. Use df > 2 (default 5)."
+        )
     scale = sigma * math.sqrt((df - 2.0) / df)
     q = float(stats.t.ppf(confidence, df))
     es_std = float(stats.t.pdf(q, df)) * (df + q * q) / ((df - 1.0) * (1.0 - confidence))

@@ -53,8 +53,14 @@ def _prepare(pnl, weights):
     w = np.asarray(weights, dtype=float).ravel()
     if w.shape != losses.shape:
         raise InputError(f"weights must have one entry per scenario ({losses.size}); got {w.size}.")
-    if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
-        raise InputError("weights must be finite, non-negative and not all zero.")
+    bad = np.nonzero((w < 0) | ~np.isfinite(w))[0]
+    if bad.size:
+        raise InputError(
+            f"weights must be finite and non-negative; weight {bad[0]} is {w[bad[0]]!r}. "
+            "Fix the scenario weights or leave them out for equal weights."
+        )
+    if w.sum() <= 0:
+        raise InputError("weights are all zero; give at least one scenario a positive weight.")
     return losses, w / w.sum()
 
 
@@ -133,10 +139,12 @@ def var_standard_error(sorted_losses: np.ndarray, confidence: float) -> float:
     """
     n = sorted_losses.size
     k = var_index(n, confidence)
-    m = max(1, int(round(math.sqrt(n * confidence * (1.0 - confidence)))))
+    m_exact = math.sqrt(n * confidence * (1.0 - confidence))
+    m = max(1, int(round(m_exact)))
     lo = max(k - m, 0)
     hi = min(k + m, n - 1)
-    return float((sorted_losses[hi] - sorted_losses[lo]) / ((hi - lo) / m))
+    # The gap spans (hi - lo) order statistics; one standard error spans m_exact of them.
+    return float((sorted_losses[hi] - sorted_losses[lo]) * m_exact / (hi - lo))
 
 
 def es_standard_error(losses: np.ndarray, confidence: float, var: float) -> float:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from riskengine.errors import PortfolioFormatError
+from riskengine.errors import InputError, PortfolioFormatError
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,19 @@ class EuropeanOption:
     underlying_type: Literal["spot", "future"] = "spot"
     currency: str = "USD"
     symbol: str = ""
+
+    def __post_init__(self):
+        for name in ("strike", "implied_vol"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise InputError(
+                    f"option on {self.underlying}: {name} must be a positive number; got {v!r}."
+                )
+        if self.option_type not in ("call", "put"):
+            raise InputError(
+                f"option on {self.underlying}: option_type must be 'call' or 'put'; "
+                f"got {self.option_type!r}."
+            )
 
     @property
     def factor(self) -> str:

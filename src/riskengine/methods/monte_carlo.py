@@ -16,7 +16,7 @@ from riskengine.methods.base import (
 from riskengine.pricing.grid import build_option_grid
 from riskengine.scenarios.montecarlo import MonteCarloModel, MonteCarloScenarios
 
-GRID_TAIL_PROBABILITY = 1e-4  # returns beyond the grid are revalued exactly
+GRID_TAIL_PROBABILITY = 1e-5  # returns beyond the grid are revalued exactly
 
 
 def run_montecarlo(ctx: MethodContext) -> MethodResult:
@@ -68,6 +68,7 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
             grid = build_option_grid(book, lo, hi)
             revalue_options = grid.pnl
             params["revaluation_grid_points"] = grid.n_points
+            params["revaluation_grid_tail_probability"] = GRID_TAIL_PROBABILITY
             params["revaluation_error_bound"] = grid.error_bound
             notes.append(
                 "options revalued on a grid of returns per underlying (linear interpolation, "
