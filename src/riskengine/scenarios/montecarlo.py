@@ -48,7 +48,11 @@ class MonteCarloModel:
 
     def __post_init__(self):
         root, how = self.root if self.root is not None else matrix_root(self.covariance)
-        object.__setattr__(self, "_root_t", np.ascontiguousarray(root.T))
+        # sqrt(h) (and the Student-t variance factor) folded into the root: one pass less.
+        scale = math.sqrt(self.horizon_days)
+        if self.distribution == "student-t":
+            scale *= math.sqrt((self.df - 2.0) / self.df)
+        object.__setattr__(self, "_root_t", np.ascontiguousarray(root.T) * scale)
         object.__setattr__(self, "root_method", how)
 
     @property
@@ -71,13 +75,9 @@ class MonteCarloModel:
         """One block of horizon returns, shape (size, n_columns)."""
         z = rng.standard_normal((size, self.n_columns))
         r = z @ self._root_t
-        scale = math.sqrt(self.horizon_days)
         if self.distribution == "student-t":
             w = rng.chisquare(self.df, size)
-            factor = scale * math.sqrt((self.df - 2.0) / self.df) / np.sqrt(w / self.df)
-            r *= factor[:, None]
-        else:
-            r *= scale
+            r *= np.sqrt(self.df / w)[:, None]
         if np.any(self.mean):
             r += self.mean * self.horizon_days
         return r
