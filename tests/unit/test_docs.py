@@ -1,0 +1,222 @@
+"""The documentation stays true: its examples run and its tables match the code.
+
+* the Python examples of README.md and docs/python.md run from the repository root;
+* docs/cli.md names exactly the options of ``riskengine risk`` (with their defaults and choices),
+  and every ``riskengine risk`` command in README.md and docs/cli.md parses;
+* examples/book.json is the same book as examples/book.csv;
+* the book table of docs/formats.md lists exactly ``KNOWN_FIELDS``, and its report table exactly
+  the keys of ``RiskReport.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+import riskengine
+from riskengine.cli import build_parser
+from riskengine.instruments.book import KNOWN_FIELDS
+from riskengine.report import RiskMeasure, RiskReport
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The bodies of the fenced code blocks of ``language`` in a markdown text."""
+    return re.findall(rf"^```{language}[ \t]*\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def table_rows(text: str, first_header: str) -> list[list[str]]:
+    """Body rows (as stripped cells) of every markdown table whose first header cell is
+    ``first_header``."""
+    rows: list[list[str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        cells = _cells(lines[i])
+        if cells and cells[0] == first_header and i + 1 < len(lines):
+            i += 2  # skip the header and the |---| separator
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            continue
+        i += 1
+    return rows
+
+
+def _cells(line: str) -> list[str]:
+    line = line.strip()
+    if not line.startswith("|"):
+        return []
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def first_code(cell: str) -> str:
+    """The first backticked word of a table cell, e.g. "`--window N`" -> "--window"."""
+    m = re.search(r"`([^`]+)`", cell)
+    assert m, f"table cell without a `name`: {cell!r}"
+    return m.group(1).split()[0]
+
+
+def risk_parser() -> argparse.ArgumentParser:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["risk"]
+
+
+def risk_options() -> dict[str, argparse.Action]:
+    """Long option string -> action of ``riskengine risk``, without --help."""
+    return {
+        s: a
+        for a in risk_parser()._actions
+        for s in a.option_strings
+        if s.startswith("--") and s != "--help"
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Python examples
+
+
+def run_blocks(blocks: list[str], monkeypatch) -> str:
+    """Exec the blocks in order in one namespace from the repository root; return stdout."""
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {"__name__": "__docs__"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in blocks:
+            exec(compile(block, "<docs>", "exec"), namespace)
+    return out.getvalue()
+
+
+def test_readme_python_example_runs_and_prints_what_the_readme_shows(monkeypatch):
+    text = read(README)
+    blocks = code_blocks(text, "python")
+    assert blocks, "README.md has no ```python example"
+    out = run_blocks(blocks, monkeypatch)
+    first = out.splitlines()[0]
+    # The first line is rounded to whole units, so it does not depend on the last bits of BLAS.
+    assert first in text, f"README shows other output than the example prints: {first!r}"
+
+
+def test_python_md_examples_run(monkeypatch):
+    blocks = code_blocks(read(DOCS / "python.md"), "python")
+    assert blocks
+    run_blocks(blocks, monkeypatch)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_md_mentions_only_real_options_and_all_of_them():
+    text = read(DOCS / "cli.md")
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text))
+    real = set(risk_options())
+    assert mentioned - real - {"--help"} == set(), "docs/cli.md names options that do not exist"
+    assert real - mentioned == set(), "docs/cli.md does not document these options"
+
+
+def test_cli_md_option_table_matches_the_parser():
+    rows = table_rows(read(DOCS / "cli.md"), "Option")
+    options = risk_options()
+    in_table = [first_code(r[0]) for r in rows]
+    assert sorted(in_table) == sorted(options), "the option table must list each option once"
+    for row in rows:
+        action = options[first_code(row[0])]
+        default_cell, meaning = row[1], row[2]
+        if action.required:
+            assert default_cell == "required", row
+            continue
+        m = re.fullmatch(r"`([^`]+)`", default_cell)
+        if m:  # a literal default: compare it with the parser's
+            default = action.default
+            if isinstance(default, list):
+                default = default[0] if len(default) == 1 else default
+            shown = m.group(1)
+            if isinstance(default, int | float):
+                assert float(shown) == float(default), row
+            else:
+                assert shown == str(default), row
+        else:
+            assert action.default is None, f"{row[0]}: the default {action.default!r} is not shown"
+        for choice in action.choices or ():
+            assert f"`{choice}`" in meaning, f"{row[0]}: choice {choice!r} is not documented"
+
+
+def risk_commands(text: str) -> list[str]:
+    """Every ``riskengine risk ...`` command in the shell blocks, continuation lines joined."""
+    commands = []
+    for block in code_blocks(text, "sh"):
+        joined = re.sub(r"\\\n", " ", block)
+        for line in joined.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if re.search(r"(^|/)riskengine risk\b", line):
+                commands.append(line)
+    return commands
+
+
+@pytest.mark.parametrize(
+    "doc", [README, DOCS / "cli.md", DOCS / "formats.md"], ids=lambda p: p.name
+)
+def test_documented_commands_parse(doc):
+    text = read(doc)
+    variables = dict(re.findall(r'^(\w+)="([^"]*)"$', text, flags=re.M))
+    commands = risk_commands(text)
+    assert commands, f"{doc.name} shows no riskengine risk command"
+    parser = build_parser()
+    for command in commands:
+        for name, value in variables.items():
+            command = command.replace(f"${name}", value)
+        words = shlex.split(command.split(">", 1)[0])
+        args = words[words.index("risk") :]
+        parser.parse_args(args)  # argparse exits (SystemExit) on an invalid command
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats
+
+
+def test_book_json_is_the_same_book_as_book_csv():
+    csv_book = riskengine.load_portfolio(ROOT / "examples" / "book.csv")
+    json_book = riskengine.load_portfolio(ROOT / "examples" / "book.json")
+    assert json_book.positions == csv_book.positions
+    assert json_book.name == csv_book.name
+
+
+def test_formats_md_book_table_lists_exactly_the_known_fields():
+    rows = table_rows(read(DOCS / "formats.md"), "Column")
+    columns = [first_code(r[0]) for r in rows]
+    assert len(columns) == len(set(columns)), "a column is listed twice"
+    assert set(columns) == set(KNOWN_FIELDS)
+
+
+def test_formats_md_report_table_lists_exactly_the_report_fields():
+    rows = table_rows(read(DOCS / "formats.md"), "Field")
+    names = [first_code(r[0]) for r in rows]
+    report = RiskReport(
+        method="historical",
+        as_of="2022-12-28",
+        base_currency="USD",
+        measures=(RiskMeasure(0.99, 1.0, 1.5),),
+        parameters={},
+        n_scenarios=1,
+        portfolio={},
+    )
+    doc = report.to_dict()
+    top = {n for n in names if "." not in n and "[" not in n}
+    assert top == set(doc)
+    per_result = {n.split(".", 1)[1] for n in names if n.startswith("results[].")}
+    assert per_result == set(doc["results"][0])
