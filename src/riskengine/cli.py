@@ -104,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     except RiskEngineError as exc:
         print(f"riskengine: error: {exc}", file=sys.stderr)
         return 2
+    except Exception:  # an unexpected failure: say so, keep the traceback for a bug report
+        import traceback
+
+        traceback.print_exc()
+        print(
+            "riskengine: internal error (a bug): please report the traceback above.",
+            file=sys.stderr,
+        )
+        return 1
     print(out)
     return 0
 

@@ -91,7 +91,10 @@ class RiskSpec:
             _choice("distribution (montecarlo)", self.distribution, MONTECARLO_DISTRIBUTIONS)
         elif self.method == "parametric":
             _choice("distribution (parametric)", self.distribution, PARAMETRIC_DISTRIBUTIONS)
-        if not (isinstance(self.df, int | float) and math.isfinite(self.df) and self.df > 2):
+        _choice("distribution", self.distribution, PARAMETRIC_DISTRIBUTIONS)
+        object.__setattr__(self, "base_currency", str(self.base_currency).upper())
+        ok_df = isinstance(self.df, int | float) and math.isfinite(self.df) and self.df > 2
+        if self.distribution == "student-t" and not ok_df:
             raise InputError(
                 f"df must be > 2 (a Student-t with df <= 2 has no variance); got {self.df!r}."
             )
@@ -146,7 +149,15 @@ def compute_risk(
         NoPositionsError: when no position can be priced.
         InputError, InsufficientHistoryError: invalid parameters or too little history.
     """
-    spec = (spec or RiskSpec()).replace(**overrides) if overrides else (spec or RiskSpec())
+    spec = spec or RiskSpec()
+    if overrides:
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(RiskSpec)})
+        if unknown:
+            raise InputError(
+                f"unknown parameter(s) {', '.join(unknown)}; valid: "
+                f"{', '.join(f.name for f in dataclasses.fields(RiskSpec))}."
+            )
+        spec = spec.replace(**overrides)
     cache = cache or RiskCache()
     index = history.index_of(spec.as_of)
     history.check_window(index, spec.window, spec.horizon_days)
@@ -173,7 +184,6 @@ def compute_risk(
         "confidence": list(spec.confidence),
         "horizon_days": spec.horizon_days,
         "window": spec.window,
-        "mean": spec.mean,
     } | result.parameters
     if spec.method == "montecarlo":
         parameters["n_scenarios"] = spec.n_scenarios

@@ -13,8 +13,9 @@ SCHEMA_VERSION = 1
 class RiskMeasure:
     """VaR and ES at one confidence, positive loss amounts in the base currency.
 
-    Standard errors are those of the Monte Carlo estimate (None where the method has no
-    sampling error, e.g. parametric closed forms or historical simulation).
+    Standard errors are the sampling errors of the scenario estimates: Monte Carlo, and
+    historical simulation on independent (non-overlapping) scenarios; None for parametric closed
+    forms and overlapping h-day historical scenarios.
     """
 
     confidence: float

@@ -217,3 +217,41 @@ def test_every_error_is_a_riskengine_error():
         PriceDataError,
     ):
         assert issubclass(cls, RiskEngineError)
+
+
+def test_unknown_book_column_is_an_error_not_silently_ignored(tmp_path):
+    with pytest.raises(PortfolioFormatError, match=r"unknown column 'multipler'.*multiplier"):
+        load_portfolio(write(tmp_path, "b.csv", "symbol,quantity,multipler\nAAA,1,100\n"))
+
+
+def test_json_tags_as_object_or_list_and_wrong_types(tmp_path):
+    book = load_portfolio(
+        write(
+            tmp_path,
+            "b.json",
+            (
+                '[{"symbol": "AAA", "quantity": 1, "tags": {"sector": "tech", "book": "A"}},'
+                ' {"symbol": "BBB", "quantity": 2, "tags": ["sector=bank"]}]'
+            ),
+        )
+    )
+    assert book.positions[0].tags == (("sector", "tech"), ("book", "A"))
+    assert book.positions[1].tags == (("sector", "bank"),)
+    with pytest.raises(PortfolioFormatError, match=r"'quantity' = True has the wrong type"):
+        load_portfolio(write(tmp_path, "c.json", '[{"symbol": "AAA", "quantity": true}]'))
+
+
+def test_unknown_parameter_and_lower_case_currency(hist):
+    with pytest.raises(InputError, match=r"unknown parameter\(s\) paths; valid: method"):
+        compute_risk(stock_book({"AAA": 1}), hist, window=200, paths=10)
+    rep = compute_risk(stock_book({"AAA": 1}), hist, window=200, base_currency="usd")
+    assert rep.base_currency == "USD" and rep.excluded_positions == ()
+
+
+def test_historical_standard_errors_only_for_independent_scenarios(hist):
+    one = compute_risk(stock_book({"AAA": 1}), hist, window=250, confidence=0.95)
+    assert one.measure(0.95).value_at_risk_standard_error > 0
+    assert "mean" not in one.parameters  # historical simulation has no mean parameter
+    ten = compute_risk(stock_book({"AAA": 1}), hist, window=250, horizon_days=10, confidence=0.95)
+    assert ten.measure(0.95).value_at_risk_standard_error is None
+    assert any("not independent" in n for n in ten.notes)

@@ -43,17 +43,42 @@ KNOWN_FIELDS = (
 )
 
 
+def _text(key: str, value, source: str, number: int) -> str:
+    """A field as text: JSON numbers and strings as written, tags also as an object or list."""
+    if value is None:
+        return ""
+    if key == "tags" and isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in value.items())
+    if key == "tags" and isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return ";".join(value)
+    if isinstance(value, bool | dict | list):
+        raise PortfolioFormatError(
+            f"{source}, position {number}: field {key!r} = {value!r} has the wrong type; "
+            "give a number or a string (tags may also be an object of key: value)."
+        )
+    return str(value).strip()
+
+
 class _Row:
     """One record of the book with helpers that raise errors naming where it came from."""
 
     def __init__(self, source: str, number: int, record: dict):
         self.source = source
         self.number = number
-        self.record = {
-            str(k).strip().lower(): ("" if v is None else str(v).strip())
-            for k, v in record.items()
-            if k is not None
-        }
+        self.record = {}
+        for k, v in record.items():
+            if k is None:  # a CSV row with more fields than the header
+                raise PortfolioFormatError(
+                    f"{source}, position {number}: more fields than header columns ({v!r}); "
+                    "quote values that contain commas."
+                )
+            key = str(k).strip().lower()
+            if key not in KNOWN_FIELDS:
+                raise PortfolioFormatError(
+                    f"{source}: unknown column {str(k)!r}. Known columns: "
+                    f"{', '.join(KNOWN_FIELDS)} (see docs/formats.md)."
+                )
+            self.record[key] = _text(key, v, source, number)
 
     def fail(self, field: str, value, problem: str, fix: str):
         raise PortfolioFormatError(

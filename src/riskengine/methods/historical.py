@@ -36,10 +36,18 @@ def run_historical(ctx: MethodContext) -> MethodResult:
             )
     pnl = ctx.book.pnl(scen.returns)
     notes = [f"{n} scenarios: h-day returns by {scen.scaling} scaling inside the window"]
+    independent = spec.horizon_days == 1 or scen.scaling == "sqrt"
+    if independent:
+        notes.append(
+            "standard errors treat the historical days as independent draws (volatility "
+            "clustering makes the true sampling error larger)"
+        )
+    else:
+        notes.append("no standard errors: overlapping h-day scenarios are not independent")
     if len(ctx.book.options):
         notes.append("options fully revalued in every scenario; " + VEGA_NOTE)
     return MethodResult(
-        measures=empirical_measures(pnl, spec.confidence, standard_errors=False),
+        measures=empirical_measures(pnl, spec.confidence, standard_errors=independent),
         n_scenarios=n,
         parameters={"historical_scaling": scen.scaling},
         pnl=pnl,

@@ -39,7 +39,7 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
     b, g = b_all[cols], g_all[cols]
     mean = a + float(b @ mu)
     sd = math.sqrt(max(float(b @ cov @ b), 0.0))
-    params: dict = {"distribution": spec.distribution}
+    params: dict = {"distribution": spec.distribution, "mean": spec.mean}
     notes = []
     has_gamma = bool(np.any(g != 0))
     if spec.distribution == "normal":
