@@ -17,6 +17,7 @@ from riskengine.market.history import FactorHistory, MarketState
 from riskengine.methods import METHODS, MethodContext
 from riskengine.pricing.book import compile_book
 from riskengine.report import RiskReport
+from riskengine.scale.local import LocalExecutor
 from riskengine.scenarios.historical import SCALINGS
 
 PARAMETRIC_DISTRIBUTIONS = ("normal", "student-t", "cornish-fisher")
@@ -131,6 +132,7 @@ def compute_risk(
     *,
     market: MarketState | None = None,
     cache: RiskCache | None = None,
+    executor: LocalExecutor | None = None,
     **overrides,
 ) -> RiskReport:
     """VaR and ES of ``portfolio`` on ``history`` as ``spec`` (plus keyword overrides) says.
@@ -141,6 +143,8 @@ def compute_risk(
         spec: the run's parameters; keyword ``overrides`` replace fields (e.g. method="parametric").
         market: latest prices to revalue at (default: the closes at as_of).
         cache: covariance and scenario caches to reuse across calls (default: a fresh one).
+        executor: runs blocks of work in parallel (default: LocalExecutor on every CPU); the
+            result does not depend on it.
 
     Returns:
         A RiskReport; positions that cannot be priced are listed in ``excluded_positions``.
@@ -178,7 +182,7 @@ def compute_risk(
             f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). "
             f"{reasons}"
         )
-    ctx = MethodContext(history, index, universe, book, spec, cache)
+    ctx = MethodContext(history, index, universe, book, spec, cache, executor or LocalExecutor())
     result = METHODS[spec.method](ctx)
     parameters = {
         "confidence": list(spec.confidence),

@@ -7,7 +7,7 @@ user-supplied matrix that is not PSD beyond a tolerance is an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from riskengine.errors import NotPositiveSemidefiniteError
 
 PSD_TOLERANCE = 1e-10
+_CHOLESKY_MIN_RATIO = 1e-12  # below this eigenvalue ratio, use the eigen root
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,19 @@ class CovarianceEstimate:
     estimator: str
     repaired: bool
     min_eigenvalue: float
+    eigen: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def root(self) -> tuple[np.ndarray, str]:
-        """(A, how) with A A' = matrix; computed once per estimate (see ``matrix_root``)."""
+        """(A, how) with A A' = matrix; computed once per estimate (see ``matrix_root``).
+
+        A singular estimate (e.g. more factors than observations) reuses the eigen-decomposition
+        made while checking it, instead of a failed Cholesky and a second decomposition.
+        """
+        if self.eigen is not None:
+            vals, vecs = self.eigen
+            if vals[0] <= _CHOLESKY_MIN_RATIO * max(vals[-1], 1e-300):
+                return vecs * np.sqrt(np.maximum(vals, 0.0)), "eigen"
         return matrix_root(self.matrix)
 
 
@@ -49,9 +59,11 @@ def estimate_covariance(returns: np.ndarray, *, mean: str = "zero") -> Covarianc
         mean: "zero" (RiskMetrics: the model mean is 0) or "sample" (the window's sample mean).
     """
     cov = sample_covariance(returns)
-    fixed, repaired, lo = nearest_psd(cov)
+    vals, vecs = np.linalg.eigh(cov)
+    fixed, repaired, lo = nearest_psd(cov, (vals, vecs))
     mu = returns.mean(axis=0) if mean == "sample" else np.zeros(returns.shape[1])
-    return CovarianceEstimate(fixed, mu, "sample", repaired, lo)
+    eigen = (np.maximum(vals, 0.0), vecs)
+    return CovarianceEstimate(fixed, mu, "sample", repaired, lo, eigen)
 
 
 def sample_covariance(returns: np.ndarray) -> np.ndarray:
@@ -71,15 +83,17 @@ def sample_covariance(returns: np.ndarray) -> np.ndarray:
     return 0.5 * (cov + cov.T)
 
 
-def nearest_psd(matrix: np.ndarray) -> tuple[np.ndarray, bool, float]:
+def nearest_psd(matrix: np.ndarray, eigen=None) -> tuple[np.ndarray, bool, float]:
     """Nearest symmetric PSD matrix in Frobenius norm (eigenvalues clipped at 0).
+
+    ``eigen`` may pass the (values, vectors) of the symmetric matrix if already computed.
 
     Returns:
         (matrix, repaired, min_eigenvalue): ``repaired`` is False and the symmetrised input is
         returned unchanged when its smallest eigenvalue is >= -tol * max(|eigenvalue|).
     """
     a = 0.5 * (matrix + matrix.T)
-    vals, vecs = np.linalg.eigh(a)
+    vals, vecs = eigen if eigen is not None else np.linalg.eigh(a)
     lo = float(vals[0])
     scale = max(float(np.abs(vals).max()), 1e-300)
     if lo >= -PSD_TOLERANCE * scale:

@@ -25,11 +25,6 @@ def block_sizes(n_paths: int, block_size: int = BLOCK_SIZE) -> list[int]:
     return [block_size] * full + ([rest] if rest else [])
 
 
-def block_generators(seed: int, n_paths: int, block_size: int = BLOCK_SIZE):
-    """One independent Generator per block, in block order."""
-    sizes = block_sizes(n_paths, block_size)
-    children = np.random.SeedSequence(seed).spawn(len(sizes))
-    return [
-        (size, np.random.Generator(np.random.PCG64(ss)))
-        for size, ss in zip(sizes, children, strict=True)
-    ]
+def block_streams(seed: int, n_paths: int, block_size: int = BLOCK_SIZE):
+    """The SeedSequence of each block, in block order: SeedSequence(seed).spawn(n_blocks)."""
+    return np.random.SeedSequence(seed).spawn(len(block_sizes(n_paths, block_size)))

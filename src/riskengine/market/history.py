@@ -143,6 +143,13 @@ class FactorHistory:
 
     def snapshot_id(self, index: int, window: int, columns: np.ndarray) -> str:
         """Last bar date + hash of the history used (the window of the factors in use)."""
+        key = (index, window, np.asarray(columns).tobytes())
+        memo = self.__dict__.setdefault("_snapshot_ids", {})
+        if key not in memo:
+            memo[key] = self._snapshot_id(index, window, columns)
+        return memo[key]
+
+    def _snapshot_id(self, index: int, window: int, columns: np.ndarray) -> str:
         h = hashlib.sha256()
         h.update("\x1f".join(self.symbols[c] for c in columns).encode())
         h.update(np.ascontiguousarray(self.window_prices(index, window, columns)).tobytes())

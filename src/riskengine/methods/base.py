@@ -13,6 +13,7 @@ from riskengine.core.measures import es_standard_error, var_es, var_standard_err
 from riskengine.market.history import FactorHistory
 from riskengine.pricing.book import CompiledBook
 from riskengine.report import RiskMeasure
+from riskengine.scale.local import LocalExecutor
 
 if TYPE_CHECKING:
     from riskengine.pipeline import RiskSpec
@@ -29,6 +30,7 @@ class MethodContext:
         book: the book compiled against the universe columns.
         spec: the validated RiskSpec.
         cache: covariance and scenario caches.
+        executor: runs independent blocks of work (Monte Carlo blocks, scenario chunks).
     """
 
     history: FactorHistory
@@ -37,6 +39,7 @@ class MethodContext:
     book: CompiledBook
     spec: RiskSpec
     cache: RiskCache
+    executor: LocalExecutor
 
     def data_key(self) -> tuple:
         return (self.history.content_hash, self.index, self.spec.window, tuple(self.universe))

@@ -42,11 +42,11 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         )
         scen = MonteCarloScenarios(model, spec.n_scenarios, seed)
         if scen.nbytes <= ctx.cache.scenarios.max_bytes:
-            scen.materialise()
+            scen.keep_blocks()  # filled by the workers below, reused by the next book
         return scen
 
     scen = ctx.cache.scenarios.get_or_create(
-        key, create, lambda s: s.nbytes if "_cache" in s.__dict__ else 0
+        key, create, lambda s: s.nbytes if s.keeps_blocks else 0
     )
     book = ctx.book
     notes = []
@@ -60,13 +60,12 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
     }
     if spec.distribution == "student-t":
         params["df"] = spec.df
-    revalue_options = book.option_pnl_full
+    grid = None
     if len(book.options):
         params["revaluation"] = spec.revaluation
         if spec.revaluation == "grid":
             lo, hi = scen.model.marginal_range(GRID_TAIL_PROBABILITY)
             grid = build_option_grid(book, lo, hi)
-            revalue_options = grid.pnl
             params["revaluation_grid_points"] = grid.n_points
             params["revaluation_grid_tail_probability"] = GRID_TAIL_PROBABILITY
             params["revaluation_error_bound"] = grid.error_bound
@@ -78,15 +77,13 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         else:
             notes.append("options fully revalued on every path")
         notes.append(VEGA_NOTE)
-    pnl = np.empty(spec.n_scenarios)
-    start = 0
-    for block in scen.blocks():
-        stop = start + block.shape[0]
-        out = pnl[start:stop]
-        np.matmul(block, book.linear_exposure, out=out)
-        if len(book.options):
-            out += revalue_options(block)
-        start = stop
+
+    def revalue(i: int) -> np.ndarray:
+        block = scen.block(i)
+        return grid.pnl(block, book.linear_exposure) if grid is not None else book.pnl(block)
+
+    # Workers take whole blocks; totals merge in block order (only P&L totals are kept).
+    pnl = np.concatenate(ctx.executor.map(revalue, range(scen.n_blocks)))
     return MethodResult(
         measures=empirical_measures(pnl, spec.confidence, standard_errors=True),
         n_scenarios=spec.n_scenarios,

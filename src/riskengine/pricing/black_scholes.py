@@ -12,7 +12,7 @@ broadcasts; ``is_call`` is a boolean array.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.special import ndtr
@@ -77,3 +77,99 @@ def bsm_greeks(spot, strike, t, vol, rate, carry, is_call) -> OptionGreeks:
         gamma=np.where(live, gamma, 0.0),
         vega=np.where(live, vega, 0.0),
     )
+
+
+@dataclass(frozen=True)
+class OptionTerms:
+    """The per-option constants of the formula, computed once, to price many spots fast.
+
+    For options with fixed strike, time, volatility, rate and carry, every scenario only changes
+    the spot: ``price(spot)`` evaluates d1 from the precomputed drift and vol*sqrt(t), prices the
+    call and obtains the put by parity (P = C - S e^{(b-r)t} + K e^{-rt}). Options at or past
+    expiry (t <= 0) are worth their intrinsic value. Arrays broadcast against ``spot``: shape
+    (n_options,) prices spots of shape (..., n_options); use ``reshape`` for other layouts.
+    """
+
+    strike: np.ndarray
+    live: np.ndarray
+    is_put: np.ndarray
+    log_strike_less_drift: np.ndarray  # ln K - (b + v^2/2) t
+    vst: np.ndarray  # v sqrt(t)
+    inv_vst: np.ndarray
+    sqrt_t: np.ndarray
+    df_s: np.ndarray  # e^{(b-r)t}
+    k_df: np.ndarray  # K e^{-rt}
+    sign: np.ndarray  # +1 call, -1 put
+
+    @classmethod
+    def of(cls, strike, t, vol, rate, carry, is_call) -> OptionTerms:
+        strike, t, vol, rate, carry, is_call = (
+            np.asarray(a, dtype=float if i < 5 else bool)
+            for i, a in enumerate(np.broadcast_arrays(strike, t, vol, rate, carry, is_call))
+        )
+        live = t > 0
+        tt = np.where(live, t, 1.0)
+        vst = vol * np.sqrt(tt)
+        return cls(
+            strike=strike,
+            live=live,
+            is_put=~is_call,
+            log_strike_less_drift=np.log(strike) - (carry + 0.5 * vol * vol) * tt,
+            vst=vst,
+            inv_vst=1.0 / vst,
+            sqrt_t=np.sqrt(tt),
+            df_s=np.exp((carry - rate) * tt),
+            k_df=strike * np.exp(-rate * tt),
+            sign=np.where(is_call, 1.0, -1.0),
+        )
+
+    def reshape(self, *shape) -> OptionTerms:
+        return OptionTerms(*(getattr(self, f.name).reshape(*shape) for f in fields(self)))
+
+    def take(self, index) -> OptionTerms:
+        return OptionTerms(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    def _d1(self, spot):
+        d1 = np.log(np.maximum(spot, _TINY))
+        d1 -= self.log_strike_less_drift
+        d1 *= self.inv_vst
+        return d1
+
+    def _finish(self, spot, value):
+        if not self.live.all():
+            intrinsic = np.maximum(self.sign * (spot - self.strike), 0.0)
+            value = np.where(self.live, value, intrinsic)
+        return value
+
+    def price(self, spot) -> np.ndarray:
+        """Per-unit values at ``spot`` (broadcast against the option arrays)."""
+        spot = np.asarray(spot, float)
+        d1 = self._d1(spot)
+        s_df = spot * self.df_s
+        value = s_df * ndtr(d1)
+        d1 -= self.vst  # now d2
+        value -= self.k_df * ndtr(d1)
+        if self.is_put.any():
+            value += np.where(self.is_put, self.k_df - s_df, 0.0)
+        return self._finish(spot, value)
+
+    def greeks(self, spot) -> OptionGreeks:
+        """Price, delta, gamma and vega at ``spot`` (as ``bsm_greeks``)."""
+        spot = np.asarray(spot, float)
+        d1 = self._d1(spot)
+        n1 = ndtr(d1)
+        pdf = np.exp(-0.5 * d1 * d1) / _SQRT_2PI
+        s_df = spot * self.df_s
+        value = s_df * n1 - self.k_df * ndtr(d1 - self.vst)
+        delta = self.df_s * n1
+        if self.is_put.any():
+            value += np.where(self.is_put, self.k_df - s_df, 0.0)
+            delta -= np.where(self.is_put, self.df_s, 0.0)
+        gamma = self.df_s * pdf / (np.maximum(spot, _TINY) * self.vst)
+        vega = s_df * pdf * self.sqrt_t
+        if not self.live.all():
+            itm = self.sign * (spot - self.strike) > 0
+            delta = np.where(self.live, delta, np.where(itm, self.sign, 0.0))
+            gamma = np.where(self.live, gamma, 0.0)
+            vega = np.where(self.live, vega, 0.0)
+        return OptionGreeks(self._finish(spot, value), delta, gamma, vega)

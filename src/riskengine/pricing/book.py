@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskengine.instruments.types import EuropeanOption, Future, Portfolio, Position
-from riskengine.pricing.black_scholes import bsm_greeks, bsm_price
+from riskengine.pricing.black_scholes import OptionTerms, bsm_price
 
 TRADING_DAYS_PER_YEAR = 252.0
 DAYS_PER_YEAR = 365.0
@@ -52,6 +52,7 @@ class OptionArrays:
     carry: np.ndarray  # r - q for spot underlyings, 0 for futures (Black-76)
     is_call: np.ndarray
     value_now: np.ndarray  # per unit, at (S_now, t_now)
+    at_horizon: OptionTerms  # the pricing constants at t_horizon, shape (n_options,)
 
     def __len__(self) -> int:
         return int(self.column.size)
@@ -92,8 +93,7 @@ class CompiledBook:
 
     def option_values(self, scen_spot: np.ndarray) -> np.ndarray:
         """Per-unit option values at the horizon for scenario spots of shape (n, n_options)."""
-        o = self.options
-        return bsm_price(scen_spot, o.strike, o.t_horizon, o.vol, o.rate, o.carry, o.is_call)
+        return self.options.at_horizon.price(scen_spot)
 
     def option_pnl_full(self, returns: np.ndarray, chunk: int = 2_000) -> np.ndarray:
         """Total option P&L per scenario by full revaluation.
@@ -124,7 +124,13 @@ class CompiledBook:
         Returns:
             shape (n_scenarios,), gain positive.
         """
-        return returns @ self.linear_exposure + self.option_pnl_full(returns)
+        out = np.empty(returns.shape[0])
+        for start in range(0, returns.shape[0], 1024):  # widen single precision in cache
+            r = returns[start : start + 1024].astype(np.float64, copy=False)
+            out[start : start + 1024] = r @ self.linear_exposure
+        if len(self.options):
+            out += self.option_pnl_full(returns)
+        return out
 
     def position_pnl(self, returns: np.ndarray) -> np.ndarray:
         """Per-position P&L (full revaluation), in ``position_ids`` order.
@@ -160,7 +166,7 @@ class CompiledBook:
         o = self.options
         if len(o):
             s0 = self.spot[o.column]
-            gr = bsm_greeks(s0, o.strike, o.t_horizon, o.vol, o.rate, o.carry, o.is_call)
+            gr = o.at_horizon.greeks(s0)
             a = float((gr.price - o.value_now) @ o.units)
             np.add.at(b, o.column, o.units * gr.delta * s0)
             np.add.at(g, o.column, o.units * gr.gamma * s0 * s0)
@@ -265,10 +271,14 @@ def compile_book(
             cols[7],
             is_call,
             value_now,
+            OptionTerms.of(cols[2], cols[4], cols[5], cols[6], cols[7], is_call),
         )
     else:
         e = np.zeros(0)
-        options = OptionArrays(e.astype(np.intp), e, e, e, e, e, e, e, e.astype(bool), e)
+        b = e.astype(bool)
+        options = OptionArrays(
+            e.astype(np.intp), e, e, e, e, e, e, e, b, e, OptionTerms.of(e, e, e, e, e, b)
+        )
     lin_col_arr = np.array(lin_col, dtype=np.intp)
     lin_val_arr = np.array(lin_val, dtype=float)
     exposure = np.zeros(n_columns)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskengine.pricing.black_scholes import bsm_greeks, bsm_price
 from riskengine.pricing.book import CompiledBook
 
 DEFAULT_POINTS = 129
@@ -66,23 +65,27 @@ class OptionGrid:
     def n_tables(self) -> int:
         return int(self.columns.size)
 
-    def pnl(self, returns: np.ndarray) -> np.ndarray:
-        """Total option P&L per scenario.
+    def pnl(self, returns: np.ndarray, linear_exposure: np.ndarray | None = None) -> np.ndarray:
+        """Total option P&L per scenario, plus ``returns @ linear_exposure`` when given.
 
         Args:
-            returns: shape (n_scenarios, n_columns).
+            returns: shape (n_scenarios, n_columns), any float dtype (single-precision
+                scenarios are widened to double chunk by chunk, in cache).
+            linear_exposure: optional shape (n_columns,), the book's linear exposures.
 
         Returns:
-            shape (n_scenarios,).
+            shape (n_scenarios,), double precision.
         """
         total = self._pnl_at_expiry(returns)
-        if self.columns.size == 0:
-            return total
         # Rows in chunks that stay in cache; each chunk makes ~12 passes over its elements.
         for start in range(0, returns.shape[0], _CHUNK_ROWS):
-            r = returns[start : start + _CHUNK_ROWS]
-            r = r if self.all_columns else r[:, self.columns]
+            r = returns[start : start + _CHUNK_ROWS].astype(np.float64, copy=False)
             out = total[start : start + _CHUNK_ROWS]
+            if linear_exposure is not None:
+                out += r @ linear_exposure
+            if self.columns.size == 0:
+                continue
+            r = r if self.all_columns else r[:, self.columns]
             out += self._interpolate(r)
             self._fix_outside(r, out)
         return total
@@ -129,15 +132,7 @@ class OptionGrid:
         opt = self.group_idx[start + np.arange(pair.size)]
         o = self.book.options
         s = self.book.spot[o.column[opt]] * (1.0 + ret[pair])
-        v = bsm_price(
-            s,
-            o.strike[opt],
-            o.t_horizon[opt],
-            o.vol[opt],
-            o.rate[opt],
-            o.carry[opt],
-            o.is_call[opt],
-        )
+        v = o.at_horizon.take(opt).price(s)
         exact = np.bincount(pair, (v - o.value_now[opt]) * o.units[opt], minlength=rows.size)
         np.add.at(out, rows, exact - clamped)
 
@@ -200,15 +195,7 @@ def build_option_grid(
         x = glo[table, None] + step[table, None] * np.arange(n_points)  # (n_gridded, n_points)
         s0 = book.spot[o.column[gridded]][:, None]
         g = gridded[:, None]
-        gr = bsm_greeks(
-            s0 * (1.0 + x),
-            o.strike[g],
-            o.t_horizon[g],
-            o.vol[g],
-            o.rate[g],
-            o.carry[g],
-            o.is_call[g],
-        )
+        gr = o.at_horizon.take(gridded).reshape(-1, 1).greeks(s0 * (1.0 + x))
         np.add.at(values, table, (gr.price - o.value_now[g]) * o.units[g])
         # Each option's value is convex in x, so on an interval [a, b] its interpolation error
         # is at most (b - a)/4 * (f'(b) - f'(a)), with f' = units * delta * S_now.

@@ -20,9 +20,13 @@ import numpy as np
 from scipy import special, stats
 
 from riskengine.core.covariance import matrix_root
-from riskengine.core.random import BLOCK_SIZE, block_generators, block_sizes
+from riskengine.core.random import BLOCK_SIZE, block_sizes, block_streams
 
 DISTRIBUTIONS = ("normal", "student-t")
+# Scenario returns are simulated in single precision: 7 significant digits of a return are far
+# finer than Monte Carlo error, and it halves the cost of the normals and the matrix product.
+# P&L is always accumulated in double precision.
+SCENARIO_DTYPE = np.float32
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class MonteCarloModel:
         scale = math.sqrt(self.horizon_days)
         if self.distribution == "student-t":
             scale *= math.sqrt((self.df - 2.0) / self.df)
-        object.__setattr__(self, "_root_t", np.ascontiguousarray(root.T) * scale)
+        root_t = np.ascontiguousarray(root.T) * scale
+        object.__setattr__(self, "_root_t", root_t.astype(SCENARIO_DTYPE))
         object.__setattr__(self, "root_method", how)
 
     @property
@@ -72,14 +77,14 @@ class MonteCarloModel:
         return centre - q * sd, centre + q * sd
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """One block of horizon returns, shape (size, n_columns)."""
-        z = rng.standard_normal((size, self.n_columns))
+        """One block of horizon returns, shape (size, n_columns), dtype SCENARIO_DTYPE."""
+        z = rng.standard_normal((size, self.n_columns), dtype=SCENARIO_DTYPE)
         r = z @ self._root_t
         if self.distribution == "student-t":
             w = rng.chisquare(self.df, size)
-            r *= np.sqrt(self.df / w)[:, None]
+            r *= np.sqrt(self.df / w).astype(SCENARIO_DTYPE)[:, None]
         if np.any(self.mean):
-            r += self.mean * self.horizon_days
+            r += (self.mean * self.horizon_days).astype(SCENARIO_DTYPE)
         return r
 
 
@@ -87,7 +92,7 @@ class MonteCarloModel:
 class MonteCarloScenarios:
     """``n_scenarios`` paths of ``model`` from ``seed``, produced block by block.
 
-    Blocks are regenerated from their seeds on every pass unless ``cached_blocks`` holds them.
+    Blocks are regenerated from their seeds on every pass unless ``keep_blocks`` was called.
     """
 
     model: MonteCarloModel
@@ -97,25 +102,39 @@ class MonteCarloScenarios:
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield the scenario blocks in order, each shape (block, n_columns)."""
-        cached = self.__dict__.get("_cache")
-        if cached is not None:
-            yield from cached
-            return
-        for size, rng in block_generators(self.seed, self.n_scenarios, self.block_size):
-            yield self.model.sample(size, rng)
+        for i in range(self.n_blocks):
+            yield self.block(i)
+
+    def block(self, i: int) -> np.ndarray:
+        """Block ``i``, shape (block, n_columns): drawn from its own stream
+        SeedSequence(seed).spawn(n_blocks)[i] (the same bits whichever worker asks), or kept
+        from an earlier draw when the set keeps its blocks."""
+        kept = self.__dict__.get("_kept")
+        if kept is not None and kept[i] is not None:
+            return kept[i]
+        children = self.__dict__.get("_children")
+        if children is None:
+            children = block_streams(self.seed, self.n_scenarios, self.block_size)
+            object.__setattr__(self, "_children", children)
+        size = min(self.block_size, self.n_scenarios - i * self.block_size)
+        block = self.model.sample(size, np.random.Generator(np.random.PCG64(children[i])))
+        if kept is not None:
+            block.setflags(write=False)
+            kept[i] = block  # each worker fills its own slot
+        return block
 
     @property
     def nbytes(self) -> int:
-        return self.n_scenarios * self.model.n_columns * 8
+        return self.n_scenarios * self.model.n_columns * np.dtype(SCENARIO_DTYPE).itemsize
 
-    def materialise(self) -> MonteCarloScenarios:
-        """Generate every block once and keep them (for reuse across books)."""
-        if "_cache" not in self.__dict__:
-            blocks = []
-            for b in self.blocks():
-                b.setflags(write=False)
-                blocks.append(b)
-            object.__setattr__(self, "_cache", tuple(blocks))
+    @property
+    def keeps_blocks(self) -> bool:
+        return "_kept" in self.__dict__
+
+    def keep_blocks(self) -> MonteCarloScenarios:
+        """Keep every block once drawn, so that other books reuse the same scenarios."""
+        if not self.keeps_blocks:
+            object.__setattr__(self, "_kept", [None] * self.n_blocks)
         return self
 
     @property
