@@ -224,3 +224,28 @@ def test_scenarios_are_generated_once_per_snapshot_and_reused_across_books(hist)
     compute_risk(stock_book({"S0": 10.0}), hist, cache=cache, **(args | {"window": 400}))
     assert cache.covariances.misses == 2
     assert a.provenance["data_snapshot_id"] == b.provenance["data_snapshot_id"]
+
+
+def test_result_does_not_depend_on_the_number_of_workers(real_history):
+    from riskengine import load_portfolio
+    from riskengine.scale import LocalExecutor
+    from support import ROOT
+
+    book = load_portfolio(ROOT / "examples" / "book.csv")
+    reports = [
+        compute_risk(
+            book,
+            real_history,
+            method=m,
+            window=750,
+            confidence=(0.95, 0.99),
+            n_scenarios=3 * BLOCK_SIZE + 11,
+            seed=21,
+            executor=LocalExecutor(w),
+        )
+        for m in ("montecarlo", "historical")
+        for w in (1, 2, 3)
+    ]
+    for a, b in ((0, 1), (0, 2), (3, 4), (3, 5)):
+        assert reports[a].to_dict()["results"] == reports[b].to_dict()["results"]
+        assert reports[a].pnl_histogram == reports[b].pnl_histogram
