@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import math
 from dataclasses import dataclass, field
 
@@ -103,12 +104,16 @@ class RiskReport:
             f"riskengine {self.method} VaR/ES  as_of {self.as_of}  base {self.base_currency}  "
             f"horizon {p.get('horizon_days')}d  window {p.get('window')}"
         )
-        model = ", ".join(
-            f"{k}={v}"
+        model = [
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
             for k, v in p.items()
-            if k not in ("confidence", "horizon_days", "window") and v is not None
+            if k not in ("confidence", "horizon_days", "window", "n_scenarios") and v is not None
+        ]
+        lines.extend(
+            textwrap.wrap(
+                ", ".join(model), 96, initial_indent="model: ", subsequent_indent="       "
+            )
         )
-        lines.append(f"model: {model}")
         pf = self.portfolio
         lines.append(
             f"book {pf.get('name')}: {pf.get('n_included')} of {pf.get('n_positions')} positions, "
