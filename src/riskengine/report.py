@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import textwrap
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
