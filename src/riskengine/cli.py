@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from riskengine.errors import RiskEngineError
+from riskengine.pipeline import COVARIANCES, PRESETS, RETURN_MODELS, SAMPLINGS, WEIGHTINGS
 
 METHOD_NAMES = ("historical", "parametric", "montecarlo")
 
@@ -20,44 +21,95 @@ def _add_risk(sub) -> None:
         help="VaR and ES of a book",
         description="Value-at-Risk and Expected Shortfall of a book on a price history.",
     )
-    p.add_argument("--portfolio", required=True, help="book file (.csv or .json)")
-    p.add_argument("--prices", required=True, help="daily closes (wide or long CSV)")
-    p.add_argument("--method", choices=METHOD_NAMES, default="historical")
-    p.add_argument(
+    add = p.add_argument
+    add("--portfolio", required=True, help="book file (.csv or .json)")
+    add("--prices", required=True, help="daily closes (wide or long CSV)")
+    add("--method", choices=METHOD_NAMES, default="historical")
+    add(
         "--confidence",
         type=float,
         nargs="+",
-        default=[0.99],
+        default=None,
         metavar="C",
         help="one or more levels in (0, 1) (default 0.99)",
     )
-    p.add_argument("--horizon-days", type=int, default=1, help="horizon h in trading days")
-    p.add_argument("--window", type=int, default=500, help="daily returns ending at as-of")
-    p.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
-    p.add_argument(
+    add("--horizon-days", type=int, default=None, help="horizon h in trading days (default 1)")
+    add("--window", type=int, default=None, help="daily returns ending at as-of (default 500)")
+    add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
+    add(
+        "--preset",
+        choices=tuple(PRESETS),
+        default=None,
+        help="basel: 10-day 99%%; frtb: 10-day 97.5%%; stressed: 10-day 99%% calibrated on "
+        "250 days from June 2008 (explicit options win)",
+    )
+    add(
+        "--calibration-end",
+        default=None,
+        help="calibrate on the window ending this date, revalue at as-of",
+    )
+    add(
         "--distribution",
         default="normal",
         help="parametric: normal|student-t|cornish-fisher; montecarlo: normal|student-t",
     )
-    p.add_argument("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
-    p.add_argument("--mean", choices=("zero", "sample"), default="zero")
-    p.add_argument("--paths", type=int, default=10_000, help="Monte Carlo paths")
-    p.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (drawn if omitted)")
-    p.add_argument(
+    add("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
+    add("--mean", choices=("zero", "sample"), default="zero")
+    add(
+        "--covariance",
+        choices=COVARIANCES,
+        default="sample",
+        help="parametric and Monte Carlo covariance estimator",
+    )
+    add(
+        "--ewma-lambda",
+        type=float,
+        default=0.94,
+        help="EWMA decay (covariance, volatility filtering)",
+    )
+    add(
+        "--half-life",
+        type=float,
+        default=None,
+        help="EWMA half-life in days (instead of --ewma-lambda)",
+    )
+    add(
+        "--weighting",
+        choices=WEIGHTINGS,
+        default="none",
+        help="historical: none, age (BRW, --decay) or filtered (EWMA volatility)",
+    )
+    add("--decay", type=float, default=0.99, help="age-weighting decay in (0, 1]")
+    add("--paths", type=int, default=10_000, help="Monte Carlo paths")
+    add("--seed", type=int, default=None, help="Monte Carlo seed (drawn if omitted)")
+    add(
+        "--sampling",
+        choices=SAMPLINGS,
+        default="plain",
+        help="Monte Carlo: plain, antithetic or sobol (scrambled quasi-Monte Carlo)",
+    )
+    add("--scrambles", type=int, default=16, help="independent Sobol scrambles")
+    add(
+        "--return-model",
+        choices=RETURN_MODELS,
+        default="simple",
+        help="simple: S(1+r); log: S exp(x) (lognormal)",
+    )
+    add(
         "--revaluation",
         choices=("grid", "full"),
         default="grid",
         help="Monte Carlo option revaluation",
     )
-    p.add_argument(
+    add(
         "--approximation",
         choices=("delta-gamma", "delta"),
         default="delta-gamma",
         help="parametric treatment of options",
     )
-    p.add_argument("--historical-scaling", choices=("overlapping", "sqrt"), default="overlapping")
-    p.add_argument("--base-currency", default="USD")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    add("--historical-scaling", choices=("overlapping", "sqrt"), default="overlapping")
+    add("--base-currency", default="USD")
+    add("--format", choices=("table", "json"), default="table")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,11 +124,20 @@ def _run_risk(args) -> str:
     from riskengine.market import load_prices
     from riskengine.pipeline import RiskSpec, compute_risk
 
-    spec = RiskSpec(
+    explicit = {
+        k: v
+        for k, v in (
+            ("confidence", tuple(args.confidence) if args.confidence else None),
+            ("horizon_days", args.horizon_days),
+            ("window", args.window),
+            ("calibration_end", args.calibration_end),
+        )
+        if v is not None
+    }
+    make = (lambda **kw: RiskSpec.from_preset(args.preset, **kw)) if args.preset else RiskSpec
+    spec = make(
+        **explicit,
         method=args.method,
-        confidence=tuple(args.confidence),
-        horizon_days=args.horizon_days,
-        window=args.window,
         as_of=args.as_of,
         distribution=args.distribution,
         df=args.df,
@@ -87,6 +148,14 @@ def _run_risk(args) -> str:
         approximation=args.approximation,
         historical_scaling=args.historical_scaling,
         base_currency=args.base_currency.upper(),
+        covariance=args.covariance,
+        ewma_lambda=args.ewma_lambda,
+        half_life=args.half_life,
+        historical_weighting=args.weighting,
+        decay=args.decay,
+        sampling=args.sampling,
+        n_scrambles=args.scrambles,
+        return_model=args.return_model,
     )
     portfolio = load_portfolio(args.portfolio)
     history = load_prices(args.prices)

@@ -25,6 +25,23 @@ MONTECARLO_DISTRIBUTIONS = ("normal", "student-t")
 MEANS = ("zero", "sample")
 REVALUATIONS = ("grid", "full")
 APPROXIMATIONS = ("delta-gamma", "delta")
+COVARIANCES = ("sample", "ewma", "ledoit-wolf")
+WEIGHTINGS = ("none", "age", "filtered")
+SAMPLINGS = ("plain", "antithetic", "sobol")
+RETURN_MODELS = ("simple", "log")
+
+# Regulatory views in one flag: fields they set (explicit parameters still win).
+PRESETS: dict[str, dict] = {
+    "basel": {"confidence": (0.99,), "horizon_days": 10},
+    "frtb": {"confidence": (0.975,), "horizon_days": 10},
+    # Stressed VaR: 250 daily returns from June 2008 into 2009, today's book and prices.
+    "stressed": {
+        "confidence": (0.99,),
+        "horizon_days": 10,
+        "window": 250,
+        "calibration_end": dt.date(2009, 5, 29),
+    },
+}
 
 
 def _choice(field: str, value, valid) -> str:
@@ -53,6 +70,19 @@ class RiskSpec:
         approximation: parametric treatment of options, "delta-gamma" or "delta".
         historical_scaling: "overlapping" h-day returns or "sqrt" (1-day returns * sqrt(h)).
         base_currency: currency of the report.
+        covariance: estimator for parametric and Monte Carlo: "sample" (ddof=1), "ewma"
+            (RiskMetrics, zero-mean) or "ledoit-wolf" (shrinkage towards scaled identity).
+        ewma_lambda: EWMA decay for the covariance and for volatility filtering (0 < l < 1).
+        half_life: alternative to ewma_lambda, in days: lambda = 0.5 ** (1 / half_life).
+        historical_weighting: "none", "age" (Boudoukh-Richardson-Whitelaw, ``decay``) or
+            "filtered" (EWMA volatility per factor, Hull-White rescaling to today's volatility).
+        decay: age-weighting decay (0 < decay <= 1; 1 is plain historical simulation).
+        sampling: Monte Carlo "plain", "antithetic" or "sobol" (scrambled quasi-Monte Carlo).
+        n_scrambles: independent Sobol scrambles (their spread gives the standard error).
+        return_model: "simple" (S (1 + r), the default) or "log" (S exp(x), lognormal).
+        calibration_end: last date of the window the model is calibrated on, when it differs
+            from as_of (stressed VaR: today's book and prices, a past window's returns).
+        preset: the name of the preset the parameters came from, if any (see PRESETS).
     """
 
     method: str = "historical"
@@ -69,6 +99,16 @@ class RiskSpec:
     approximation: str = "delta-gamma"
     historical_scaling: str = "overlapping"
     base_currency: str = "USD"
+    covariance: str = "sample"
+    ewma_lambda: float = 0.94
+    half_life: float | None = None
+    historical_weighting: str = "none"
+    decay: float = 0.99
+    sampling: str = "plain"
+    n_scrambles: int = 16
+    return_model: str = "simple"
+    calibration_end: dt.date | None = None
+    preset: str | None = None
 
     def __post_init__(self):
         _choice("method", self.method, tuple(METHODS))
@@ -79,12 +119,14 @@ class RiskSpec:
         if not conf:
             raise InputError("confidence needs at least one level, e.g. 0.99.")
         object.__setattr__(self, "confidence", conf)
-        if isinstance(self.as_of, str):
-            try:
-                object.__setattr__(self, "as_of", dt.date.fromisoformat(self.as_of))
-            except ValueError:
-                raise InputError(f"as_of {self.as_of!r} is not an ISO date (YYYY-MM-DD).") from None
-        for name in ("horizon_days", "window", "n_scenarios"):
+        for name in ("as_of", "calibration_end"):
+            v = getattr(self, name)
+            if isinstance(v, str):
+                try:
+                    object.__setattr__(self, name, dt.date.fromisoformat(v))
+                except ValueError:
+                    raise InputError(f"{name} {v!r} is not an ISO date (YYYY-MM-DD).") from None
+        for name in ("horizon_days", "window", "n_scenarios", "n_scrambles"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise InputError(f"{name} must be an integer >= 1; got {v!r}.")
@@ -105,23 +147,75 @@ class RiskSpec:
         _choice("historical_scaling", self.historical_scaling, SCALINGS)
         if self.seed is not None and (not isinstance(self.seed, int | np.integer) or self.seed < 0):
             raise InputError(f"seed must be a non-negative integer; got {self.seed!r}.")
+        _choice("covariance", self.covariance, COVARIANCES)
+        _choice("historical_weighting", self.historical_weighting, WEIGHTINGS)
+        _choice("sampling", self.sampling, SAMPLINGS)
+        _choice("return_model", self.return_model, RETURN_MODELS)
+        if self.preset is not None:
+            _choice("preset", self.preset, tuple(PRESETS))
+        if self.half_life is not None:
+            if not (isinstance(self.half_life, int | float) and self.half_life > 0):
+                raise InputError(f"half_life must be > 0 days; got {self.half_life!r}.")
+            object.__setattr__(self, "ewma_lambda", 0.5 ** (1.0 / self.half_life))
+        if not (isinstance(self.ewma_lambda, int | float) and 0 < self.ewma_lambda < 1):
+            raise InputError(
+                f"ewma_lambda must be in (0, 1), e.g. 0.94 (RiskMetrics); got {self.ewma_lambda!r}."
+            )
+        if not (isinstance(self.decay, int | float) and 0 < self.decay <= 1):
+            raise InputError(
+                f"decay must be in (0, 1] (1 = equal weights), e.g. 0.99; got {self.decay!r}."
+            )
+        if self.sampling == "sobol" and self.n_scrambles < 2:
+            raise InputError(
+                f"n_scrambles must be >= 2 so that Sobol estimates have a standard error; "
+                f"got {self.n_scrambles}."
+            )
 
     def replace(self, **changes) -> RiskSpec:
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def from_preset(cls, name: str, **explicit) -> RiskSpec:
+        """A spec from a preset (PRESETS) with ``explicit`` parameters taking precedence."""
+        _choice("preset", name, tuple(PRESETS))
+        return cls(**(PRESETS[name] | {"preset": name} | explicit))
 
-def _universe(history: FactorHistory, index: int, window: int):
-    """History columns with a complete, positive window, and reasons for the others."""
+
+# Variants accepted by RiskSpec whose implementation has not landed yet: asking for one is an
+# error rather than a silent fall-back to the default.
+_NOT_YET_AVAILABLE: dict[str, tuple[str, ...]] = {
+    "covariance": ("ewma", "ledoit-wolf"),
+    "historical_weighting": ("age", "filtered"),
+    "sampling": ("antithetic", "sobol"),
+    "return_model": ("log",),
+}
+
+
+def _check_available(spec: RiskSpec) -> None:
+    for name, values in _NOT_YET_AVAILABLE.items():
+        if getattr(spec, name) in values:
+            raise InputError(
+                f"{name} {getattr(spec, name)!r} is not available in this version; "
+                f"use {RiskSpec.__dataclass_fields__[name].default!r}."
+            )
+
+
+def _universe(history: FactorHistory, index: int, window: int, spot_index: int):
+    """History columns with a complete window ending at ``index`` and a close at
+    ``spot_index``, and the reasons for the others."""
     prices = history.prices[index - window : index + 1]
-    complete = np.all(np.isfinite(prices), axis=0)
+    complete = np.all(np.isfinite(prices), axis=0) & np.isfinite(history.prices[spot_index])
     unusable = {}
     for j in np.nonzero(~complete)[0]:
+        sym = history.symbols[j]
         missing = int(np.sum(~np.isfinite(prices[:, j])))
-        unusable[history.symbols[j]] = (
-            f"{history.symbols[j]} has {missing} missing closes among the {window + 1} dates of "
-            f"the window ending {history.date_at(index)}; import the missing history or "
-            "shorten --window."
-        )
+        if missing:
+            unusable[sym] = (
+                f"{sym} has {missing} missing closes among the {window + 1} dates of the window "
+                f"ending {history.date_at(index)}; import the missing history or shorten --window."
+            )
+        else:
+            unusable[sym] = f"{sym} has no close on {history.date_at(spot_index)} to revalue at."
     return np.nonzero(complete)[0], unusable
 
 
@@ -162,10 +256,19 @@ def compute_risk(
                 f"{', '.join(f.name for f in dataclasses.fields(RiskSpec))}."
             )
         spec = spec.replace(**overrides)
+    _check_available(spec)
     cache = cache or RiskCache()
     index = history.index_of(spec.as_of)
-    history.check_window(index, spec.window, spec.horizon_days)
-    universe, unusable = _universe(history, index, spec.window)
+    calibration = index
+    if spec.calibration_end is not None:
+        calibration = history.index_of(spec.calibration_end)
+        if calibration > index:
+            raise InputError(
+                f"calibration_end {spec.calibration_end} is after as_of {history.date_at(index)}; "
+                "the model can only be calibrated on returns up to the snapshot."
+            )
+    history.check_window(calibration, spec.window, spec.horizon_days)
+    universe, unusable = _universe(history, calibration, spec.window, index)
     column_of = {history.symbols[j]: k for k, j in enumerate(universe)}
     as_of = history.date_at(index)
     spot = history.prices[index, universe].copy()
@@ -182,7 +285,9 @@ def compute_risk(
             f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). "
             f"{reasons}"
         )
-    ctx = MethodContext(history, index, universe, book, spec, cache, executor or LocalExecutor())
+    ctx = MethodContext(
+        history, calibration, universe, book, spec, cache, executor or LocalExecutor()
+    )
     result = METHODS[spec.method](ctx)
     parameters = {
         "confidence": list(spec.confidence),
@@ -199,9 +304,16 @@ def compute_risk(
 
     provenance = {
         "seed": None,
-        "data_snapshot_id": history.snapshot_id(index, spec.window, universe),
+        "data_snapshot_id": history.snapshot_id(calibration, spec.window, universe),
         "code_version": __version__,
     } | result.provenance
+    if calibration != index:
+        parameters["calibration_window"] = [
+            history.date_at(calibration - spec.window).isoformat(),
+            history.date_at(calibration).isoformat(),
+        ]
+    if spec.preset is not None:
+        parameters["preset"] = spec.preset
     notes = list(result.notes)
     if market is not None:
         notes.append(f"revalued at live prices ({market.as_of}) on history ending {as_of}")
