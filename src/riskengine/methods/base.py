@@ -44,15 +44,19 @@ class MethodContext:
     def data_key(self) -> tuple:
         return (self.history.content_hash, self.index, self.spec.window, tuple(self.universe))
 
-    def covariance(self) -> CovarianceEstimate:
-        """Sample covariance of the universe's daily returns in the window (cached)."""
-        key = (*self.data_key(), "sample", self.spec.mean)
+    def daily_returns(self, kind: str = "simple") -> np.ndarray:
+        """The window's daily returns of the universe, shape (window, n_columns): simple
+        returns, or log returns (ln(1 + r)) when ``kind`` is "log"."""
+        r = self.history.returns(self.index, self.spec.window, self.universe, 1)
+        return np.log1p(r) if kind == "log" else r
+
+    def covariance(self, returns: str = "simple") -> CovarianceEstimate:
+        """Covariance of the universe's daily returns in the window (cached by data version,
+        window, estimator, mean and return kind)."""
+        key = (*self.data_key(), "sample", self.spec.mean, returns)
         return self.cache.covariances.get_or_create(
             key,
-            lambda: estimate_covariance(
-                self.history.returns(self.index, self.spec.window, self.universe, 1),
-                mean=self.spec.mean,
-            ),
+            lambda: estimate_covariance(self.daily_returns(returns), mean=self.spec.mean),
         )
 
 
