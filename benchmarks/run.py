@@ -4,8 +4,10 @@ Run with ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--quick]``). P
 machine, wall times (median, min, max over repetitions after a warm-up) of Monte Carlo VaR
 (grid and full revaluation, 10,000 and 100,000 paths; cold, warm covariance, warm scenarios),
 historical simulation over 2,500 days, the two baselines of ``baselines.py`` on the same
-inputs with the ratio riskengine / baseline, accuracy checks, and where the time goes in the
-warm-covariance 10,000-path case.
+inputs with the ratio riskengine / baseline, the parallel speed-up (one worker thread against
+the default executor, one worker per CPU), accuracy checks, where the time goes in the
+warm-covariance case (taken with one worker, see ``stages.py``), and the peak resident memory
+of a 1,000,000-path run (``memory.py``, in a subprocess).
 
 Modes: *cold* = a fresh ``RiskCache`` per call (covariance, its root and the scenarios are all
 computed); *warm covariance* = one shared cache and a new seed per call (scenarios regenerated);
@@ -38,6 +40,9 @@ import riskengine.pipeline  # noqa: E402
 import stages  # noqa: E402
 import workload  # noqa: E402
 from riskengine import RiskCache, compute_risk  # noqa: E402
+from riskengine.scale import LocalExecutor  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 CONFIDENCE = 0.99
 TARGET_10K_S = 0.200
@@ -177,7 +182,12 @@ def blas_line() -> str:
 def thread_env() -> str:
     names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     set_ = [f"{n}={os.environ[n]}" for n in names if n in os.environ]
-    return ", ".join(set_) if set_ else "no *_NUM_THREADS set (BLAS uses every core)"
+    workers = LocalExecutor().max_workers
+    return (
+        (", ".join(set_) if set_ else "no *_NUM_THREADS set")
+        + f"; default executor LocalExecutor({workers} workers), BLAS held to 1 thread "
+        "while its workers run"
+    )
 
 
 def git_line() -> str:
@@ -255,6 +265,36 @@ def three_modes(label, history, books, n_scenarios, reps, *, cold_reps, base_see
     return rows, measures
 
 
+def worker_rows(label, history, books, n_scenarios, reps, *, base_seed):
+    """Warm-covariance timings with one worker and with the default executor, interleaved
+    call by call (one worker, then all, each with a new seed) so that both see the same
+    machine load.
+
+    Returns:
+        (rows, speed_ups): the two timed rows, and the per-pair ratio t(1 worker) / t(default).
+    """
+    one, default = LocalExecutor(1), LocalExecutor()
+    cache = RiskCache()
+    mc(books[0], history, cache, base_seed + 999, n_scenarios)  # covariance in cache
+    t1, tn = [], []
+    for i in range(-1, reps):  # i = -1: untimed warm-up of both
+        times = []
+        # A distinct seed per call: a repeated seed would reuse the cached scenarios.
+        for k, ex in enumerate((one, default)):
+            gc.collect()
+            t0 = time.perf_counter()
+            mc(books[0], history, cache, base_seed + 2000 + 2 * i + k, n_scenarios, executor=ex)
+            times.append(time.perf_counter() - t0)
+        if i >= 0:
+            t1.append(times[0])
+            tn.append(times[1])
+    rows = [
+        Row(f"{label}, warm cov, 1 worker", t1),
+        Row(f"{label}, warm cov, {default.max_workers} workers", tn),
+    ]
+    return rows, [a / b for a, b in zip(t1, tn, strict=True)]
+
+
 def portfolio_of(books, i):
     """The unscaled book for timed warm-covariance calls (their VaRs are compared across
     seeds), another one for the warm-up."""
@@ -297,7 +337,8 @@ def main(argv=None) -> int:
     wall0 = time.perf_counter()
 
     print("riskengine benchmark")
-    print(f"command  : {sys.executable} {' '.join(sys.argv)}  (make bench)")
+    extra = " ".join(sys.argv[1:])
+    print(f"command  : make bench -> .venv/bin/python benchmarks/run.py {extra}".rstrip())
     for ln in machine_lines():
         print(ln)
     print(
@@ -348,6 +389,13 @@ def main(argv=None) -> int:
         "MC 100k grid", history, books, 100_000, reps, cold_reps=heavy_reps, base_seed=21
     )
     rows += grid100
+    sys.stdout.write("timing 1 worker against the default executor (interleaved) ...\n")
+    sys.stdout.flush()
+    par10, speed10 = worker_rows("MC 10k grid", history, books, 10_000, reps, base_seed=31)
+    par100, speed100 = worker_rows(
+        "MC 100k grid", history, books, 100_000, heavy_reps, base_seed=41
+    )
+    rows += par10 + par100
     gc.collect()
 
     sys.stdout.write("timing riskengine historical simulation, 2,500 days ...\n")
@@ -365,13 +413,7 @@ def main(argv=None) -> int:
 
     hist_rows = [Row("Historical 2,500d full, cold", timed(hist, reps))]
     hcache = RiskCache()
-    hist_rows.append(
-        Row(
-            "Historical 2,500d full, warm",
-            timed(lambda i: hist(i, hcache), reps),
-            "cached scenario matrix",
-        )
-    )
+    hist_rows.append(Row("Historical 2,500d full, warm", timed(lambda i: hist(i, hcache), reps)))
     rows += hist_rows
 
     # ------------------------------------------------------------------ baselines
@@ -424,12 +466,12 @@ def main(argv=None) -> int:
     def loop_base(n, keys):
         return sum(per_path[k] for k in keys) * n
 
-    for r in grid10 + full10 + grid100:
+    for r in grid10 + full10 + grid100 + par10 + par100:
         n = 10_000 if "10k" in r.name else 100_000
         nt = np10_t if n == 10_000 else np100_t
         if r.name.endswith("cold"):
             keys, extra = ("simulate", "revalue", "measure"), cov_s
-        elif r.name.endswith("warm covariance"):
+        elif r.name.endswith("warm covariance") or "warm cov," in r.name:
             keys, extra = ("simulate", "revalue", "measure"), 0.0
         else:
             keys, extra = ("revalue", "measure"), 0.0
@@ -469,6 +511,26 @@ def main(argv=None) -> int:
             f"   riskengine: matrix_root {g.parameters.get('matrix_root')}, "
             f"flags {[d['code'] for d in g.data_quality] or 'none'}; baseline root {root_how}"
         )
+    nw = LocalExecutor().max_workers
+    same = []
+    for w in (1, nw):  # fresh caches: each draws its own scenarios
+        r = mc(portfolio, history, RiskCache(), 12, 10_000, executor=LocalExecutor(w))
+        m = r.measure(CONFIDENCE)
+        same.append(
+            (
+                m.value_at_risk,
+                m.expected_shortfall,
+                m.value_at_risk_standard_error,
+                m.expected_shortfall_standard_error,
+                r.pnl_histogram,
+            )
+        )
+    accuracy.append(
+        f"1 worker vs {nw} workers, 10,000 paths, seed 12, fresh caches: VaR, ES, their "
+        "standard errors and the P&L histogram "
+        + ("identical to the last bit" if same[0] == same[1] else "DIFFER")
+        + f" (VaR {same[0][0]:,.2f} vs {same[1][0]:,.2f})"
+    )
     h = hist(0, hcache).measure(CONFIDENCE)
     _, hist_pnl_np = _np_hist_pnl(barr, hret)
     hv, he, _ = baselines.var_es(hist_pnl_np, CONFIDENCE)
@@ -505,7 +567,7 @@ def main(argv=None) -> int:
     mc(portfolio, history, pcache, 5, 100_000)
 
     def profiled(n):
-        def call(seed):
+        def call(seed, executor):
             riskengine.pipeline.compute_risk(
                 portfolio,
                 history,
@@ -515,14 +577,22 @@ def main(argv=None) -> int:
                 horizon_days=1,
                 seed=seed,
                 cache=pcache,
+                executor=executor,
             )
 
         return call
 
     prof10 = stages.breakdown(profiled(10_000), range(500, 500 + reps))
     prof100 = stages.breakdown(profiled(100_000), range(600, 600 + heavy_reps))
-    lin = _linear_part(history, portfolio, reps)
-    top = cprofile_top(lambda: [mc(portfolio, history, pcache, 700 + i, 10_000) for i in range(3)])
+    # cProfile sees only the thread it runs in: one worker keeps the blocks in this thread.
+    one = LocalExecutor(1)
+    top = cprofile_top(
+        lambda: [mc(portfolio, history, pcache, 700 + i, 10_000, executor=one) for i in range(3)]
+    )
+
+    sys.stdout.write("peak memory of 100,000- and 1,000,000-path runs (subprocesses) ...\n\n")
+    sys.stdout.flush()
+    memory = [memory_run(n) for n in MEMORY_PATHS]
 
     # ------------------------------------------------------------------ report
     print_table(rows)
@@ -565,11 +635,16 @@ def main(argv=None) -> int:
     for ln in accuracy:
         print("  " + ln)
     print()
-    print_profile(prof10, prof100, lin, reps, heavy_reps)
+    print_speed_up(par10, speed10, par100, speed100)
+    print()
+    print_profile(prof10, prof100, reps, heavy_reps)
+    print()
+    print_memory(memory)
     print()
     print(
-        "cProfile, 3 warm-covariance calls, by own time (NumPy ufuncs and Generator methods "
-        "are not seen by cProfile: their time is in the calling function's tottime):"
+        "cProfile, 3 warm-covariance 10,000-path calls with 1 worker, by own time (NumPy "
+        "ufuncs and Generator methods\nare not seen by cProfile: their time is in the calling "
+        "function's tottime):"
     )
     for ln in top:
         print(ln)
@@ -610,34 +685,17 @@ def seed_comparison(n: int, ours, theirs) -> str:
     )
 
 
-def _linear_part(history, portfolio, reps) -> float:
-    """Median seconds of the linear part alone, ``block @ exposure`` over 10,000 paths."""
-    from riskengine.pricing.book import compile_book
-
-    book = compile_book(
-        portfolio,
-        history.last_date,
-        {s: j for j, s in enumerate(history.symbols)},
-        history.prices[-1].copy(),
-        1,
-    )
-    block = np.random.default_rng(0).standard_normal((5_000, book.n_columns)) * 0.01
-    out = np.empty(5_000)
-
-    def two_blocks(i):
-        for _ in range(2):
-            np.matmul(block, book.linear_exposure, out=out)
-
-    return statistics.median(timed(two_blocks, reps))
-
-
-def print_profile(prof10, prof100, linear_s, reps, heavy_reps) -> None:
+def print_profile(prof10, prof100, reps, heavy_reps) -> None:
     (s10, t10, missing), (s100, t100, _) = prof10, prof100
     e10, e100 = statistics.median(t10), statistics.median(t100)
     print(
         "Where the time goes: Monte Carlo, grid revaluation, warm covariance (new seed per "
         f"call), own time per stage,\nmedian of {reps} calls (10,000 paths) and {heavy_reps} "
-        "(100,000 paths), instrumented on the real code path (benchmarks/stages.py):"
+        "(100,000 paths), instrumented on the real code path (benchmarks/stages.py).\n"
+        "Taken with executor=LocalExecutor(1): the blocks run one after the other in the "
+        "calling thread (BLAS held to\n1 thread as under the parallel executor), so the own "
+        "times add up to the wall time. With 2 workers the\nblocks' stages overlap; the "
+        "parallel speed-up is measured end to end above."
     )
     print(f"  {'stage':<52} {'10k':>9} {'share':>6}  {'100k':>9} {'share':>6}")
     labels = [k for k in stages.ORDER if k in s10 or k in s100]
@@ -647,13 +705,77 @@ def print_profile(prof10, prof100, linear_s, reps, heavy_reps) -> None:
         print(
             f"  {k:<52} {fmt_s(a):>9} {100 * a / e10:5.1f}%  {fmt_s(b):>9} {100 * b / e100:5.1f}%"
         )
-    print(f"  {'end-to-end (instrumented)':<52} {fmt_s(e10):>9} {'':>6}  {fmt_s(e100):>9}")
     print(
-        f"  (the linear part, block @ exposure, measured apart: {fmt_s(linear_s)} per 10,000 "
-        "paths; it is inside run_montecarlo's own time)"
+        f"  {'end-to-end (instrumented, 1 worker)':<52} {fmt_s(e10):>9} {'':>6}  {fmt_s(e100):>9}"
     )
     if missing:
         print(f"  not instrumented (no longer in riskengine): {', '.join(missing)}")
+
+
+def print_speed_up(par10, speed10, par100, speed100) -> None:
+    print(
+        "Parallel speed-up, warm covariance, grid: 1 worker vs the default executor, timed "
+        "alternately, a new seed\nper call (uninstrumented); ratio = t(1 worker) / "
+        "t(default) per consecutive pair:"
+    )
+    for (one, many), sp in ((par10, speed10), (par100, speed100)):
+        print(
+            f"  {one.name.split(',')[0]}: 1 worker median {fmt_s(one.median)} (min "
+            f"{fmt_s(min(one.times))}), {many.name.rsplit(', ', 1)[1]} median "
+            f"{fmt_s(many.median)} (min {fmt_s(min(many.times))}); speed-up median "
+            f"x{statistics.median(sp):.2f} (range x{min(sp):.2f}-x{max(sp):.2f}), ratio of "
+            f"mins x{min(one.times) / min(many.times):.2f}"
+        )
+
+
+MEMORY_PATHS = (100_000, 1_000_000)
+
+
+def memory_run(paths: int) -> dict | str:
+    """Run ``memory.py`` in a fresh process; its JSON, or why it failed."""
+    import json
+
+    try:
+        out = subprocess.run(
+            [sys.executable, str(HERE / "memory.py"), "--paths", str(paths)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        ).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
+        return f"failed: {exc.__class__.__name__}: {str(exc)[:200]}"
+
+
+def print_memory(runs: list[dict | str]) -> None:
+    print(
+        "Peak memory, grid, warm covariance, default executor, each in a fresh process "
+        "(benchmarks/memory.py);\npeak = VmHWM, the high-water mark of the process's "
+        "resident set:"
+    )
+    for m in runs:
+        if isinstance(m, str):
+            print(f"  {m}")
+            continue
+        full_gib = m["paths"] * m["n_columns"] * 4 / 2**30
+        kept = full_gib * 2**10 <= m["scenario_cache_mib"]
+        print(
+            f"  {m['paths']:,} paths ({m['n_blocks']} blocks of {m['block_size']:,}, "
+            f"{m['workers']} workers): time {fmt_s(m['seconds'])}; peak RSS "
+            f"{m['peak_after_mib']:,.0f} MiB after the run, {m['peak_before_mib']:,.0f} MiB "
+            f"before it (workload + one 10,000-path call): "
+            f"+{m['peak_after_mib'] - m['peak_before_mib']:,.0f} MiB\n"
+            f"    VaR {m['var']:,.0f} (SE {m['var_se']:,.0f}), ES {m['es']:,.0f}; the "
+            f"scenario set ({m['paths']:,} x {m['n_columns']} float32) is "
+            f"{full_gib * 2**10:,.0f} MiB: "
+            + (
+                f"kept in the {m['scenario_cache_mib']:,.0f} MiB scenario cache for the next book"
+                if kept
+                else f"over the {m['scenario_cache_mib']:,.0f} MiB scenario cache, streamed "
+                "block by block"
+            )
+        )
 
 
 def _np_hist_pnl(barr, hret):
@@ -710,8 +832,10 @@ def print_table(rows: list[Row]) -> None:
         "are compared like with like:\ncold = covariance + simulate + revalue + measure; warm "
         "covariance = simulate + revalue + measure; warm scenarios = revalue + measure.\n"
         "Both baselines revalue options fully (no grid); Python loop figures are scaled from "
-        "a subset of paths.\nThe machine is shared: other tenants' load shows up as slow "
-        "outliers (see max); min is the best estimate of the uncontended cost."
+        "a subset of paths.\nriskengine runs its blocks on the default executor (one "
+        "worker per CPU) unless the row says 1 worker;\nthe NumPy baseline is single-threaded "
+        "apart from BLAS in its matrix product. The machine is shared and\nnoisy: load shows "
+        "up as slow outliers (see max); min is the best estimate of the uncontended cost."
     )
 
 

@@ -5,8 +5,16 @@ duration of a ``with`` block (and restores them after). Each wrapper records its
 the time of the functions it calls that are themselves wrapped is subtracted, so the stages add
 up to the end-to-end time. Normals are timed by handing ``MonteCarloModel.sample`` a
 ``Generator`` proxy whose ``standard_normal`` (and ``chisquare``) calls are timed; the rest of
-``sample`` is the matrix product with the root. The linear part (``block @ exposure``) is an
-inline ``np.matmul`` in ``run_montecarlo``, so it stays in that function's own time.
+``sample`` is the matrix product with the root.
+
+Own time is only meaningful when the stages run one after the other: ``compute_risk`` hands its
+Monte Carlo blocks to an executor, and with several worker threads the stages of different
+blocks overlap in time, so per-stage times no longer add up to the wall time. ``breakdown()``
+therefore runs the calls with ``LocalExecutor(1)``: the same code path, the blocks in sequence
+in the calling thread, BLAS held to one thread as it is under the parallel executor. The parallel
+speed-up is measured apart, end to end and without instrumentation (``run.py``). The nesting
+stack is per thread, so a parallel executor gives no negative times, but its stages would add
+up to the threads' busy time, not to the wall time.
 
 A target that no longer exists (riskengine is refactored) is skipped and reported, so the
 breakdown degrades rather than fails; its time then shows up in its caller's own time.
@@ -16,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib
+import threading
 import time
 from collections import defaultdict
 
@@ -27,43 +37,66 @@ TARGETS = (
     ("riskengine.pipeline", "compile_book", "compile_book (5,000 positions -> arrays)"),
     ("riskengine.methods.base", "MethodContext.covariance", "covariance lookup (cached)"),
     ("riskengine.scenarios.montecarlo", "MonteCarloModel.sample", "matmul with the root (z @ A')"),
-    ("riskengine.scenarios.montecarlo", "MonteCarloScenarios.materialise", "materialise blocks"),
+    (
+        "riskengine.scenarios.montecarlo",
+        "MonteCarloScenarios.block",
+        "block streams (SeedSequence spawn), block own",
+    ),
     ("riskengine.methods.monte_carlo", "build_option_grid", "grid build (options on nodes)"),
-    ("riskengine.pricing.grid", "OptionGrid.pnl", "grid interpolation (OptionGrid.pnl)"),
-    ("riskengine.pricing.grid", "OptionGrid._fix_outside", "exact revaluation beyond the grid"),
+    (
+        "riskengine.pricing.grid",
+        "OptionGrid.pnl",
+        "float32 -> float64 + linear part (OptionGrid.pnl own)",
+    ),
+    ("riskengine.pricing.grid", "OptionGrid._interpolate", "grid interpolation (_interpolate)"),
+    ("riskengine.pricing.grid", "OptionGrid._fix_outside", "beyond the grid (_fix_outside own)"),
     ("riskengine.pricing.book", "CompiledBook.option_pnl_full", "full revaluation of options"),
-    ("riskengine.methods.monte_carlo", "run_montecarlo", "run_montecarlo own (linear part, loop)"),
+    (
+        "riskengine.pricing.black_scholes",
+        "OptionTerms.price",
+        "Black-Scholes pricing (OptionTerms.price)",
+    ),
+    ("riskengine.pricing.black_scholes", "OptionTerms.greeks", "Black-Scholes greeks (grid build)"),
+    ("riskengine.methods.monte_carlo", "run_montecarlo", "run_montecarlo own (merge, params)"),
     ("riskengine.methods.monte_carlo", "empirical_measures", "measures (VaR, ES, std errors)"),
     ("riskengine.market.history", "FactorHistory.snapshot_id", "snapshot hash (provenance)"),
     ("riskengine.pipeline", "compute_risk", "compute_risk own (spec, universe, histogram, report)"),
 )
 NORMALS = "normals (Generator.standard_normal)"
 ORDER = (NORMALS,) + tuple(t[2] for t in TARGETS)  # display order: normals, then the flow
-ORDER = (NORMALS,) + tuple(t[2] for t in TARGETS)  # display order: normals, then the flow
 
 
 class StageClock:
-    """Own time per stage label, over every wrapped call."""
+    """Own time per stage label, over every wrapped call (nesting tracked per thread)."""
 
     def __init__(self):
         self.totals: dict[str, float] = defaultdict(float)
-        self._children: list[float] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def _stack(self) -> list[float]:
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
 
     def wrap(self, label: str, fn):
         clock = self
 
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            clock._children.append(0.0)
+            stack = clock._stack()
+            stack.append(0.0)
             t0 = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
                 elapsed = time.perf_counter() - t0
-                children = clock._children.pop()
-                clock.totals[label] += elapsed - children
-                if clock._children:
-                    clock._children[-1] += elapsed
+                children = stack.pop()
+                with clock._lock:
+                    clock.totals[label] += elapsed - children
+                if stack:
+                    stack[-1] += elapsed
 
         return timed
 
@@ -97,7 +130,7 @@ def _sample_wrapper(clock: StageClock, fn):
 
 @contextlib.contextmanager
 def instrumented(clock: StageClock):
-    """Wrap the TARGETS with ``clock`` inside the block; yields the labels that were missing."""
+    """Wrap the TARGETS with ``clock`` inside the block; yields the targets that were missing."""
     import riskengine.methods as methods
 
     patched, missing = [], []
@@ -110,6 +143,9 @@ def instrumented(clock: StageClock):
             original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
         except (ImportError, AttributeError, KeyError):
             missing.append(f"{module_name}.{path}")
+            continue
+        if isinstance(original, (classmethod, staticmethod, property)):
+            missing.append(f"{module_name}.{path} (not a plain function)")
             continue
         fn = original
         if attr == "sample":
@@ -134,14 +170,15 @@ def instrumented(clock: StageClock):
 
 
 def breakdown(call, seeds) -> tuple[dict[str, list[float]], list[float], list[str]]:
-    """Run ``call(seed)`` (a compute_risk call through ``riskengine.pipeline``) once per seed
-    under instrumentation.
+    """Run ``call(seed, executor)`` (a compute_risk call through ``riskengine.pipeline``) once
+    per seed under instrumentation, with ``executor=LocalExecutor(1)`` (blocks in sequence).
 
     Returns:
         ({stage: [own seconds per call]}, [end-to-end seconds per call], missing targets).
     """
-    import gc
+    from riskengine.scale import LocalExecutor
 
+    sequential = LocalExecutor(1)
     stages: dict[str, list[float]] = defaultdict(list)
     totals: list[float] = []
     missing: list[str] = []
@@ -150,7 +187,7 @@ def breakdown(call, seeds) -> tuple[dict[str, list[float]], list[float], list[st
         gc.collect()
         with instrumented(clock) as not_found:
             t0 = time.perf_counter()
-            call(seed)
+            call(seed, sequential)
             totals.append(time.perf_counter() - t0)
         missing = not_found
         for k, v in clock.totals.items():
