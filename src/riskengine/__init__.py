@@ -21,13 +21,24 @@ from riskengine.instruments import (
 )
 from riskengine.market import FactorHistory, MarketState, load_prices
 from riskengine.pipeline import RiskCache, RiskSpec, compute_risk
-from riskengine.report import RiskReport
+from riskengine.pricing.exposures import Exposures, compute_exposures
+from riskengine.report import ExposureReport, RiskReport
+from riskengine.stress import (
+    StressReport,
+    StressResult,
+    reverse_stress,
+    run_scenario,
+    run_scenarios,
+    worst_window,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Equity",
     "EuropeanOption",
+    "ExposureReport",
+    "Exposures",
     "FactorHistory",
     "FxSpot",
     "Future",
@@ -43,8 +54,15 @@ __all__ = [
     "RiskEngineError",
     "RiskReport",
     "RiskSpec",
+    "StressReport",
+    "StressResult",
     "UnknownSymbolError",
+    "compute_exposures",
     "compute_risk",
     "load_portfolio",
     "load_prices",
+    "reverse_stress",
+    "run_scenario",
+    "run_scenarios",
+    "worst_window",
 ]

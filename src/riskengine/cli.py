@@ -1,5 +1,8 @@
 """Command line: ``riskengine risk --portfolio book.csv --prices prices.csv --method ...``.
 
+``riskengine exposures --portfolio book.csv --prices prices.csv`` prints the book's deltas,
+gammas, vegas and gross/net exposures by underlying, by tag and in total.
+
 Exit status: 0 on success, 2 on invalid input (the message names the field, the value and the
 way out), 1 on an unexpected failure.
 """
@@ -11,6 +14,7 @@ import sys
 
 from riskengine.errors import RiskEngineError
 from riskengine.pipeline import COVARIANCES, PRESETS, RETURN_MODELS, SAMPLINGS, WEIGHTINGS
+from riskengine.stress.cli import add_stress, run_stress
 
 METHOD_NAMES = ("historical", "parametric", "montecarlo")
 
@@ -112,10 +116,26 @@ def _add_risk(sub) -> None:
     add("--format", choices=("table", "json"), default="table")
 
 
+def _add_exposures(sub) -> None:
+    p = sub.add_parser(
+        "exposures",
+        help="deltas, gammas, vegas and exposures of a book",
+        description="Dollar delta, dollar gamma, vega, gross and net exposure of a book at a "
+        "snapshot, by underlying, by tag and in total.",
+    )
+    add = p.add_argument
+    add("--portfolio", required=True, help="book file (.csv or .json)")
+    add("--prices", required=True, help="daily closes (wide or long CSV)")
+    add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
+    add("--base-currency", default="USD")
+    add("--format", choices=("table", "json"), default="table")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="riskengine", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_risk(sub)
+    for add, _ in COMMANDS.values():
+        add(sub)
     return parser
 
 
@@ -163,13 +183,29 @@ def _run_risk(args) -> str:
     return report.to_json() if args.format == "json" else report.format_table()
 
 
+def _run_exposures(args) -> str:
+    from riskengine.instruments import load_portfolio
+    from riskengine.market import load_prices
+    from riskengine.pricing.exposures import compute_exposures
+
+    portfolio = load_portfolio(args.portfolio)
+    history = load_prices(args.prices)
+    report = compute_exposures(portfolio, history, args.as_of, args.base_currency.upper())
+    return report.to_json() if args.format == "json" else report.format_table()
+
+
+# Subcommand name -> (add its parser to the subparsers, run it and return the text to print).
+COMMANDS = {
+    "risk": (_add_risk, _run_risk),
+    "exposures": (_add_exposures, _run_exposures),
+    "stress": (add_stress, run_stress),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "risk":
-            out = _run_risk(args)
-        else:  # pragma: no cover - argparse enforces the choices
-            raise AssertionError(args.command)
+        out = COMMANDS[args.command][1](args)
     except RiskEngineError as exc:
         print(f"riskengine: error: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.methods import METHODS, MethodContext
 from riskengine.pricing.book import compile_book
+from riskengine.pricing.exposures import book_exposures, tags_of
 from riskengine.report import RiskReport
 from riskengine.scale.local import LocalExecutor
 from riskengine.scenarios.historical import SCALINGS
@@ -183,12 +184,7 @@ class RiskSpec:
 
 # Variants accepted by RiskSpec whose implementation has not landed yet: asking for one is an
 # error rather than a silent fall-back to the default.
-_NOT_YET_AVAILABLE: dict[str, tuple[str, ...]] = {
-    "covariance": ("ewma", "ledoit-wolf"),
-    "historical_weighting": ("age", "filtered"),
-    "sampling": ("antithetic", "sobol"),
-    "return_model": ("log",),
-}
+_NOT_YET_AVAILABLE: dict[str, tuple[str, ...]] = {}
 
 
 def _check_available(spec: RiskSpec) -> None:
@@ -335,4 +331,5 @@ def compute_risk(
         notes=tuple(notes),
         provenance=provenance,
         pnl_histogram=histogram,
+        exposures=book_exposures(book, tags_of(portfolio)),
     )

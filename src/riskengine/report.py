@@ -6,6 +6,10 @@ import json
 import math
 import textwrap
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from riskengine.pricing.exposures import Exposures
 
 SCHEMA_VERSION = 1
 
@@ -52,6 +56,8 @@ class RiskReport:
         notes: modelling statements the numbers depend on (e.g. vega not modelled).
         provenance: seed, data snapshot id, code version.
         pnl_histogram: {"edges": [...], "counts": [...]} of the scenario P&L, or None.
+        exposures: the book's sensitivities and exposures (``riskengine.pricing.exposures``):
+            totals, by underlying and by tag; None only for a report built without them.
     """
 
     method: str
@@ -66,6 +72,7 @@ class RiskReport:
     notes: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
     pnl_histogram: dict | None = None
+    exposures: Exposures | None = None
 
     def measure(self, confidence: float) -> RiskMeasure:
         for m in self.measures:
@@ -91,6 +98,7 @@ class RiskReport:
             "notes": list(self.notes),
             "provenance": dict(self.provenance),
             "pnl_histogram": self.pnl_histogram,
+            "exposures": self.exposures.to_dict() if self.exposures is not None else None,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -149,4 +157,79 @@ class RiskReport:
         lines.append(
             "provenance: " + ", ".join(f"{k}={v}" for k, v in prov.items() if v is not None)
         )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ExposureReport:
+    """The exposures of a book at a snapshot (``riskengine exposures``, ``compute_exposures``).
+
+    Attributes:
+        as_of: ISO date of the market snapshot.
+        base_currency: currency of every amount.
+        portfolio: name, position counts and market value (as in ``RiskReport``).
+        exposures: totals, by underlying and by tag (``riskengine.pricing.exposures``).
+        excluded_positions: [{"id", "symbol", "reason"}] for positions left out.
+    """
+
+    as_of: str
+    base_currency: str
+    portfolio: dict
+    exposures: Exposures
+    excluded_positions: tuple[dict, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "as_of": self.as_of,
+            "base_currency": self.base_currency,
+            "portfolio": dict(self.portfolio),
+            "excluded_positions": [dict(e) for e in self.excluded_positions],
+            "exposures": self.exposures.to_dict(),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def format_table(self) -> str:
+        """A readable summary for the terminal: one row per factor, per tag and the total."""
+        pf = self.portfolio
+        ex = self.exposures
+        lines = [
+            f"riskengine exposures  as_of {self.as_of}  base {self.base_currency}",
+            f"book {pf.get('name')}: {pf.get('n_included')} of {pf.get('n_positions')} "
+            f"positions, market value {pf.get('market_value'):,.2f}",
+            "dollar delta = units x delta x S (a 1% move gains 1% of it); dollar gamma: its "
+            "change per 1% move; vega: per 1 vol point",
+            "",
+        ]
+        head = (
+            f"{'':<24}  {'delta units':>14}  {'dollar delta':>16}  {'dollar gamma':>14}  "
+            f"{'vega':>12}  {'gross':>16}  {'net':>16}"
+        )
+
+        def row(label, units, line) -> str:
+            u = f"{units:>14,.2f}" if units is not None else f"{'':>14}"
+            return (
+                f"{label[:24]:<24}  {u}  {line.dollar_delta:>16,.2f}  "
+                f"{line.dollar_gamma:>14,.2f}  {line.vega:>12,.2f}  "
+                f"{line.gross_exposure:>16,.2f}  {line.net_exposure:>16,.2f}"
+            )
+
+        lines.append("by underlying" + head[len("by underlying") :])
+        for f in ex.by_underlying:
+            lines.append(row(f.factor, f.delta_units, f.line))
+        if ex.by_tag:
+            lines.append("")
+            lines.append("by tag")
+            for t in ex.by_tag:
+                label = f"{t.key}={t.value}" if t.value is not None else f"{t.key} (none)"
+                lines.append(row(label, None, t.line))
+        lines.append("")
+        lines.append(row("total", None, ex.total))
+        if self.excluded_positions:
+            lines.append("")
+            lines.append(f"excluded positions ({len(self.excluded_positions)}):")
+            for e in self.excluded_positions:
+                lines.append(f"  {e['id']} {e['symbol']}: {e['reason']}")
         return "\n".join(lines)

@@ -2,10 +2,12 @@
 
 * the Python examples of README.md and docs/python.md run from the repository root;
 * docs/cli.md names exactly the options of ``riskengine risk`` (with their defaults and choices),
-  and every ``riskengine risk`` command in README.md and docs/cli.md parses;
+  and every ``riskengine risk`` command in README.md and docs/cli.md parses; the same for
+  ``riskengine exposures`` and its own option table;
 * examples/book.json is the same book as examples/book.csv;
-* the book table of docs/formats.md lists exactly ``KNOWN_FIELDS``, and its report table exactly
-  the keys of ``RiskReport.to_dict()``.
+* the book table of docs/formats.md lists exactly ``KNOWN_FIELDS``, its report table exactly
+  the keys of ``RiskReport.to_dict()``, and its exposures tables the keys of ``Exposures`` and
+  ``ExposureReport``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import pytest
 import riskengine
 from riskengine.cli import build_parser
 from riskengine.instruments.book import KNOWN_FIELDS
-from riskengine.report import RiskMeasure, RiskReport
+from riskengine.pricing.exposures import ExposureLine, Exposures, FactorExposure, TagExposure
+from riskengine.report import ExposureReport, RiskMeasure, RiskReport
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -70,17 +73,17 @@ def first_code(cell: str) -> str:
     return m.group(1).split()[0]
 
 
-def risk_parser() -> argparse.ArgumentParser:
+def risk_parser(command: str = "risk") -> argparse.ArgumentParser:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices["risk"]
+    return sub.choices[command]
 
 
-def risk_options() -> dict[str, argparse.Action]:
-    """Long option string -> action of ``riskengine risk``, without --help."""
+def risk_options(command: str = "risk") -> dict[str, argparse.Action]:
+    """Long option string -> action of ``riskengine <command>``, without --help."""
     return {
         s: a
-        for a in risk_parser()._actions
+        for a in risk_parser(command)._actions
         for s in a.option_strings
         if s.startswith("--") and s != "--help"
     }
@@ -129,9 +132,12 @@ def test_cli_md_mentions_only_real_options_and_all_of_them():
     assert real - mentioned == set(), "docs/cli.md does not document these options"
 
 
-def test_cli_md_option_table_matches_the_parser():
-    rows = table_rows(read(DOCS / "cli.md"), "Option")
-    options = risk_options()
+@pytest.mark.parametrize(
+    ("command", "header"), [("risk", "Option"), ("exposures", "Exposures option")]
+)
+def test_cli_md_option_table_matches_the_parser(command, header):
+    rows = table_rows(read(DOCS / "cli.md"), header)
+    options = risk_options(command)
     in_table = [first_code(r[0]) for r in rows]
     assert sorted(in_table) == sorted(options), "the option table must list each option once"
     for row in rows:
@@ -156,14 +162,15 @@ def test_cli_md_option_table_matches_the_parser():
             assert f"`{choice}`" in meaning, f"{row[0]}: choice {choice!r} is not documented"
 
 
-def risk_commands(text: str) -> list[str]:
-    """Every ``riskengine risk ...`` command in the shell blocks, continuation lines joined."""
+def risk_commands(text: str, command: str = "risk") -> list[str]:
+    """Every ``riskengine <command> ...`` command in the shell blocks, continuation lines
+    joined."""
     commands = []
     for block in code_blocks(text, "sh"):
         joined = re.sub(r"\\\n", " ", block)
         for line in joined.splitlines():
             line = line.split("#", 1)[0].strip()
-            if re.search(r"(^|/)riskengine risk\b", line):
+            if re.search(rf"(^|/)riskengine {command}\b", line):
                 commands.append(line)
     return commands
 
@@ -183,6 +190,19 @@ def test_documented_commands_parse(doc):
         words = shlex.split(command.split(">", 1)[0])
         args = words[words.index("risk") :]
         parser.parse_args(args)  # argparse exits (SystemExit) on an invalid command
+
+
+def test_documented_exposures_commands_parse():
+    text = read(DOCS / "cli.md")
+    variables = dict(re.findall(r'^(\w+)="([^"]*)"$', text, flags=re.M))
+    commands = risk_commands(text, "exposures")
+    assert commands, "cli.md shows no riskengine exposures command"
+    parser = build_parser()
+    for command in commands:
+        for name, value in variables.items():
+            command = command.replace(f"${name}", value)
+        words = shlex.split(command.split(">", 1)[0])
+        parser.parse_args(words[words.index("exposures") :])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,3 +240,22 @@ def test_formats_md_report_table_lists_exactly_the_report_fields():
     assert top == set(doc)
     per_result = {n.split(".", 1)[1] for n in names if n.startswith("results[].")}
     assert per_result == set(doc["results"][0])
+
+
+def test_formats_md_exposures_tables_list_exactly_the_exposures_fields():
+    line = ExposureLine(1.0, 0.0, 0.0, 1.0, 1.0, 1)
+    exposures = Exposures(
+        line, (FactorExposure("AAA", 10.0, 0.1, line),), (TagExposure("desk", "a", line),)
+    )
+    doc = exposures.to_dict()
+    rows = {
+        first_code(r[0]): r[2] for r in table_rows(read(DOCS / "formats.md"), "Exposures field")
+    }
+    assert set(rows) == set(doc) | set(doc["total"])
+    # The fields a row of a list adds to the six numbers are named in that list's row.
+    for part in ("by_underlying", "by_tag"):
+        for extra in set(doc[part][0]) - set(doc["total"]):
+            assert f"`{extra}`" in rows[part], (part, extra)
+    report = ExposureReport("2022-12-28", "USD", {}, exposures)
+    rows = table_rows(read(DOCS / "formats.md"), "Exposures report field")
+    assert {first_code(r[0]) for r in rows} == set(report.to_dict())

@@ -1,8 +1,17 @@
 """Covariance estimation, PSD repair and matrix square roots.
 
-Sample covariance uses ddof=1. Matrices estimated from data are repaired to the nearest PSD
-matrix (Frobenius norm: eigenvalues clipped at zero, Higham 1988) and the caller flags it; a
-user-supplied matrix that is not PSD beyond a tolerance is an error.
+Estimators (``ESTIMATORS``), all on daily returns of shape (n_obs, n_factors):
+
+* ``sample``: sample covariance with ddof=1.
+* ``ewma``: RiskMetrics exponentially weighted, zero-mean: ``sum_k w_k r_k r_k'`` with
+  ``w_k = (1 - lambda) lambda^(N-k) / (1 - lambda^N)`` (k = 1..N, r_N the most recent; the
+  weights sum to 1 over the finite window).
+* ``ledoit-wolf``: Ledoit & Wolf (2004) shrinkage of the empirical covariance (centred, divided
+  by n) towards the scaled identity ``mu I``, ``mu = trace(S) / p``, with the optimal intensity.
+
+Matrices estimated from data are repaired to the nearest PSD matrix (Frobenius norm:
+eigenvalues clipped at zero, Higham 1988) and the caller flags it; a user-supplied matrix that is
+not PSD beyond a tolerance is an error.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import numpy as np
 from riskengine.errors import NotPositiveSemidefiniteError
 
 PSD_TOLERANCE = 1e-10
+ESTIMATORS = ("sample", "ewma", "ledoit-wolf")
+DEFAULT_EWMA_LAMBDA = 0.94
 _CHOLESKY_MIN_RATIO = 1e-12  # below this eigenvalue ratio, use the eigen root
 
 
@@ -25,9 +36,12 @@ class CovarianceEstimate:
     Attributes:
         matrix: shape (n_factors, n_factors), daily covariance of simple returns.
         mean: shape (n_factors,), daily mean used by the model (zeros for a zero-mean model).
-        estimator: name of the estimator, e.g. "sample".
+        estimator: name of the estimator: "sample", "ewma" or "ledoit-wolf".
         repaired: True when the estimate was projected onto the PSD cone.
         min_eigenvalue: smallest eigenvalue before repair.
+        ewma_lambda: the EWMA decay (estimator "ewma"), else None.
+        shrinkage: the Ledoit-Wolf shrinkage intensity in [0, 1] (estimator "ledoit-wolf"),
+            else None.
     """
 
     matrix: np.ndarray
@@ -36,6 +50,19 @@ class CovarianceEstimate:
     repaired: bool
     min_eigenvalue: float
     eigen: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    ewma_lambda: float | None = None
+    shrinkage: float | None = None
+
+    @property
+    def report_parameters(self) -> dict:
+        """The report's parameters for this estimate: ``covariance`` (the estimator's name),
+        plus ``ewma_lambda`` (ewma) or ``shrinkage`` (ledoit-wolf)."""
+        out: dict = {"covariance": self.estimator}
+        if self.ewma_lambda is not None:
+            out["ewma_lambda"] = self.ewma_lambda
+        if self.shrinkage is not None:
+            out["shrinkage"] = self.shrinkage
+        return out
 
     @cached_property
     def root(self) -> tuple[np.ndarray, str]:
@@ -51,19 +78,41 @@ class CovarianceEstimate:
         return matrix_root(self.matrix)
 
 
-def estimate_covariance(returns: np.ndarray, *, mean: str = "zero") -> CovarianceEstimate:
-    """Sample covariance (ddof=1) of daily returns, repaired to PSD if needed.
+def estimate_covariance(
+    returns: np.ndarray,
+    *,
+    mean: str = "zero",
+    estimator: str = "sample",
+    ewma_lambda: float = DEFAULT_EWMA_LAMBDA,
+) -> CovarianceEstimate:
+    """Covariance of daily returns by ``estimator``, repaired to PSD if needed.
 
     Args:
-        returns: shape (n_obs, n_factors).
+        returns: shape (n_obs, n_factors), oldest first.
         mean: "zero" (RiskMetrics: the model mean is 0) or "sample" (the window's sample mean).
+            It sets the model's mean only: the sample and Ledoit-Wolf matrices are always
+            centred, the EWMA matrix is always zero-mean (RiskMetrics).
+        estimator: "sample" (ddof=1), "ewma" (zero-mean, ``ewma_lambda``) or "ledoit-wolf".
+        ewma_lambda: EWMA decay in (0, 1); used by "ewma" only.
     """
-    cov = sample_covariance(returns)
+    r = np.asarray(returns, dtype=float)
+    lam = shrinkage = None
+    if estimator == "sample":
+        cov = sample_covariance(r)
+    elif estimator == "ewma":
+        lam = float(ewma_lambda)
+        cov = ewma_covariance(r, lam)
+    elif estimator == "ledoit-wolf":
+        cov, shrinkage = ledoit_wolf(r)
+    else:
+        raise ValueError(
+            f"covariance estimator {estimator!r} is not one of: {', '.join(ESTIMATORS)}"
+        )
     vals, vecs = np.linalg.eigh(cov)
     fixed, repaired, lo = nearest_psd(cov, (vals, vecs))
-    mu = returns.mean(axis=0) if mean == "sample" else np.zeros(returns.shape[1])
+    mu = r.mean(axis=0) if mean == "sample" else np.zeros(r.shape[1])
     eigen = (np.maximum(vals, 0.0), vecs)
-    return CovarianceEstimate(fixed, mu, "sample", repaired, lo, eigen)
+    return CovarianceEstimate(fixed, mu, estimator, repaired, lo, eigen, lam, shrinkage)
 
 
 def sample_covariance(returns: np.ndarray) -> np.ndarray:
@@ -81,6 +130,73 @@ def sample_covariance(returns: np.ndarray) -> np.ndarray:
     d = r - r.mean(axis=0)
     cov = d.T @ d / (r.shape[0] - 1)
     return 0.5 * (cov + cov.T)
+
+
+def ewma_weights(n_obs: int, ewma_lambda: float) -> np.ndarray:
+    """EWMA weights of a finite window, oldest first, summing to 1.
+
+    Returns:
+        shape (n_obs,): ``w_k = (1 - lambda) lambda^(N-k) / (1 - lambda^N)`` for k = 1..N.
+    """
+    lam = float(ewma_lambda)
+    if not 0.0 < lam < 1.0:
+        raise ValueError(f"ewma_lambda must be in (0, 1); got {ewma_lambda!r}")
+    ages = np.arange(n_obs - 1, -1, -1, dtype=float)  # N-k: 0 for the most recent
+    w = (1.0 - lam) * lam**ages
+    return w / w.sum()  # = divide by 1 - lambda^N, without cancellation for lambda near 1
+
+
+def ewma_covariance(returns: np.ndarray, ewma_lambda: float = DEFAULT_EWMA_LAMBDA) -> np.ndarray:
+    """RiskMetrics EWMA covariance, zero-mean, with weights normalised over the window.
+
+    Args:
+        returns: shape (n_obs, n_factors), oldest first (the last row is the most recent).
+        ewma_lambda: decay in (0, 1).
+
+    Returns:
+        shape (n_factors, n_factors): ``sum_k w_k r_k r_k'`` (see ``ewma_weights``).
+    """
+    r = np.asarray(returns, dtype=float)
+    if r.shape[0] < 1:
+        raise ValueError("EWMA covariance needs at least 1 observation")
+    w = ewma_weights(r.shape[0], ewma_lambda)
+    cov = (r * w[:, None]).T @ r
+    return 0.5 * (cov + cov.T)
+
+
+def ledoit_wolf(returns: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ledoit-Wolf (2004) shrinkage towards the scaled identity.
+
+    With X the returns centred by their sample mean, n observations and p factors:
+    ``S = X'X / n`` (the empirical covariance, divided by n), ``mu = trace(S) / p``,
+    ``d2 = ||S - mu I||^2 / p``, ``b2 = min(d2, sum_k ||x_k x_k' - S||^2 / (p n^2))`` (Frobenius
+    norms), shrinkage ``s = b2 / d2`` (0 when d2 = 0), and the estimate ``(1 - s) S + s mu I``.
+    This is the definition of scikit-learn's ``LedoitWolf(assume_centered=False)``.
+
+    Args:
+        returns: shape (n_obs, n_factors).
+
+    Returns:
+        (matrix of shape (n_factors, n_factors), shrinkage intensity in [0, 1]).
+    """
+    r = np.asarray(returns, dtype=float)
+    n, p = r.shape
+    if n < 2:
+        raise ValueError("Ledoit-Wolf covariance needs at least 2 observations")
+    x = r - r.mean(axis=0)
+    s = x.T @ x / n
+    s = 0.5 * (s + s.T)
+    mu = float(np.trace(s)) / p
+    if p == 1:
+        return s, 0.0  # the target is the estimate itself: any intensity gives the same matrix
+    target_gap = s - mu * np.eye(p)
+    d2 = float(np.sum(target_gap**2)) / p
+    # sum_k ||x_k x_k' - S||^2 = sum_k ||x_k||^4 - n ||S||^2
+    sq_norms = np.sum(x**2, axis=1)
+    b2_bar = (float(np.sum(sq_norms**2)) / n - float(np.sum(s**2))) / (p * n)
+    b2 = min(max(b2_bar, 0.0), d2)
+    shrinkage = 0.0 if d2 == 0.0 else b2 / d2
+    return (1.0 - shrinkage) * s + shrinkage * mu * np.eye(p), float(shrinkage)
 
 
 def nearest_psd(matrix: np.ndarray, eigen=None) -> tuple[np.ndarray, bool, float]:

@@ -3,6 +3,11 @@
 Paths come in blocks of BLOCK_SIZE; the number of blocks depends only on the path count; block i
 draws from SeedSequence(seed).spawn(n_blocks)[i]. A result therefore depends on the seed and the
 path count, never on how many workers or threads ran the blocks.
+
+Scrambled Sobol sampling has one stream per scramble, SeedSequence(seed).spawn(n_scrambles)[k],
+which fixes that scramble's randomisation; its points are cut into blocks of SOBOL_BLOCK_SIZE
+consecutive points of the sequence, each regenerated from the scramble's stream (so the blocks
+too depend only on the seed, the path count and the number of scrambles).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import secrets
 import numpy as np
 
 BLOCK_SIZE = 5_000
+# Sobol blocks: a power of two (a block is then itself a balanced piece of the sequence).
+SOBOL_BLOCK_SIZE = 4_096
 
 
 def draw_seed() -> int:
@@ -28,3 +35,12 @@ def block_sizes(n_paths: int, block_size: int = BLOCK_SIZE) -> list[int]:
 def block_streams(seed: int, n_paths: int, block_size: int = BLOCK_SIZE):
     """The SeedSequence of each block, in block order: SeedSequence(seed).spawn(n_blocks)."""
     return np.random.SeedSequence(seed).spawn(len(block_sizes(n_paths, block_size)))
+
+
+def scramble_streams(seed: int, n_scrambles: int):
+    """The SeedSequence of each Sobol scramble: SeedSequence(seed).spawn(n_scrambles)."""
+    return np.random.SeedSequence(seed).spawn(n_scrambles)
+
+
+def is_power_of_two(n: int) -> bool:
+    return n >= 1 and n & (n - 1) == 0

@@ -42,7 +42,14 @@ class MethodContext:
     executor: LocalExecutor
 
     def data_key(self) -> tuple:
+        """The market data of the run: history version, as-of row, window and factor columns."""
         return (self.history.content_hash, self.index, self.spec.window, tuple(self.universe))
+
+    def covariance_key(self) -> tuple:
+        """The covariance model calibrated on the window: the estimator and its parameter
+        (``ewma_lambda`` for "ewma"; None for the others, which have no free parameter)."""
+        est = self.spec.covariance
+        return (est, float(self.spec.ewma_lambda) if est == "ewma" else None)
 
     def daily_returns(self, kind: str = "simple") -> np.ndarray:
         """The window's daily returns of the universe, shape (window, n_columns): simple
@@ -51,12 +58,17 @@ class MethodContext:
         return np.log1p(r) if kind == "log" else r
 
     def covariance(self, returns: str = "simple") -> CovarianceEstimate:
-        """Covariance of the universe's daily returns in the window (cached by data version,
-        window, estimator, mean and return kind)."""
-        key = (*self.data_key(), "sample", self.spec.mean, returns)
+        """Covariance of the universe's daily returns in the window by ``spec.covariance``
+        (cached by data version, window, estimator and its lambda, mean and return kind)."""
+        key = (*self.data_key(), *self.covariance_key(), self.spec.mean, returns)
         return self.cache.covariances.get_or_create(
             key,
-            lambda: estimate_covariance(self.daily_returns(returns), mean=self.spec.mean),
+            lambda: estimate_covariance(
+                self.daily_returns(returns),
+                mean=self.spec.mean,
+                estimator=self.spec.covariance,
+                ewma_lambda=self.spec.ewma_lambda,
+            ),
         )
 
 
@@ -74,10 +86,21 @@ class MethodResult:
 
 
 def empirical_measures(
-    pnl: np.ndarray, confidences, *, standard_errors: bool
+    pnl: np.ndarray, confidences, *, standard_errors: bool, weights: np.ndarray | None = None
 ) -> tuple[RiskMeasure, ...]:
-    """VaR and ES of a scenario P&L vector per confidence, with i.i.d. standard errors."""
-    pairs = var_es(pnl, confidences)
+    """VaR and ES of a scenario P&L vector per confidence, with i.i.d. standard errors.
+
+    Args:
+        pnl: shape (n_scenarios,).
+        confidences: the levels.
+        standard_errors: whether to add i.i.d. standard errors (equally weighted scenarios
+            only: with ``weights`` they must be False).
+        weights: optional shape (n_scenarios,) scenario probabilities (the weighted forms of
+            VaR and ES, ``core.measures.var_es``).
+    """
+    if weights is not None and standard_errors:
+        raise ValueError("i.i.d. standard errors are for equally weighted scenarios only")
+    pairs = var_es(pnl, confidences, weights=weights)
     if not standard_errors:
         return tuple(RiskMeasure(c, v, e) for c, (v, e) in zip(confidences, pairs, strict=True))
     losses = -pnl

@@ -22,7 +22,8 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
     """P&L moments from the book's sensitivities and the covariance, then a quantile.
 
     The mean scales with h and the covariance with h. ``distribution``:
-    * normal: delta-normal for linear books; with options and approximation "delta-gamma",
+    * normal: delta-normal for linear books in the base currency; with a gamma (options, or the
+      cross gamma of positions converted at an FX factor) and approximation "delta-gamma",
       the exact first four moments of the quadratic P&L and a Cornish-Fisher quantile;
     * student-t: delta P&L with a standardised Student-t(df) quantile;
     * cornish-fisher: delta P&L volatility, with the skewness and excess kurtosis of the book's
@@ -35,8 +36,9 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
     h = spec.horizon_days
     cov = est.matrix[np.ix_(cols, cols)] * h
     mu = est.mean[cols] * h
-    a, b_all, g_all = book.sensitivities()
-    b, g = b_all[cols], g_all[cols]
+    # g: the diagonal gamma (options on one factor), or the full matrix when positions
+    # priced in another currency add cross gammas between their factor and their FX factor.
+    a, b, g = book.sensitivities(cols)
     mean = a + float(b @ mu)
     sd = math.sqrt(max(float(b @ cov @ b), 0.0))
     params: dict = {"distribution": spec.distribution, "mean": spec.mean}
@@ -75,15 +77,25 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         def quantile(c):
             return cornish_fisher_var_es(mean, sd, c, skew, kurt)
 
-    if has_gamma:
+    has_options = len(book.options) > 0
+    converted = book.has_cross_terms or book.options.foreign.size > 0
+    if converted:
+        notes.append(
+            "positions priced in another currency are converted at their FX factor: FX deltas "
+            "and the cross gamma between each factor and its FX factor enter the expansion"
+        )
+    if has_options:
         notes.append(VEGA_NOTE)
-        if params.get("approximation") == "delta":
-            notes.append("options enter by their delta only")
+    if has_gamma and params.get("approximation") == "delta":
+        what = " and ".join(
+            w for w, on in (("options", has_options), ("FX-converted positions", converted)) if on
+        )
+        notes.append(f"{what} enter by their delta only")
     measures = tuple(RiskMeasure(c, *map(float, quantile(c))) for c in spec.confidence)
     return MethodResult(
         measures=measures,
         n_scenarios=None,
-        parameters=params | {"covariance": "sample"},
+        parameters=params | est.report_parameters,
         notes=tuple(notes),
         data_quality=covariance_flags(est),
     )

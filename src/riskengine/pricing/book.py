@@ -9,13 +9,26 @@ returns of the risk factors) and revalues the book under any matrix of such retu
   T - h/252 (intrinsic value if expiry falls inside the horizon), implied volatility unchanged;
 * or, for many paths, options by an interpolation grid (``OptionGrid``) whose error is bounded.
 
+FX conversion. A position priced in a currency C other than the base currency B is converted at
+the FX factor "CB" (B per 1 C, e.g. EURUSD for a EUR position in a USD book), itself a scenario
+column with return r_X. With r_S the return of the position's own factor and X0 the rate now:
+
+* an equity or FX spot holding worth v0 = units * S0 * X0 in base gains
+  v0 ((1 + r_S)(1 + r_X) - 1) = v0 (r_S + r_X + r_S r_X);
+* a future (zero value) gains its local P&L units * S0 * r_S converted at the horizon rate:
+  v0 r_S (1 + r_X) = v0 (r_S + r_S r_X), with v0 = units * S0 * X0 its notional in base;
+* an option gains units * X0 ((1 + r_X) V(S0 (1 + r_S), T - h/252) - V0).
+
+The first-order terms sit in ``linear_exposure``; the products r_S r_X of the linear positions
+are the "cross terms" (``cross_pnl``), added exactly wherever the book is revalued.
+
 Positions that cannot be priced are excluded with a reason; the rest is compiled.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +37,14 @@ from riskengine.pricing.black_scholes import OptionTerms, bsm_price
 
 TRADING_DAYS_PER_YEAR = 252.0
 DAYS_PER_YEAR = 365.0
+_NO_COLUMN = -1  # fx_column of a position priced in the base currency
+_CHUNK_ELEMENTS = 1 << 20  # scenario x option elements per piece of exact revaluation
+
+
+def fx_factor(currency: str, base_currency: str) -> str:
+    """The FX factor converting ``currency`` to ``base_currency``: base per 1 unit of currency,
+    e.g. ("EUR", "USD") -> "EURUSD". The inverted quote (USDEUR) is never used."""
+    return f"{currency}{base_currency}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +61,12 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class OptionArrays:
-    """Every included option as parallel arrays, shape (n_options,) each."""
+    """Every included option as parallel arrays, shape (n_options,) each.
+
+    Values (``value_now``, ``at_horizon``) are per unit in the option's own currency; ``fx_rate``
+    converts them to the base currency and ``fx_column`` is the scenario column of that rate
+    (``-1`` for options priced in the base currency, whose ``fx_rate`` is 1).
+    """
 
     column: np.ndarray  # position of the underlying among the scenario columns
     units: np.ndarray  # quantity * multiplier
@@ -51,11 +77,23 @@ class OptionArrays:
     rate: np.ndarray
     carry: np.ndarray  # r - q for spot underlyings, 0 for futures (Black-76)
     is_call: np.ndarray
-    value_now: np.ndarray  # per unit, at (S_now, t_now)
+    value_now: np.ndarray  # per unit, at (S_now, t_now), in the option's currency
     at_horizon: OptionTerms  # the pricing constants at t_horizon, shape (n_options,)
+    fx_column: np.ndarray  # scenario column of the FX factor, -1 when priced in base
+    fx_rate: np.ndarray  # base currency per unit of the option's currency now (1 in base)
 
     def __len__(self) -> int:
         return int(self.column.size)
+
+    @property
+    def units_base(self) -> np.ndarray:
+        """units * fx_rate: scales a per-unit value in the option's currency to base."""
+        return self.units * self.fx_rate
+
+    @property
+    def foreign(self) -> np.ndarray:
+        """Indices of the options priced in another currency than the base one."""
+        return np.nonzero(self.fx_column >= 0)[0]
 
 
 @dataclass(frozen=True)
@@ -63,14 +101,24 @@ class CompiledBook:
     """A portfolio as arrays over ``n_columns`` scenario columns.
 
     Attributes:
-        columns: shape (n_factors,), the scenario columns the book uses (sorted, unique).
+        columns: shape (n_factors,), the scenario columns the book uses (sorted, unique),
+            FX factors of foreign positions included.
         spot: shape (n_columns,), price of every scenario column at the snapshot.
-        linear_exposure: shape (n_columns,), sum of quantity * multiplier * S_now of the linear
-            positions per column: their P&L under returns r is ``r @ linear_exposure``.
+        linear_exposure: shape (n_columns,), first-order P&L of the linear positions per unit
+            return of each column (quantity * multiplier * S_now, times X_now for foreign ones,
+            on the position's factor and, for foreign non-futures, on its FX factor): their P&L
+            under returns r is ``r @ linear_exposure + cross_pnl(r)``.
+        linear_column, linear_fx_column, linear_units, linear_units_value, linear_is_future:
+            per linear position (``linear_ids`` order): scenario column, FX column (-1 in base),
+            quantity * multiplier, value (notional for futures) in base, whether a future.
+        cross_first, cross_second, cross_weight: shape (n_cross,): the exact second-order
+            terms of foreign linear positions, P&L += sum_k w_k r[first_k] r[second_k].
         options: the included options.
         position_ids: ids of the included positions, in book order.
         excluded: positions left out, with reasons.
         market_value: value of the included positions in the base currency.
+        factor_names: shape (n_columns,), the factor symbol of every scenario column.
+        base_currency: the currency of every amount.
     """
 
     n_columns: int
@@ -78,7 +126,7 @@ class CompiledBook:
     spot: np.ndarray
     linear_exposure: np.ndarray
     linear_column: np.ndarray  # per linear position
-    linear_units_value: np.ndarray  # per linear position: quantity * multiplier * S_now
+    linear_units_value: np.ndarray  # per linear position: quantity * multiplier * S_now * X_now
     options: OptionArrays
     position_ids: tuple[str, ...]
     linear_ids: tuple[str, ...]
@@ -86,17 +134,70 @@ class CompiledBook:
     excluded: tuple[Exclusion, ...]
     market_value: float
     horizon_days: int
+    linear_fx_column: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    linear_units: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    linear_is_future: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    cross_first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    cross_second: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    cross_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    factor_names: tuple[str, ...] = ()
+    base_currency: str = "USD"
 
     @property
     def n_positions(self) -> int:
         return len(self.position_ids)
 
+    @property
+    def has_cross_terms(self) -> bool:
+        return bool(self.cross_weight.size)
+
     def option_values(self, scen_spot: np.ndarray) -> np.ndarray:
-        """Per-unit option values at the horizon for scenario spots of shape (n, n_options)."""
+        """Per-unit option values at the horizon for scenario spots of shape (n, n_options),
+        in each option's own currency."""
         return self.options.at_horizon.price(scen_spot)
 
+    def cross_pnl(self, returns: np.ndarray) -> np.ndarray:
+        """The exact second-order P&L of foreign linear positions, sum_k w_k r_a r_b.
+
+        Args:
+            returns: shape (n_scenarios, n_columns).
+
+        Returns:
+            shape (n_scenarios,) (zeros for a book without foreign linear positions).
+        """
+        if not self.has_cross_terms:
+            return np.zeros(returns.shape[0])
+        r = returns.astype(np.float64, copy=False)
+        return (r[:, self.cross_first] * r[:, self.cross_second]) @ self.cross_weight
+
+    def linear_pnl(self, returns: np.ndarray) -> np.ndarray:
+        """Exact P&L of the linear positions: ``returns @ linear_exposure + cross_pnl``.
+
+        Args:
+            returns: shape (n_scenarios, n_columns).
+
+        Returns:
+            shape (n_scenarios,).
+        """
+        r = returns.astype(np.float64, copy=False)
+        out = r @ self.linear_exposure
+        if self.has_cross_terms:
+            out += self.cross_pnl(r)
+        return out
+
+    def _fx_growth(self, returns: np.ndarray, index: np.ndarray) -> np.ndarray | None:
+        """1 + r_X per scenario for the options ``index`` (1 for those priced in base), shape
+        (n_scenarios, len(index)); None when none of them is foreign."""
+        fx = self.options.fx_column[index]
+        foreign = fx >= 0
+        if not foreign.any():
+            return None
+        growth = np.ones((returns.shape[0], index.size))
+        growth[:, foreign] += returns[:, fx[foreign]]
+        return growth
+
     def option_pnl_full(self, returns: np.ndarray, chunk: int = 2_000) -> np.ndarray:
-        """Total option P&L per scenario by full revaluation.
+        """Total option P&L per scenario by full revaluation, in the base currency.
 
         Args:
             returns: shape (n_scenarios, n_columns).
@@ -109,10 +210,54 @@ class CompiledBook:
         if not len(o):
             return out
         s0 = self.spot[o.column]
+        units = o.units_base
+        every = np.arange(len(o))
         for start in range(0, returns.shape[0], chunk):
-            r = returns[start : start + chunk, o.column]
-            values = self.option_values(s0 * (1.0 + r))
-            out[start : start + chunk] = (values - o.value_now) @ o.units
+            block = returns[start : start + chunk]
+            values = self.option_values(s0 * (1.0 + block[:, o.column]))
+            growth = self._fx_growth(block, every)
+            if growth is not None:
+                values *= growth
+            out[start : start + chunk] = (values - o.value_now) @ units
+        return out
+
+    def option_pnl_exact(self, returns: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Exact total P&L of the options ``index`` per scenario, in the base currency
+        (intrinsic value for those expiring inside the horizon).
+
+        Args:
+            returns: shape (n_scenarios, n_columns).
+            index: indices into ``options``.
+
+        Returns:
+            shape (n_scenarios,).
+        """
+        index = np.asarray(index, dtype=np.intp)
+        out = np.zeros(returns.shape[0])
+        if index.size == 0:
+            return out
+        o = self.options
+        col = o.column[index]
+        s0 = self.spot[col]
+        live = o.t_horizon[index] > 0
+        terms = o.at_horizon.take(index[live]) if live.any() else None
+        sign = np.where(o.is_call[index], 1.0, -1.0)
+        units = o.units_base[index]
+        value_now = o.value_now[index]
+        rows = max(1, _CHUNK_ELEMENTS // index.size)  # bound the (rows, options) temporaries
+        for start in range(0, returns.shape[0], rows):
+            block = returns[start : start + rows]
+            s = s0 * (1.0 + block[:, col])
+            if live.all():
+                v = terms.price(s)
+            else:
+                v = np.maximum(sign * (s - o.strike[index]), 0.0)
+                if terms is not None:
+                    v[:, live] = terms.price(s[:, live])
+            growth = self._fx_growth(block, index)
+            if growth is not None:
+                v *= growth
+            out[start : start + rows] = (v - value_now) @ units
         return out
 
     def pnl(self, returns: np.ndarray) -> np.ndarray:
@@ -122,55 +267,127 @@ class CompiledBook:
             returns: shape (n_scenarios, n_columns), simple returns of the scenario columns.
 
         Returns:
-            shape (n_scenarios,), gain positive.
+            shape (n_scenarios,), gain positive, in the base currency.
         """
         out = np.empty(returns.shape[0])
         for start in range(0, returns.shape[0], 1024):  # widen single precision in cache
             r = returns[start : start + 1024].astype(np.float64, copy=False)
             out[start : start + 1024] = r @ self.linear_exposure
+            if self.has_cross_terms:
+                out[start : start + 1024] += self.cross_pnl(r)
         if len(self.options):
             out += self.option_pnl_full(returns)
         return out
 
     def position_pnl(self, returns: np.ndarray) -> np.ndarray:
-        """Per-position P&L (full revaluation), in ``position_ids`` order.
+        """Per-position P&L (full revaluation), in ``position_ids`` order, in base currency.
 
         Returns:
             shape (n_scenarios, n_positions). Memory grows with both: use on small books or
             on the tail scenarios only.
         """
-        lin = returns[:, self.linear_column] * self.linear_units_value
+        r_s = returns[:, self.linear_column]
+        lin = r_s * self.linear_units_value
+        foreign = np.nonzero(self.linear_fx_column >= 0)[0]
+        if foreign.size:
+            r_x = returns[:, self.linear_fx_column[foreign]]
+            # futures: r_S (1 + r_X); others: (1 + r_S)(1 + r_X) - 1
+            spot_like = ~self.linear_is_future[foreign]
+            lin[:, foreign] = self.linear_units_value[foreign] * (
+                r_s[:, foreign] * (1.0 + r_x) + spot_like * r_x
+            )
         o = self.options
         if len(o):
             s0 = self.spot[o.column]
-            opt = (self.option_values(s0 * (1.0 + returns[:, o.column])) - o.value_now) * o.units
+            values = self.option_values(s0 * (1.0 + returns[:, o.column]))
+            growth = self._fx_growth(returns, np.arange(len(o)))
+            if growth is not None:
+                values *= growth
+            opt = (values - o.value_now) * o.units_base
         else:
             opt = np.zeros((returns.shape[0], 0))
         by_id = dict(zip(self.linear_ids, lin.T, strict=True))
         by_id.update(zip(self.option_ids, opt.T, strict=True))
         return np.column_stack([by_id[i] for i in self.position_ids])
 
-    def sensitivities(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """Delta-gamma expansion of the horizon P&L in the factor returns r (per column).
-
-        P&L(r) ~= a + b'r + 1/2 r' diag(g) r, with a the value change of the options at
-        unchanged spot over the horizon (time decay), b = dP&L/dr and g = d2P&L/dr2 evaluated at
-        (S_now, T - h/252). Options depend on one factor each, so the gamma matrix is diagonal.
+    def second_order_terms(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The delta-gamma expansion over all columns, gamma in sparse (coordinate) form.
 
         Returns:
-            (a, b, g) with b and g of shape (n_columns,).
+            (a, b, rows, cols, values): b of shape (n_columns,); the gamma matrix is
+            G[i, j] = sum of ``values`` over the entries with rows == i and cols == j (both
+            halves of every off-diagonal term are listed, so G is symmetric).
         """
         b = self.linear_exposure.copy()
-        g = np.zeros(self.n_columns)
+        rows = [self.cross_first, self.cross_second]
+        cols = [self.cross_second, self.cross_first]
+        vals = [self.cross_weight, self.cross_weight]
         a = 0.0
         o = self.options
         if len(o):
             s0 = self.spot[o.column]
             gr = o.at_horizon.greeks(s0)
-            a = float((gr.price - o.value_now) @ o.units)
-            np.add.at(b, o.column, o.units * gr.delta * s0)
-            np.add.at(g, o.column, o.units * gr.gamma * s0 * s0)
-        return a, b, g
+            units = o.units_base
+            a = float((gr.price - o.value_now) @ units)
+            np.add.at(b, o.column, units * gr.delta * s0)
+            rows.append(o.column)
+            cols.append(o.column)
+            vals.append(units * gr.gamma * s0 * s0)
+            f = o.foreign
+            if f.size:
+                # d/dr_X = X0 V(S0, T_h); d2/dr_S dr_X = X0 delta S0; d2/dr_X2 = 0.
+                np.add.at(b, o.fx_column[f], units[f] * gr.price[f])
+                cross = units[f] * gr.delta[f] * s0[f]
+                rows += [o.column[f], o.fx_column[f]]
+                cols += [o.fx_column[f], o.column[f]]
+                vals += [cross, cross]
+        return (
+            a,
+            b,
+            np.concatenate(rows).astype(np.intp),
+            np.concatenate(cols).astype(np.intp),
+            np.concatenate(vals).astype(float),
+        )
+
+    def sensitivities(
+        self, columns: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Delta-gamma expansion of the horizon P&L in the factor returns r.
+
+        P&L(r) ~= a + b'r + 1/2 r'Gr, with a the value change of the options at unchanged
+        prices over the horizon (time decay), b = dP&L/dr and G = d2P&L/dr2 at r = 0, options at
+        (S_now, T - h/252). Options on one factor priced in the base currency only fill the
+        diagonal; positions priced in another currency add their FX delta to b and the cross
+        gamma between their factor and their FX factor (off-diagonal): v0 for a linear
+        position, units * X0 * delta * S0 for an option.
+
+        Args:
+            columns: optional scenario columns to restrict to (e.g. ``self.columns``); default
+                every column. Terms on columns outside it are dropped.
+
+        Returns:
+            (a, b, g): b of shape (k,) with k = len(columns) (n_columns by default); g of shape
+            (k,) (the diagonal) when the gamma matrix is diagonal, else the full symmetric
+            (k, k) matrix.
+        """
+        a, b, rows, cols, vals = self.second_order_terms()
+        if columns is None:
+            columns = np.arange(self.n_columns)
+        columns = np.asarray(columns, dtype=np.intp)
+        k = columns.size
+        where = np.full(self.n_columns, -1, dtype=np.intp)
+        where[columns] = np.arange(k)
+        i, j = where[rows], where[cols]
+        keep = (i >= 0) & (j >= 0)
+        i, j, vals = i[keep], j[keep], vals[keep]
+        off = (i != j) & (vals != 0)
+        if off.any():
+            g = np.zeros((k, k))
+            np.add.at(g, (i, j), vals)
+        else:
+            g = np.zeros(k)
+            np.add.at(g, i, vals)
+        return a, b[columns], g
 
 
 def compile_book(
@@ -189,12 +406,14 @@ def compile_book(
         column_of: factor symbol -> scenario column.
         spot: shape (n_columns,), the snapshot price of each column.
         horizon_days: h; options are revalued at T - h/252.
+        base_currency: currency of every amount; a position priced in currency C converts at
+            the factor C + base_currency (e.g. EURUSD), which must be a usable column.
         unusable: factor symbol -> reason, for factors in the history that cannot be used
             (e.g. missing closes in the window).
     """
     unusable = unusable or {}
     excluded: list[Exclusion] = []
-    lin_ids, lin_col, lin_val = [], [], []
+    lin_ids, lin_col, lin_fx, lin_units, lin_val, lin_fut = [], [], [], [], [], []
     opt_ids, opt_rows = [], []
     included: list[str] = []
 
@@ -205,14 +424,27 @@ def compile_book(
         inst = p.instrument
         factor = inst.factor
         currency = inst.currency
+        fx_col, x0 = _NO_COLUMN, 1.0
         if currency != base_currency:
-            reject(
-                p,
-                f"priced in {currency} but the base currency is {base_currency}; conversion "
-                "through FX risk factors is not supported yet. Express the position in "
-                f"{base_currency} or set the base currency to {currency}.",
+            pair = fx_factor(currency, base_currency)
+            head = (
+                f"priced in {currency} but the base currency is {base_currency}: it converts at "
+                f"the FX factor {pair} ({base_currency} per 1 {currency})"
             )
-            continue
+            way_out = f"set the base currency to {currency}."
+            if pair in unusable:
+                reject(p, f"{head}, which cannot be used: {unusable[pair]} Or {way_out}")
+                continue
+            if pair not in column_of:
+                reject(
+                    p,
+                    f"{head}, which is not in the price history. Add the closes of {pair} to "
+                    f"the history file (an inverted quote {base_currency}{currency} is not "
+                    f"used), or {way_out}",
+                )
+                continue
+            fx_col = column_of[pair]
+            x0 = float(spot[fx_col])
         if factor in unusable:
             reject(p, unusable[factor])
             continue
@@ -245,13 +477,18 @@ def compile_book(
                     inst.rate,
                     carry,
                     inst.option_type == "call",
+                    fx_col,
+                    x0,
                 )
             )
             opt_ids.append(p.id)
         else:
             lin_ids.append(p.id)
             lin_col.append(col)
-            lin_val.append(units * s0)
+            lin_fx.append(fx_col)
+            lin_units.append(units)
+            lin_val.append(units * s0 * x0)
+            lin_fut.append(isinstance(inst, Future))
         included.append(p.id)
 
     n_columns = len(spot)
@@ -272,23 +509,42 @@ def compile_book(
             is_call,
             value_now,
             OptionTerms.of(cols[2], cols[4], cols[5], cols[6], cols[7], is_call),
+            cols[9].astype(np.intp),
+            cols[10],
         )
     else:
         e = np.zeros(0)
         b = e.astype(bool)
-        options = OptionArrays(
-            e.astype(np.intp), e, e, e, e, e, e, e, b, e, OptionTerms.of(e, e, e, e, e, b)
-        )
+        i = e.astype(np.intp)
+        options = OptionArrays(i, e, e, e, e, e, e, e, b, e, OptionTerms.of(e, e, e, e, e, b), i, e)
     lin_col_arr = np.array(lin_col, dtype=np.intp)
+    lin_fx_arr = np.array(lin_fx, dtype=np.intp)
     lin_val_arr = np.array(lin_val, dtype=float)
+    lin_fut_arr = np.array(lin_fut, dtype=bool)
     exposure = np.zeros(n_columns)
     np.add.at(exposure, lin_col_arr, lin_val_arr)
-    futures = {p.id for p in portfolio.positions if isinstance(p.instrument, Future)}
-    market_value = float(
-        sum(v for i, v in zip(lin_ids, lin_val, strict=True) if i not in futures)
-        + (options.value_now @ options.units if len(options) else 0.0)
+    foreign = lin_fx_arr >= 0
+    # FX delta: the value converted (a future has none); the cross term r_S r_X: v0 for all.
+    translated = foreign & ~lin_fut_arr
+    np.add.at(exposure, lin_fx_arr[translated], lin_val_arr[translated])
+    pairs = np.stack([lin_col_arr[foreign], lin_fx_arr[foreign]])
+    cross_pairs, cross_of = np.unique(pairs, axis=1, return_inverse=True)
+    cross_weight = np.bincount(
+        np.ravel(cross_of), lin_val_arr[foreign], minlength=cross_pairs.shape[1]
     )
-    used = np.unique(np.concatenate([lin_col_arr, options.column])).astype(np.intp)
+    market_value = float(
+        sum(v for v, fut in zip(lin_val, lin_fut, strict=True) if not fut)
+        + (options.value_now @ options.units_base if len(options) else 0.0)
+    )
+    used = np.unique(
+        np.concatenate(
+            [lin_col_arr, lin_fx_arr[foreign], options.column, options.fx_column[options.foreign]]
+        )
+    ).astype(np.intp)
+    names = [""] * n_columns
+    for sym, k in column_of.items():
+        if 0 <= k < n_columns:
+            names[k] = sym
     return CompiledBook(
         n_columns=n_columns,
         columns=used,
@@ -303,4 +559,12 @@ def compile_book(
         excluded=tuple(excluded),
         market_value=market_value,
         horizon_days=horizon_days,
+        linear_fx_column=lin_fx_arr,
+        linear_units=np.array(lin_units, dtype=float),
+        linear_is_future=lin_fut_arr,
+        cross_first=cross_pairs[0].astype(np.intp),
+        cross_second=cross_pairs[1].astype(np.intp),
+        cross_weight=cross_weight.astype(float),
+        factor_names=tuple(names),
+        base_currency=base_currency,
     )

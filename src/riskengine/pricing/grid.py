@@ -11,8 +11,10 @@ With f' = units * delta * S_u, the bound reported is sum_u max_i sum_j step_u/4 
 (delta_j(x_{i+1}) - delta_j(x_i)) over the intervals i of table u: a rigorous bound on the
 error of every scenario's P&L (hence of VaR and ES), even for a gamma spike between nodes.
 Options that expire inside the horizon are valued exactly at intrinsic (their payoff has a kink
-a grid would smear). Returns outside the grid are revalued exactly, so the grid range only
-affects speed, never correctness.
+a grid would smear). Options priced in another currency than the base one depend on two factors
+(their underlying and the FX rate, X0 (1 + r_X) V(S0 (1 + r_S))): they stay out of the grid too
+and are revalued exactly on every path, so they add nothing to the error bound. Returns outside
+the grid are revalued exactly, so the grid range only affects speed, never correctness.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class OptionGrid:
         values: shape (n_tables * n_points,), P&L at the nodes, flattened.
         slopes: shape (n_tables * n_points,), P&L increase per grid step after each node.
         group_ptr, group_idx: options of table j are group_idx[group_ptr[j]:group_ptr[j+1]].
-        at_expiry: options valued exactly at intrinsic (expiry inside the horizon).
+        exact: options valued exactly on every path: those expiring inside the horizon
+            (intrinsic value) and those priced in another currency than the base one.
         error_bound: bound on |grid P&L - full revaluation P&L| for any scenario.
     """
 
@@ -58,7 +61,7 @@ class OptionGrid:
     slopes: np.ndarray
     group_ptr: np.ndarray
     group_idx: np.ndarray
-    at_expiry: np.ndarray
+    exact: np.ndarray
     error_bound: float
 
     @property
@@ -66,23 +69,29 @@ class OptionGrid:
         return int(self.columns.size)
 
     def pnl(self, returns: np.ndarray, linear_exposure: np.ndarray | None = None) -> np.ndarray:
-        """Total option P&L per scenario, plus ``returns @ linear_exposure`` when given.
+        """Total option P&L per scenario, plus the linear positions' P&L when
+        ``linear_exposure`` is given.
 
         Args:
             returns: shape (n_scenarios, n_columns), any float dtype (single-precision
                 scenarios are widened to double chunk by chunk, in cache).
-            linear_exposure: optional shape (n_columns,), the book's linear exposures.
+            linear_exposure: optional shape (n_columns,), the book's linear exposures; when
+                given, ``returns @ linear_exposure`` and the exact cross terms r_S r_X of the
+                book's foreign linear positions (``CompiledBook.cross_pnl``) are added.
 
         Returns:
             shape (n_scenarios,), double precision.
         """
-        total = self._pnl_at_expiry(returns)
+        total = self.book.option_pnl_exact(returns, self.exact)
+        cross = linear_exposure is not None and self.book.has_cross_terms
         # Rows in chunks that stay in cache; each chunk makes ~12 passes over its elements.
         for start in range(0, returns.shape[0], _CHUNK_ROWS):
             r = returns[start : start + _CHUNK_ROWS].astype(np.float64, copy=False)
             out = total[start : start + _CHUNK_ROWS]
             if linear_exposure is not None:
                 out += r @ linear_exposure
+            if cross:
+                out += self.book.cross_pnl(r)
             if self.columns.size == 0:
                 continue
             r = r if self.all_columns else r[:, self.columns]
@@ -136,17 +145,6 @@ class OptionGrid:
         exact = np.bincount(pair, (v - o.value_now[opt]) * o.units[opt], minlength=rows.size)
         np.add.at(out, rows, exact - clamped)
 
-    def _pnl_at_expiry(self, returns):
-        """Exact P&L of the options that expire inside the horizon (intrinsic value)."""
-        idx = self.at_expiry
-        if idx.size == 0:
-            return np.zeros(returns.shape[0])
-        o = self.book.options
-        s = self.book.spot[o.column[idx]] * (1.0 + returns[:, o.column[idx]])
-        sign = np.where(o.is_call[idx], 1.0, -1.0)
-        intrinsic = np.maximum(sign * (s - o.strike[idx]), 0.0)
-        return (intrinsic - o.value_now[idx]) @ o.units[idx]
-
 
 def build_option_grid(
     book: CompiledBook, lo: np.ndarray, hi: np.ndarray, n_points: int = DEFAULT_POINTS
@@ -154,8 +152,9 @@ def build_option_grid(
     """Price the book's options on a grid of returns per underlying column.
 
     Options that expire inside the horizon are worth their intrinsic value in every scenario,
-    which is cheaper to compute exactly than to interpolate (and has a kink): they stay out of
-    the grid and are valued exactly on every path.
+    which is cheaper to compute exactly than to interpolate (and has a kink); options priced in
+    another currency than the base one depend on their FX factor as well. Both stay out of the
+    grid and are valued exactly on every path.
 
     Args:
         lo, hi: shape (n_columns,), the grid range of returns per scenario column (only the
@@ -163,8 +162,9 @@ def build_option_grid(
         n_points: nodes per underlying (>= 2).
     """
     o = book.options
-    gridded = np.nonzero(o.t_horizon > 0)[0]
-    at_expiry = np.nonzero(o.t_horizon <= 0)[0]
+    on_grid = (o.t_horizon > 0) & (o.fx_column < 0)
+    gridded = np.nonzero(on_grid)[0]
+    exact = np.nonzero(~on_grid)[0]
     used = np.unique(o.column[gridded])
     all_columns = used.size >= _ALL_COLUMNS_SHARE * book.n_columns and used.size > 0
     cols = np.arange(book.n_columns) if all_columns else used
@@ -219,6 +219,6 @@ def build_option_grid(
         slopes=slopes.ravel(),
         group_ptr=group_ptr,
         group_idx=group_idx,
-        at_expiry=at_expiry,
+        exact=exact,
         error_bound=bound,
     )
