@@ -1,6 +1,7 @@
 """riskengine: Value-at-Risk and Expected Shortfall by historical simulation, parametric and
 Monte Carlo methods, with the conventions of docs/conventions.md."""
 
+from riskengine.backtest import BacktestResult, run_backtest
 from riskengine.errors import (
     InputError,
     InsufficientHistoryError,
@@ -35,6 +36,7 @@ from riskengine.stress import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BacktestResult",
     "Equity",
     "EuropeanOption",
     "ExposureReport",
@@ -62,6 +64,7 @@ __all__ = [
     "load_portfolio",
     "load_prices",
     "reverse_stress",
+    "run_backtest",
     "run_scenario",
     "run_scenarios",
     "worst_window",

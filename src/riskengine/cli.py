@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from riskengine.backtest.cli import add_backtest, run_backtest
 from riskengine.errors import RiskEngineError
 from riskengine.pipeline import COVARIANCES, PRESETS, RETURN_MODELS, SAMPLINGS, WEIGHTINGS
 from riskengine.stress.cli import add_stress, run_stress
@@ -199,6 +200,7 @@ COMMANDS = {
     "risk": (_add_risk, _run_risk),
     "exposures": (_add_exposures, _run_exposures),
     "stress": (add_stress, run_stress),
+    "backtest": (add_backtest, run_backtest),
 }
 
 
