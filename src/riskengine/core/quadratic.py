@@ -25,20 +25,23 @@ def quadratic_moments(
         mean: shape (n_factors,), mean of x.
         cov: shape (n_factors, n_factors), covariance of x.
     """
-    g = np.diag(gamma) if gamma.ndim == 1 else gamma
-    gs = g @ cov
-    beta = b + g @ mean
-    k1 = a + b @ mean + 0.5 * mean @ g @ mean + 0.5 * np.trace(gs)
-    cumulants = [k1]
-    gs_pow = np.eye(len(b))  # (GS)^(r-2)
-    gs_r = gs @ gs  # (GS)^r, starting at r=2
-    for r in (2, 3, 4):
-        k = 0.5 * math.factorial(r - 1) * np.trace(gs_r) + 0.5 * math.factorial(r) * (
-            beta @ cov @ gs_pow @ beta
-        )
-        cumulants.append(float(k))
-        gs_pow = gs_pow @ gs
-        gs_r = gs_r @ gs
+    # M = G S; with a diagonal G it is a row scaling, no matrix product.
+    m = gamma[:, None] * cov if gamma.ndim == 1 else gamma @ cov
+    gm = gamma * mean if gamma.ndim == 1 else gamma @ mean
+    beta = b + gm
+    m2 = m @ m  # the only matrix product
+    # Traces of powers of M from M and M^2: tr(AB) = sum(A * B.T).
+    traces = (np.sum(m * m.T), np.sum(m2 * m.T), np.sum(m2 * m2.T))  # r = 2, 3, 4
+    # beta' S M^(r-2) beta by matrix-vector products: w = S beta, x_k = M^k beta.
+    w = cov @ beta
+    x1 = m @ beta
+    x2 = m @ x1
+    quad = (beta @ w, w @ x1, w @ x2)  # r = 2, 3, 4
+    k1 = a + b @ mean + 0.5 * mean @ gm + 0.5 * np.trace(m)
+    cumulants = [float(k1)] + [
+        float(0.5 * math.factorial(r - 1) * t + 0.5 * math.factorial(r) * q)
+        for r, t, q in zip((2, 3, 4), traces, quad, strict=True)
+    ]
     k1, k2, k3, k4 = cumulants
     if k2 <= 0:
         return float(k1), 0.0, 0.0, 0.0
