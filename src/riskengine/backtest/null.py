@@ -21,9 +21,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from riskengine.core.distributions import cornish_fisher_z
+from riskengine.core.lazy import stats
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 from scipy.special import xlogy
 
+from riskengine.core.lazy import stats
 from riskengine.core.measures import check_confidence
 from riskengine.errors import InputError
 

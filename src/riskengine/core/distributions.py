@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
+from riskengine.core.lazy import stats
 from riskengine.errors import InputError
 
 

@@ -38,10 +38,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
-from scipy.stats import qmc
+from scipy import special
 
 from riskengine.core.covariance import matrix_root
+from riskengine.core.lazy import qmc, stats
 from riskengine.core.random import (
     BLOCK_SIZE,
     SOBOL_BLOCK_SIZE,
