@@ -154,6 +154,11 @@ class RiskSpec:
         _choice("return_model", self.return_model, RETURN_MODELS)
         if self.preset is not None:
             _choice("preset", self.preset, tuple(PRESETS))
+            raise InputError(
+                f"preset {self.preset!r} cannot be set as a plain field (its confidence, horizon "
+                f"and window would not follow); use RiskSpec.from_preset({self.preset!r}, ...) or "
+                f"compute_risk(..., preset={self.preset!r})."
+            )
         if self.half_life is not None:
             if not (isinstance(self.half_life, int | float) and self.half_life > 0):
                 raise InputError(f"half_life must be > 0 days; got {self.half_life!r}.")
@@ -173,13 +178,19 @@ class RiskSpec:
             )
 
     def replace(self, **changes) -> RiskSpec:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``; a preset label stays (its values may now be overridden)."""
+        new = dataclasses.replace(self, preset=None, **changes)
+        object.__setattr__(new, "preset", self.preset)
+        return new
 
     @classmethod
     def from_preset(cls, name: str, **explicit) -> RiskSpec:
         """A spec from a preset (PRESETS) with ``explicit`` parameters taking precedence."""
         _choice("preset", name, tuple(PRESETS))
-        return cls(**(PRESETS[name] | {"preset": name} | explicit))
+        explicit.pop("preset", None)
+        spec = cls(**(PRESETS[name] | explicit))
+        object.__setattr__(spec, "preset", name)  # the label, set once the preset is applied
+        return spec
 
 
 # Variants accepted by RiskSpec whose implementation has not landed yet: asking for one is an
@@ -194,6 +205,16 @@ def _check_available(spec: RiskSpec) -> None:
                 f"{name} {getattr(spec, name)!r} is not available in this version; "
                 f"use {RiskSpec.__dataclass_fields__[name].default!r}."
             )
+
+
+def _changed(spec: RiskSpec) -> list[str]:
+    """Fields of ``spec`` that differ from the defaults (what a caller set explicitly)."""
+    default = RiskSpec()
+    return [
+        f.name
+        for f in dataclasses.fields(RiskSpec)
+        if f.name != "preset" and getattr(spec, f.name) != getattr(default, f.name)
+    ]
 
 
 def _universe(history: FactorHistory, index: int, window: int, spot_index: int):
@@ -251,7 +272,13 @@ def compute_risk(
                 f"unknown parameter(s) {', '.join(unknown)}; valid: "
                 f"{', '.join(f.name for f in dataclasses.fields(RiskSpec))}."
             )
-        spec = spec.replace(**overrides)
+        preset = overrides.pop("preset", None)
+        if preset is not None:  # the preset's fields, then the explicit ones
+            base = {f.name: getattr(spec, f.name) for f in dataclasses.fields(RiskSpec)}
+            base = {k: v for k, v in base.items() if k != "preset"}
+            spec = RiskSpec.from_preset(preset, **{k: base[k] for k in _changed(spec)}, **overrides)
+        else:
+            spec = spec.replace(**overrides)
     _check_available(spec)
     cache = cache or RiskCache()
     index = history.index_of(spec.as_of)

@@ -43,3 +43,20 @@ def test_bad_preset_and_calibration_after_as_of(real_history):
         compute_risk(
             stock_book({"JPM": 1.0}), real_history, as_of="2020-12-31", calibration_end="2021-01-04"
         )
+
+
+def test_preset_through_compute_risk_applies_its_fields(real_history):
+    book = stock_book({"JPM": 10.0})
+    rep = compute_risk(book, real_history, preset="basel", method="parametric")
+    assert rep.parameters["horizon_days"] == 10 and rep.parameters["confidence"] == [0.99]
+    assert rep.parameters["preset"] == "basel"
+    same = compute_risk(book, real_history, RiskSpec.from_preset("basel", method="parametric"))
+    assert same.measure(0.99).value_at_risk == rep.measure(0.99).value_at_risk
+    # an explicit value wins over the preset's
+    ten = compute_risk(book, real_history, preset="basel", method="parametric", horizon_days=5)
+    assert ten.parameters["horizon_days"] == 5
+
+
+def test_preset_as_a_plain_field_is_refused():
+    with pytest.raises(InputError, match=r"use RiskSpec.from_preset\('frtb', ...\)"):
+        RiskSpec(preset="frtb")
