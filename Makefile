@@ -29,8 +29,14 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
+# Every benchmark prints its figures with ratios to baselines measured in the same run; the
+# latest figures are recorded in docs/benchmarks.md. About 10 minutes on 2 cores.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/variants.py
+	$(BIN)/python benchmarks/variance_reduction.py
+	$(BIN)/python benchmarks/backtest.py
+	@if [ -f benchmarks/decomposition.py ]; then $(BIN)/python benchmarks/decomposition.py; fi
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
