@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     cache = RiskCache()
     seed = iter(range(1, 10_000))
     baseline: dict[str, float] = {}
-    print("command: make bench-variants -> .venv/bin/python benchmarks/variants.py")
+    print("command: make bench (benchmarks/variants.py)")
     print(f"{'method':<11} {'variant':<44} {'median':>9} {'min':>9} {'vs default':>10}")
     for method, kw in VARIANTS:
         spec = {"method": method, "confidence": (0.99,), "n_scenarios": 10_000} | kw
