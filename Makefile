@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/variants.py
 	$(BIN)/python benchmarks/variance_reduction.py
 	$(BIN)/python benchmarks/backtest.py
-	@if [ -f benchmarks/decomposition.py ]; then $(BIN)/python benchmarks/decomposition.py; fi
+	$(BIN)/python benchmarks/decomposition.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

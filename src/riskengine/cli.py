@@ -114,6 +114,12 @@ def _add_risk(sub) -> None:
     )
     add("--historical-scaling", choices=("overlapping", "sqrt"), default="overlapping")
     add("--base-currency", default="USD")
+    add(
+        "--contributions",
+        action="store_true",
+        help="add marginal, component, incremental and standalone VaR and component ES by "
+        "position and by tag",
+    )
     add("--format", choices=("table", "json"), default="table")
 
 
@@ -177,6 +183,7 @@ def _run_risk(args) -> str:
         sampling=args.sampling,
         n_scrambles=args.scrambles,
         return_model=args.return_model,
+        contributions=args.contributions,
     )
     portfolio = load_portfolio(args.portfolio)
     history = load_prices(args.prices)

@@ -84,6 +84,9 @@ class RiskSpec:
         calibration_end: last date of the window the model is calibrated on, when it differs
             from as_of (stressed VaR: today's book and prices, a past window's returns).
         preset: the name of the preset the parameters came from, if any (see PRESETS).
+        contributions: whether to decompose VaR and ES by position and by tag (marginal,
+            component, incremental and standalone VaR, component ES) into
+            ``RiskReport.contributions``.
     """
 
     method: str = "historical"
@@ -110,6 +113,7 @@ class RiskSpec:
     return_model: str = "simple"
     calibration_end: dt.date | None = None
     preset: str | None = None
+    contributions: bool = False
 
     def __post_init__(self):
         _choice("method", self.method, tuple(METHODS))
@@ -171,6 +175,8 @@ class RiskSpec:
             raise InputError(
                 f"decay must be in (0, 1] (1 = equal weights), e.g. 0.99; got {self.decay!r}."
             )
+        if not isinstance(self.contributions, bool | np.bool_):
+            raise InputError(f"contributions must be True or False; got {self.contributions!r}.")
         if self.sampling == "sobol" and self.n_scrambles < 2:
             raise InputError(
                 f"n_scrambles must be >= 2 so that Sobol estimates have a standard error; "
@@ -312,6 +318,11 @@ def compute_risk(
         history, calibration, universe, book, spec, cache, executor or LocalExecutor()
     )
     result = METHODS[spec.method](ctx)
+    contributions = None
+    if spec.contributions:
+        from riskengine.decomposition import decompose
+
+        contributions = decompose(ctx, result, portfolio)
     parameters = {
         "confidence": list(spec.confidence),
         "horizon_days": spec.horizon_days,
@@ -359,4 +370,5 @@ def compute_risk(
         provenance=provenance,
         pnl_histogram=histogram,
         exposures=book_exposures(book, tags_of(portfolio)),
+        contributions=contributions,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from riskengine.decomposition import Contributions
     from riskengine.pricing.exposures import Exposures
 
 SCHEMA_VERSION = 1
@@ -58,6 +59,9 @@ class RiskReport:
         pnl_histogram: {"edges": [...], "counts": [...]} of the scenario P&L, or None.
         exposures: the book's sensitivities and exposures (``riskengine.pricing.exposures``):
             totals, by underlying and by tag; None only for a report built without them.
+        contributions: marginal, component, incremental and standalone VaR and component ES
+            by position and by tag (``riskengine.decomposition``); None unless requested
+            (``RiskSpec.contributions``).
     """
 
     method: str
@@ -73,6 +77,7 @@ class RiskReport:
     provenance: dict = field(default_factory=dict)
     pnl_histogram: dict | None = None
     exposures: Exposures | None = None
+    contributions: Contributions | None = None
 
     def measure(self, confidence: float) -> RiskMeasure:
         for m in self.measures:
@@ -99,6 +104,9 @@ class RiskReport:
             "provenance": dict(self.provenance),
             "pnl_histogram": self.pnl_histogram,
             "exposures": self.exposures.to_dict() if self.exposures is not None else None,
+            "contributions": (
+                self.contributions.to_dict() if self.contributions is not None else None
+            ),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -157,6 +165,8 @@ class RiskReport:
         lines.append(
             "provenance: " + ", ".join(f"{k}={v}" for k, v in prov.items() if v is not None)
         )
+        if self.contributions is not None:
+            lines.append(self.contributions.format_table())
         return "\n".join(lines)
 
 

@@ -156,6 +156,8 @@ def test_cli_md_option_table_matches_the_parser(command, header):
                 assert float(shown) == float(default), row
             else:
                 assert shown == str(default), row
+        elif isinstance(action, argparse._StoreTrueAction):  # a flag: off unless given
+            assert default_cell == "off", row
         else:
             assert action.default is None, f"{row[0]}: the default {action.default!r} is not shown"
         for choice in action.choices or ():
@@ -259,3 +261,18 @@ def test_formats_md_exposures_tables_list_exactly_the_exposures_fields():
     report = ExposureReport("2022-12-28", "USD", {}, exposures)
     rows = table_rows(read(DOCS / "formats.md"), "Exposures report field")
     assert {first_code(r[0]) for r in rows} == set(report.to_dict())
+
+
+def test_formats_md_contributions_table_lists_exactly_the_contributions_fields():
+    portfolio = riskengine.load_portfolio(ROOT / "examples" / "book.csv")
+    history = riskengine.load_prices(ROOT / "data" / "us_equities_daily.csv")
+    doc = riskengine.compute_risk(portfolio, history, contributions=True).to_dict()
+    c = doc["contributions"]
+    fields = set(c) | set(c["summary"][0]) | set(c["by_position"][0]) | set(c["by_tag"][0])
+    rows = table_rows(read(DOCS / "formats.md"), "Contributions field")
+    names = [first_code(r[0]) for r in rows]
+    assert len(names) == len(set(names)), "a field is listed twice"
+    assert set(names) == fields
+    estimator = next(r[2] for r in rows if first_code(r[0]) == "estimator")
+    for key in c["estimator"]:
+        assert f"`{key}`" in estimator, f"estimator key {key!r} is not documented"

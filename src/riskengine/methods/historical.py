@@ -7,7 +7,13 @@ import math
 import numpy as np
 
 from riskengine.errors import InsufficientHistoryError
-from riskengine.methods.base import VEGA_NOTE, MethodContext, MethodResult, empirical_measures
+from riskengine.methods.base import (
+    VEGA_NOTE,
+    MethodContext,
+    MethodResult,
+    ScenarioSource,
+    empirical_measures,
+)
 from riskengine.scenarios.historical import FILTER_SEED_DAYS, historical_scenarios
 
 _CHUNK = 500  # scenarios per piece of work
@@ -114,4 +120,5 @@ def run_historical(ctx: MethodContext) -> MethodResult:
         pnl=pnl,
         notes=tuple(notes),
         data_quality=tuple(data_quality),
+        scenarios=ScenarioSource(n, max(n, 1), lambda i: scen.returns, scen.weights),
     )

@@ -21,6 +21,7 @@ from riskengine.methods.base import (
     VEGA_NOTE,
     MethodContext,
     MethodResult,
+    ScenarioSource,
     covariance_flags,
     empirical_measures,
 )
@@ -172,6 +173,9 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         notes=tuple(notes),
         data_quality=covariance_flags(est),
         provenance={"seed": seed},
+        scenarios=ScenarioSource(
+            spec.n_scenarios, scen.block_size, scen.block, None, exact=grid is None
+        ),
     )
 
 

@@ -14,7 +14,13 @@ from riskengine.core.distributions import (
     student_t_var_es,
 )
 from riskengine.core.quadratic import quadratic_moments
-from riskengine.methods.base import VEGA_NOTE, MethodContext, MethodResult, covariance_flags
+from riskengine.methods.base import (
+    VEGA_NOTE,
+    MethodContext,
+    MethodResult,
+    ParametricModel,
+    covariance_flags,
+)
 from riskengine.report import RiskMeasure
 
 
@@ -44,6 +50,7 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
     params: dict = {"distribution": spec.distribution, "mean": spec.mean}
     notes = []
     has_gamma = bool(np.any(g != 0))
+    history_returns = pnl_1d = None
     if spec.distribution == "normal":
         if has_gamma and spec.approximation == "delta-gamma":
             mean, sd, skew, kurt = quadratic_moments(a, b, g, mu, cov)
@@ -66,7 +73,8 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         def quantile(c):
             return student_t_var_es(mean, sd, c, spec.df)
     else:
-        pnl_1d = book.pnl(ctx.history.returns(ctx.index, spec.window, ctx.universe, 1))
+        history_returns = ctx.history.returns(ctx.index, spec.window, ctx.universe, 1)
+        pnl_1d = book.pnl(history_returns)
         _, _, skew, kurt = population_moments(pnl_1d)
         params.update(approximation="delta", skewness=skew, excess_kurtosis=kurt)
         notes.append(
@@ -92,10 +100,15 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         )
         notes.append(f"{what} enter by their delta only")
     measures = tuple(RiskMeasure(c, *map(float, quantile(c))) for c in spec.confidence)
+    if spec.distribution == "normal":
+        kind = "delta-gamma" if params["approximation"] == "delta-gamma" else "normal"
+    else:
+        kind = spec.distribution
     return MethodResult(
         measures=measures,
         n_scenarios=None,
         parameters=params | est.report_parameters,
         notes=tuple(notes),
         data_quality=covariance_flags(est),
+        model=ParametricModel(cols, mu, cov, kind, float(spec.df), history_returns, pnl_1d),
     )
