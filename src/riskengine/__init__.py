@@ -2,6 +2,7 @@
 Monte Carlo methods, with the conventions of docs/conventions.md."""
 
 from riskengine.backtest import BacktestResult, run_backtest
+from riskengine.decomposition import Contributions, TradeImpact, incremental_var
 from riskengine.errors import (
     InputError,
     InsufficientHistoryError,
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BacktestResult",
+    "Contributions",
     "Equity",
     "EuropeanOption",
     "ExposureReport",
@@ -56,11 +58,13 @@ __all__ = [
     "RiskEngineError",
     "RiskReport",
     "RiskSpec",
+    "TradeImpact",
     "StressReport",
     "StressResult",
     "UnknownSymbolError",
     "compute_exposures",
     "compute_risk",
+    "incremental_var",
     "load_portfolio",
     "load_prices",
     "reverse_stress",

@@ -10,6 +10,7 @@ way out), 1 on an unexpected failure.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from riskengine.backtest.cli import add_backtest, run_backtest
@@ -227,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(out)
+    try:
+        print(out)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `riskengine stress ... | head`: the reader left, not a failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

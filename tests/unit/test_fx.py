@@ -156,6 +156,11 @@ def test_position_pnl_of_a_mixed_currency_book_sums_to_the_book_pnl(hist):
     pp = cb.position_pnl(scen)
     np.testing.assert_allclose(pp.sum(axis=1), cb.pnl(scen), rtol=1e-12, atol=1e-7)
     np.testing.assert_allclose(cb.linear_pnl(scen) + cb.option_pnl_full(scen), cb.pnl(scen))
+    # Monte Carlo scenarios are single precision: the positions still sum to the book in double
+    scen32 = scen.astype(np.float32)
+    np.testing.assert_allclose(
+        cb.position_pnl(scen32).sum(axis=1), cb.pnl(scen32), rtol=1e-12, atol=1e-7
+    )
 
 
 def _mixed_book(h):

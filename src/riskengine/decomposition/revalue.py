@@ -56,7 +56,7 @@ class PositionPnl:
         o = b.options
         if len(o):
             s0 = b.spot[o.column]
-            values = b.option_values(s0 * (1.0 + returns[:, o.column]))
+            values = b.option_values(s0 * (1.0 + returns[:, o.column].astype(np.float64)))
             if self.option_fx.size:
                 growth = np.ones((returns.shape[0], len(o)))
                 fx = self.option_fx

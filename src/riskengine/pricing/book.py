@@ -214,7 +214,7 @@ class CompiledBook:
         every = np.arange(len(o))
         for start in range(0, returns.shape[0], chunk):
             block = returns[start : start + chunk]
-            values = self.option_values(s0 * (1.0 + block[:, o.column]))
+            values = self.option_values(s0 * (1.0 + block[:, o.column].astype(np.float64)))
             growth = self._fx_growth(block, every)
             if growth is not None:
                 values *= growth
@@ -247,7 +247,7 @@ class CompiledBook:
         rows = max(1, _CHUNK_ELEMENTS // index.size)  # bound the (rows, options) temporaries
         for start in range(0, returns.shape[0], rows):
             block = returns[start : start + rows]
-            s = s0 * (1.0 + block[:, col])
+            s = s0 * (1.0 + block[:, col].astype(np.float64))  # widen before adding 1
             if live.all():
                 v = terms.price(s)
             else:
@@ -286,6 +286,7 @@ class CompiledBook:
             shape (n_scenarios, n_positions). Memory grows with both: use on small books or
             on the tail scenarios only.
         """
+        returns = np.asarray(returns, dtype=np.float64)  # single-precision scenarios: widen first
         r_s = returns[:, self.linear_column]
         lin = r_s * self.linear_units_value
         foreign = np.nonzero(self.linear_fx_column >= 0)[0]
