@@ -30,7 +30,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 # Every benchmark prints its figures with ratios to baselines measured in the same run; the
-# latest figures are recorded in docs/benchmarks.md. About 10 minutes on 2 cores.
+# latest figures are recorded in docs/benchmarks.md. About 4-5 minutes on 2 cores.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/variants.py
