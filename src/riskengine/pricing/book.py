@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -279,37 +280,55 @@ class CompiledBook:
             out += self.option_pnl_full(returns)
         return out
 
-    def position_pnl(self, returns: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _position_layout(self):
+        """Where the linear and option positions sit among ``position_ids`` (a slice when they
+        form a run, as books usually list their stocks, then their options)."""
+        position_of = {pid: i for i, pid in enumerate(self.position_ids)}
+        linear_at = np.array([position_of[i] for i in self.linear_ids], dtype=np.intp)
+        option_at = np.array([position_of[i] for i in self.option_ids], dtype=np.intp)
+        foreign = np.nonzero(self.linear_fx_column >= 0)[0]
+        o = self.options
+        option_fx = np.nonzero(o.fx_column >= 0)[0] if len(o) else np.zeros(0, np.intp)
+        return _as_slice(linear_at), _as_slice(option_at), foreign, option_fx
+
+    def position_pnl(self, returns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Per-position P&L (full revaluation), in ``position_ids`` order, in base currency.
+
+        Single-precision scenario returns are widened before any product, so the positions add
+        up to ``pnl`` to rounding.
+
+        Args:
+            returns: shape (n_scenarios, n_columns).
+            out: optional output array of shape (n_scenarios, n_positions).
 
         Returns:
             shape (n_scenarios, n_positions). Memory grows with both: use on small books or
             on the tail scenarios only.
         """
-        returns = np.asarray(returns, dtype=np.float64)  # single-precision scenarios: widen first
-        r_s = returns[:, self.linear_column]
+        linear_to, option_to, foreign, option_fx = self._position_layout
+        if out is None:
+            out = np.empty((returns.shape[0], self.n_positions))
+        r_s = returns[:, self.linear_column].astype(np.float64, copy=False)
         lin = r_s * self.linear_units_value
-        foreign = np.nonzero(self.linear_fx_column >= 0)[0]
         if foreign.size:
-            r_x = returns[:, self.linear_fx_column[foreign]]
-            # futures: r_S (1 + r_X); others: (1 + r_S)(1 + r_X) - 1
+            r_x = returns[:, self.linear_fx_column[foreign]].astype(np.float64)
             spot_like = ~self.linear_is_future[foreign]
+            # futures: r_S (1 + r_X); others: (1 + r_S)(1 + r_X) - 1
             lin[:, foreign] = self.linear_units_value[foreign] * (
                 r_s[:, foreign] * (1.0 + r_x) + spot_like * r_x
             )
+        out[:, linear_to] = lin
         o = self.options
         if len(o):
             s0 = self.spot[o.column]
-            values = self.option_values(s0 * (1.0 + returns[:, o.column]))
-            growth = self._fx_growth(returns, np.arange(len(o)))
-            if growth is not None:
+            values = self.option_values(s0 * (1.0 + returns[:, o.column].astype(np.float64)))
+            if option_fx.size:
+                growth = np.ones((returns.shape[0], len(o)))
+                growth[:, option_fx] += returns[:, o.fx_column[option_fx]]
                 values *= growth
-            opt = (values - o.value_now) * o.units_base
-        else:
-            opt = np.zeros((returns.shape[0], 0))
-        by_id = dict(zip(self.linear_ids, lin.T, strict=True))
-        by_id.update(zip(self.option_ids, opt.T, strict=True))
-        return np.column_stack([by_id[i] for i in self.position_ids])
+            out[:, option_to] = (values - o.value_now) * o.units_base
+        return out
 
     def second_order_terms(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The delta-gamma expansion over all columns, gamma in sparse (coordinate) form.
@@ -569,3 +588,10 @@ def compile_book(
         factor_names=tuple(names),
         base_currency=base_currency,
     )
+
+
+def _as_slice(index: np.ndarray):
+    """``index`` as a slice when it is a run of consecutive integers, else itself."""
+    if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
+        return slice(int(index[0]), int(index[0]) + index.size)
+    return index
