@@ -21,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from riskengine.errors import NotPositiveSemidefiniteError
+from riskengine.errors import InputError, NotPositiveSemidefiniteError
 
 PSD_TOLERANCE = 1e-10
 ESTIMATORS = ("sample", "ewma", "ledoit-wolf")
@@ -126,7 +126,10 @@ def sample_covariance(returns: np.ndarray) -> np.ndarray:
     """
     r = np.asarray(returns, dtype=float)
     if r.shape[0] < 2:
-        raise ValueError("sample covariance needs at least 2 observations")
+        raise InputError(
+            f"a covariance needs at least 2 daily returns; got {r.shape[0]}. Use --window >= 2 "
+            "(default 500)."
+        )
     d = r - r.mean(axis=0)
     cov = d.T @ d / (r.shape[0] - 1)
     return 0.5 * (cov + cov.T)

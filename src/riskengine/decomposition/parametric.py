@@ -34,7 +34,11 @@ import math
 
 import numpy as np
 
-from riskengine.core.distributions import population_moments
+from riskengine.core.distributions import (
+    cornish_fisher_monotone,
+    cornish_fisher_var_es,
+    population_moments,
+)
 from riskengine.core.quadratic import quadratic_moments
 from riskengine.decomposition import shape
 from riskengine.decomposition.local import LocalTerms
@@ -389,8 +393,15 @@ def decompose_parametric(
         cv, ce = shape.var_es_derivative(
             kind, c, df, k1, sd, skew, kurt, d_mean, d_var, d_skew, d_kurt
         )
+        ce = np.broadcast_to(ce, (n_pos,)).astype(float)
+        if kind in shape.CORNISH_FISHER and not cornish_fisher_monotone(c, skew, kurt):
+            # The reported ES integrates the monotone rearrangement of a bent expansion, which
+            # has no closed-form derivative: scale the Euler components of the closed form to it.
+            total = cornish_fisher_var_es(float(k1), float(sd), c, float(skew), float(kurt))[1]
+            if ce.sum() != 0:
+                ce = ce * (total / ce.sum())
         out["component_var"].append(np.broadcast_to(cv, (n_pos,)).astype(float))
-        out["component_es"].append(np.broadcast_to(ce, (n_pos,)).astype(float))
+        out["component_es"].append(ce)
 
     def var_of(cumulants, hist_shape=None) -> list[np.ndarray]:
         c1, c2, c3, c4 = (np.asarray(x, float) for x in cumulants)

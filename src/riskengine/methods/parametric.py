@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from riskengine.core.distributions import (
+    cornish_fisher_monotone,
     cornish_fisher_var_es,
     normal_var_es,
     population_moments,
@@ -100,6 +101,33 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         )
         notes.append(f"{what} enter by their delta only")
     measures = tuple(RiskMeasure(c, *map(float, quantile(c))) for c in spec.confidence)
+    flags = list(covariance_flags(est))
+    expiring = int(np.sum(book.options.t_horizon <= 0)) if has_options else 0
+    if expiring:
+        flags.append(
+            {
+                "code": "options_expire_in_horizon",
+                "message": (
+                    f"{expiring} option(s) expire inside the {h}-day horizon: their payoff has a "
+                    "kink a delta-gamma expansion cannot follow, so their delta and gamma are "
+                    "taken at today's time to expiry; historical or Monte Carlo revalue them at "
+                    "intrinsic."
+                ),
+            }
+        )
+    uses_cf = spec.distribution == "cornish-fisher" or params["approximation"] == "delta-gamma"
+    if uses_cf and not all(cornish_fisher_monotone(c, skew, kurt) for c in spec.confidence):
+        flags.append(
+            {
+                "code": "cornish_fisher_not_monotone",
+                "message": (
+                    f"the Cornish-Fisher expansion (skewness {skew:.3g}, excess kurtosis "
+                    f"{kurt:.3g}) bends back in the tail: ES integrates its monotone "
+                    "rearrangement; the expansion is unreliable this far from normal, compare "
+                    "historical or Monte Carlo."
+                ),
+            }
+        )
     if spec.distribution == "normal":
         kind = "delta-gamma" if params["approximation"] == "delta-gamma" else "normal"
     else:
@@ -109,6 +137,6 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         n_scenarios=None,
         parameters=params | est.report_parameters,
         notes=tuple(notes),
-        data_quality=covariance_flags(est),
+        data_quality=tuple(flags),
         model=ParametricModel(cols, mu, cov, kind, float(spec.df), history_returns, pnl_1d),
     )

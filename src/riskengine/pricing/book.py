@@ -347,6 +347,19 @@ class CompiledBook:
         if len(o):
             s0 = self.spot[o.column]
             gr = o.at_horizon.greeks(s0)
+            expiring = o.t_horizon <= 0
+            if expiring.any():
+                # A payoff at intrinsic has a kink no quadratic can follow, and its horizon
+                # delta/gamma (the exercise indicator, 0) would show no risk at all: take delta
+                # and gamma at today's time to expiry for these options (flagged by the methods).
+                now = OptionTerms.of(o.strike, o.t_now, o.vol, o.rate, o.carry, o.is_call)
+                today = now.greeks(s0)
+                gr = type(gr)(
+                    gr.price,
+                    np.where(expiring, today.delta, gr.delta),
+                    np.where(expiring, today.gamma, gr.gamma),
+                    gr.vega,
+                )
             units = o.units_base
             a = float((gr.price - o.value_now) @ units)
             np.add.at(b, o.column, units * gr.delta * s0)
@@ -376,7 +389,9 @@ class CompiledBook:
 
         P&L(r) ~= a + b'r + 1/2 r'Gr, with a the value change of the options at unchanged
         prices over the horizon (time decay), b = dP&L/dr and G = d2P&L/dr2 at r = 0, options at
-        (S_now, T - h/252). Options on one factor priced in the base currency only fill the
+        (S_now, T - h/252) (options expiring inside the horizon: delta and gamma at today's time
+        to expiry, since at intrinsic they would be the exercise indicator and 0). Options on one
+        factor priced in the base currency only fill the
         diagonal; positions priced in another currency add their FX delta to b and the cross
         gamma between their factor and their FX factor (off-diagonal): v0 for a linear
         position, units * X0 * delta * S0 for an option.
