@@ -14,8 +14,9 @@ import os
 import sys
 
 from riskengine.backtest.cli import add_backtest, run_backtest
+from riskengine.cli_options import add_model_options, model_fields
 from riskengine.errors import RiskEngineError
-from riskengine.pipeline import COVARIANCES, PRESETS, RETURN_MODELS, SAMPLINGS, WEIGHTINGS
+from riskengine.pipeline import PRESETS, RETURN_MODELS, SAMPLINGS
 from riskengine.stress.cli import add_stress, run_stress
 
 METHOD_NAMES = ("historical", "parametric", "montecarlo")
@@ -54,38 +55,13 @@ def _add_risk(sub) -> None:
         default=None,
         help="calibrate on the window ending this date, revalue at as-of",
     )
-    add(
-        "--distribution",
-        default="normal",
-        help="parametric: normal|student-t|cornish-fisher; montecarlo: normal|student-t",
-    )
-    add("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
-    add("--mean", choices=("zero", "sample"), default="zero")
-    add(
-        "--covariance",
-        choices=COVARIANCES,
-        default="sample",
-        help="parametric and Monte Carlo covariance estimator",
-    )
-    add(
-        "--ewma-lambda",
-        type=float,
-        default=0.94,
-        help="EWMA decay (covariance, volatility filtering)",
-    )
+    add_model_options(add)
     add(
         "--half-life",
         type=float,
         default=None,
         help="EWMA half-life in days (instead of --ewma-lambda)",
     )
-    add(
-        "--weighting",
-        choices=WEIGHTINGS,
-        default="none",
-        help="historical: none, age (BRW, --decay) or filtered (EWMA volatility)",
-    )
-    add("--decay", type=float, default=0.99, help="age-weighting decay in (0, 1]")
     add("--paths", type=int, default=10_000, help="Monte Carlo paths")
     add("--seed", type=int, default=None, help="Monte Carlo seed (drawn if omitted)")
     add(
@@ -165,22 +141,16 @@ def _run_risk(args) -> str:
     make = (lambda **kw: RiskSpec.from_preset(args.preset, **kw)) if args.preset else RiskSpec
     spec = make(
         **explicit,
+        **model_fields(args),
         method=args.method,
         as_of=args.as_of,
-        distribution=args.distribution,
-        df=args.df,
-        mean=args.mean,
         n_scenarios=args.paths,
         seed=args.seed,
         revaluation=args.revaluation,
         approximation=args.approximation,
         historical_scaling=args.historical_scaling,
         base_currency=args.base_currency.upper(),
-        covariance=args.covariance,
-        ewma_lambda=args.ewma_lambda,
         half_life=args.half_life,
-        historical_weighting=args.weighting,
-        decay=args.decay,
         sampling=args.sampling,
         n_scrambles=args.scrambles,
         return_model=args.return_model,

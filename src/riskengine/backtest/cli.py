@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from riskengine.cli_options import add_model_options, model_fields
+
 METHOD_NAMES = ("historical", "parametric", "montecarlo")
 FORMATS = ("table", "json", "csv")
 
@@ -45,32 +47,7 @@ def add_backtest(sub) -> None:
     add("--as-of", default=None, help="the book's snapshot date (default: last date)")
     add("--paths", type=int, default=2_000, help="Monte Carlo paths per day")
     add("--seed", type=int, default=None, help="seed of Monte Carlo days and Z2 simulations")
-    add(
-        "--distribution",
-        default="normal",
-        help="parametric: normal|student-t|cornish-fisher; montecarlo: normal|student-t",
-    )
-    add("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
-    add("--mean", choices=("zero", "sample"), default="zero")
-    add(
-        "--covariance",
-        choices=("sample", "ewma", "ledoit-wolf"),
-        default="sample",
-        help="parametric and Monte Carlo covariance estimator",
-    )
-    add(
-        "--weighting",
-        choices=("none", "age", "filtered"),
-        default="none",
-        help="historical scenario weighting",
-    )
-    add("--decay", type=float, default=0.99, help="age-weighting decay in (0, 1]")
-    add(
-        "--ewma-lambda",
-        type=float,
-        default=0.94,
-        help="EWMA decay (covariance ewma, filtered weighting)",
-    )
+    add_model_options(add)
     add("--simulations", type=int, default=2_000, help="simulated backtests for the Z2 p-value")
     add("--base-currency", default="USD")
     add("--format", choices=FORMATS, default="table")
@@ -97,13 +74,7 @@ def run_backtest(args) -> str:
         as_of=args.as_of,
         n_scenarios=args.paths,
         seed=args.seed,
-        distribution=args.distribution,
-        df=args.df,
-        mean=args.mean,
-        covariance=args.covariance,
-        historical_weighting=args.weighting,
-        decay=args.decay,
-        ewma_lambda=args.ewma_lambda,
+        **model_fields(args),
         base_currency=args.base_currency.upper(),
     )
     if args.format == "json":

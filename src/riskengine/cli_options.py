@@ -1,0 +1,52 @@
+"""Command-line options shared by several subcommands (``risk``, ``backtest``)."""
+
+from __future__ import annotations
+
+from riskengine.pipeline import COVARIANCES, WEIGHTINGS
+
+
+def add_model_options(add) -> None:
+    """The model options: distribution, df, mean, covariance estimator and historical weighting.
+
+    Args:
+        add: a parser's ``add_argument``.
+    """
+    add(
+        "--distribution",
+        default="normal",
+        help="parametric: normal|student-t|cornish-fisher; montecarlo: normal|student-t",
+    )
+    add("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
+    add("--mean", choices=("zero", "sample"), default="zero")
+    add(
+        "--covariance",
+        choices=COVARIANCES,
+        default="sample",
+        help="parametric and Monte Carlo covariance estimator",
+    )
+    add(
+        "--ewma-lambda",
+        type=float,
+        default=0.94,
+        help="EWMA decay (covariance, volatility filtering)",
+    )
+    add(
+        "--weighting",
+        choices=WEIGHTINGS,
+        default="none",
+        help="historical: none, age (BRW, --decay) or filtered (EWMA volatility)",
+    )
+    add("--decay", type=float, default=0.99, help="age-weighting decay in (0, 1]")
+
+
+def model_fields(args) -> dict:
+    """The RiskSpec fields of ``add_model_options``' options."""
+    return {
+        "distribution": args.distribution,
+        "df": args.df,
+        "mean": args.mean,
+        "covariance": args.covariance,
+        "ewma_lambda": args.ewma_lambda,
+        "historical_weighting": args.weighting,
+        "decay": args.decay,
+    }
