@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean
+.PHONY: run test bench lint venv clean postgres
 
 venv: $(STAMP)
 
@@ -26,7 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
-test: $(STAMP) lint
+# The integration tests start their own PostgreSQL server (as the postgres user, on a free port
+# in a temporary directory); here we only make sure Debian's server binaries are installed.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "PostgreSQL server binaries missing: apt-get install postgresql"; exit 1; fi
+
+test: $(STAMP) lint postgres
 	$(BIN)/python -m pytest
 
 # Every benchmark prints its figures with ratios to baselines measured in the same run; the

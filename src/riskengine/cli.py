@@ -16,6 +16,7 @@ import sys
 from riskengine.backtest.cli import add_backtest, run_backtest
 from riskengine.cli_options import add_model_options, model_fields
 from riskengine.errors import RiskEngineError
+from riskengine.ingest.cli import add_feed, add_import, add_ingest, run_feed, run_import, run_ingest
 from riskengine.pipeline import PRESETS, RETURN_MODELS, SAMPLINGS
 from riskengine.stress.cli import add_stress, run_stress
 
@@ -179,6 +180,9 @@ COMMANDS = {
     "exposures": (_add_exposures, _run_exposures),
     "stress": (add_stress, run_stress),
     "backtest": (add_backtest, run_backtest),
+    "import": (add_import, run_import),
+    "feed": (add_feed, run_feed),
+    "ingest": (add_ingest, run_ingest),
 }
 
 

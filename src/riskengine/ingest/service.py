@@ -1,0 +1,497 @@
+"""The ingest service: a WebSocket feed in, ticks stored exactly once, "market moved" out.
+
+One reader task per connection parses frames into ticks and classifies them by trade id
+(duplicates dropped, late arrivals accepted, gaps detected); one writer task stores batches (by
+count or time) in a worker thread, so the event loop keeps reading while the database writes.
+Between them sits a bounded buffer: during a database outage it holds the ticks and the writer
+retries with backoff; when it is full the reader stops reading (backpressure on the feed) and
+the pause is recorded. Nothing is dropped silently: duplicates, malformed frames, gaps and
+pauses are counted in ``metrics`` and recorded as data-quality events in the store.
+
+The service never computes risk: listeners registered with ``add_listener`` receive a
+``MarketMoved`` after every batch that stored new ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import websockets
+from websockets.asyncio.client import connect
+
+from riskengine.errors import InputError
+from riskengine.ingest.sequence import DUPLICATE, LATE, TradeSequencer
+from riskengine.ingest.tick import UTC, Tick
+from riskengine.ingest.venues import get_venue
+from riskengine.ingest.venues.base import MalformedFrame
+from riskengine.store.base import QualityEvent, StoreUnavailable, TickStore
+
+log = logging.getLogger("riskengine.ingest")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Settings of one ingest service (one feed, one venue protocol).
+
+    Attributes:
+        feed: WebSocket URL (``ws://127.0.0.1:8765``).
+        venue: protocol name (``coinbase``, ``coinbase-advanced``, ``binance``, ``kraken``,
+            ``riskengine``).
+        symbols: canonical symbols to subscribe to.
+        batch_size: write when this many ticks are buffered ...
+        flush_interval: ... or when the oldest buffered tick is this many seconds old.
+        max_batch: the most ticks one write takes (a backlog drains in batches of this size).
+        buffer_limit: ticks held at most; when full, the service stops reading the feed.
+        heartbeat_timeout: reconnect when no frame has arrived for this many seconds.
+        backoff_initial, backoff_max: reconnect delay bounds in seconds (exponential, with
+            full jitter); the database retry uses the same bounds.
+        gap_grace: seconds a missing trade id may stay missing before it counts as a gap.
+        max_connection_age: reconnect after this many seconds (Binance closes connections
+            after 24 hours; None: never).
+        jump_threshold: record a jump when a tick is this far from the previous daily close
+            (0.25: 25 %; a split in live ticks against adjusted history looks like this).
+    """
+
+    feed: str
+    venue: str
+    symbols: tuple[str, ...]
+    batch_size: int = 5_000
+    flush_interval: float = 0.25
+    max_batch: int = 50_000
+    buffer_limit: int = 500_000
+    heartbeat_timeout: float = 15.0
+    backoff_initial: float = 0.2
+    backoff_max: float = 15.0
+    gap_grace: float = 2.0
+    max_connection_age: float | None = None
+    jump_threshold: float = 0.25
+
+    def __post_init__(self):
+        if not self.feed.startswith(("ws://", "wss://")):
+            raise InputError(
+                f"feed {self.feed!r} is not a WebSocket URL; write ws://host:port or wss://…"
+            )
+        if not self.symbols:
+            raise InputError("symbols is empty: name at least one symbol to subscribe to.")
+        for name in ("batch_size", "max_batch", "buffer_limit"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name}={getattr(self, name)} must be >= 1.")
+        if self.buffer_limit < self.max_batch:
+            raise InputError(
+                f"buffer_limit={self.buffer_limit} is below max_batch={self.max_batch}; "
+                "raise buffer_limit or lower max_batch."
+            )
+        get_venue(self.venue)  # a clear error for an unknown venue, before connecting
+
+
+@dataclass
+class IngestMetrics:
+    """Counters of one service (monotonic, except ``buffered``)."""
+
+    connections: int = 0
+    reconnects: int = 0
+    frames: int = 0
+    malformed_frames: int = 0
+    heartbeats: int = 0
+    venue_errors: int = 0
+    ticks_received: int = 0
+    duplicates_dropped: int = 0  # repeated by the feed, dropped before the store
+    late_ticks: int = 0  # arrived out of order, filling a missing id
+    gaps: int = 0  # missing ranges confirmed
+    gap_ticks: int = 0  # trades in those ranges
+    ticks_stored: int = 0
+    store_duplicates: int = 0  # already in the store (e.g. overlap after a restart)
+    batches: int = 0
+    store_errors: int = 0
+    backpressure_pauses: int = 0
+    watchdog_timeouts: int = 0
+    buffered: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MarketMoved:
+    """New ticks are stored: the symbols they moved, their last prices, the latest event time."""
+
+    symbols: tuple[str, ...]
+    prices: dict[str, float]
+    as_of: dt.datetime
+    ticks: int
+
+
+@dataclass
+class _Pending:
+    events: list[QualityEvent] = field(default_factory=list)
+    malformed: int = 0
+
+
+class IngestService:
+    """Run with ``await service.run()`` (until ``stop()``), or ``start()`` as a task."""
+
+    def __init__(self, store: TickStore, config: IngestConfig, *, seed: int | None = None):
+        self.store = store
+        self.config = config
+        self.adapter = get_venue(config.venue)
+        self.metrics = IngestMetrics()
+        self._buffer: collections.deque[Tick] = collections.deque()
+        self._sequencer = TradeSequencer(grace=config.gap_grace)
+        self._listeners: list[Callable[[MarketMoved], object]] = []
+        self._rng = random.Random(seed)
+        self._stopping = asyncio.Event()
+        self._data = asyncio.Event()  # the buffer reached batch_size (or stop)
+        self._space = asyncio.Event()  # the buffer has room again
+        self._space.set()
+        self._oldest: float | None = None  # loop time of the oldest buffered tick
+        self._pending = _Pending()
+        self._ws = None
+        self._jump_seen: set[tuple[str, dt.date]] = set()
+        self._prev_close: dict[tuple[str, dt.date], float | None] = {}
+        self._store_resume: dict[str, int] | None = None
+        self.latest: dict[str, Tick] = {}
+        self.connected = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    # --- public ---------------------------------------------------------------------------
+    def add_listener(self, callback: Callable[[MarketMoved], object]) -> None:
+        """Call ``callback(MarketMoved)`` on the event loop after each batch with new ticks."""
+        self._listeners.append(callback)
+
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.get_running_loop().create_task(self.run(), name="ingest")
+        return self._task
+
+    async def stop(self, *, timeout: float = 10.0) -> None:
+        """Stop reading, store what is buffered (waiting up to ``timeout`` for the database),
+        and return."""
+        self._stopping.set()
+        self._data.set()
+        self._space.set()
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
+    async def run(self) -> None:
+        log.info(
+            "ingest: %s feed %s, %d symbols, store %s",
+            self.config.venue,
+            self.config.feed,
+            len(self.config.symbols),
+            self.store.capabilities.describe(),
+        )
+        writer = asyncio.create_task(self._writer(), name="ingest-writer")
+        try:
+            await self._connection_loop()
+        finally:
+            self._stopping.set()
+            self._data.set()
+            await writer
+
+    # --- reading ----------------------------------------------------------------------------
+    async def _resume_points(self) -> dict[str, int] | None:
+        if not self.adapter.resumable:
+            return None
+        if self._store_resume is None:
+            try:
+                self._store_resume = await asyncio.to_thread(
+                    self.store.last_trade_ids, self.config.venue
+                )
+            except StoreUnavailable as exc:
+                log.warning("ingest: cannot read resume points from the store (%s)", exc)
+                return None
+        points = dict(self._store_resume)
+        points.update(self._sequencer.resume_points())
+        return {s: points[s] for s in self.config.symbols if s in points}
+
+    def _backoff(self, attempt: int) -> float:
+        cap = min(self.config.backoff_max, self.config.backoff_initial * 2**attempt)
+        return self._rng.uniform(0.5 * cap, cap)  # "equal jitter": never zero, never in step
+
+    async def _connection_loop(self) -> None:
+        attempt = 0
+        cfg = self.config
+        while not self._stopping.is_set():
+            frames_before = self.metrics.frames
+            try:
+                async with connect(
+                    cfg.feed,
+                    open_timeout=10,
+                    ping_interval=cfg.heartbeat_timeout / 2,
+                    ping_timeout=cfg.heartbeat_timeout,
+                    max_size=2**22,
+                    max_queue=64,
+                    compression=None,
+                ) as ws:
+                    self._ws = ws
+                    self.metrics.connections += 1
+                    resume = await self._resume_points()
+                    for frame in self.adapter.subscribe(cfg.symbols, resume_from=resume):
+                        await ws.send(frame)
+                    self.connected.set()
+                    log.info("ingest: connected to %s (resume %s)", cfg.feed, bool(resume))
+                    await self._read(ws)
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                log.warning("ingest: connection to %s lost: %s", cfg.feed, exc)
+            finally:
+                self._ws = None
+                self.connected.clear()
+            if self._stopping.is_set():
+                break
+            attempt = 0 if self.metrics.frames - frames_before > 10 else attempt + 1
+            self.metrics.reconnects += 1
+            delay = self._backoff(attempt)
+            log.info("ingest: reconnecting in %.2fs", delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _read(self, ws) -> None:
+        cfg, m = self.config, self.metrics
+        parse = self.adapter.parse
+        loop = asyncio.get_running_loop()
+        opened = loop.time()
+        watchdog = asyncio.create_task(self._watchdog(ws))
+        try:
+            async for frame in ws:
+                m.frames += 1
+                try:
+                    parsed = parse(frame, dt.datetime.now(UTC))
+                except MalformedFrame as exc:
+                    m.malformed_frames += 1
+                    self._pending.malformed += 1
+                    if m.malformed_frames <= 10 or m.malformed_frames % 1000 == 0:
+                        log.warning("ingest: malformed frame #%d skipped: %s", m.malformed_frames,
+                                    exc)  # fmt: skip
+                    continue
+                if parsed.ticks:
+                    self._accept(parsed.ticks, loop.time())
+                    if len(self._buffer) >= cfg.buffer_limit:
+                        await self._wait_for_space()
+                else:
+                    kind = parsed.kind
+                    if kind == "heartbeat":
+                        m.heartbeats += 1
+                        now = loop.time()
+                        for symbol, last in parsed.last_trade_id.items():
+                            self._sequencer.expect(symbol, last, now)
+                    elif kind == "error":
+                        m.venue_errors += 1
+                        log.warning("ingest: venue error: %s", parsed.message)
+                    elif kind == "reconnect":
+                        log.info("ingest: venue asks to reconnect: %s", parsed.message)
+                        return
+                for reply in parsed.reply:
+                    await ws.send(reply)
+                if cfg.max_connection_age and loop.time() - opened > cfg.max_connection_age:
+                    log.info("ingest: connection older than %ss: reconnecting",
+                             cfg.max_connection_age)  # fmt: skip
+                    return
+        finally:
+            watchdog.cancel()
+
+    def _accept(self, ticks: Sequence[Tick], now: float) -> None:
+        m = self.metrics
+        classify = self._sequencer.classify
+        buf = self._buffer
+        before = len(buf)
+        for t in ticks:
+            verdict = classify(t.symbol, t.trade_id, now)
+            if verdict == DUPLICATE:
+                m.duplicates_dropped += 1
+                continue
+            if verdict == LATE:
+                m.late_ticks += 1
+            buf.append(t)
+        m.ticks_received += len(ticks)
+        if before == 0 and buf:
+            self._oldest = now
+        if len(buf) >= self.config.batch_size:
+            self._data.set()
+
+    async def _wait_for_space(self) -> None:
+        self.metrics.backpressure_pauses += 1
+        self._space.clear()
+        self._data.set()
+        started = time.monotonic()
+        held = len(self._buffer)
+        log.warning("ingest: buffer full (%d ticks): pausing the feed until the store catches up",
+                    held)  # fmt: skip
+        await self._space.wait()
+        self._pending.events.append(
+            QualityEvent(
+                dt.datetime.now(UTC), "overflow", None, self.config.venue,
+                f"buffer full at {held} ticks: feed paused {time.monotonic() - started:.1f}s",
+            )
+        )  # fmt: skip
+
+    async def _watchdog(self, ws) -> None:
+        """Close a connection on which nothing (not even a heartbeat) arrived for too long."""
+        timeout = self.config.heartbeat_timeout
+        last_frames = -1
+        last_change = time.monotonic()
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if self._space.is_set() and self.metrics.frames == last_frames:
+                if time.monotonic() - last_change > timeout:
+                    self.metrics.watchdog_timeouts += 1
+                    log.warning("ingest: no frame for %.0fs: reconnecting", timeout)
+                    ws.transport.abort()
+                    return
+            else:
+                last_frames = self.metrics.frames
+                last_change = time.monotonic()
+
+    # --- writing ----------------------------------------------------------------------------
+    async def _writer(self) -> None:
+        cfg, m = self.config, self.metrics
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            stopping = self._stopping.is_set()
+            buf = self._buffer
+            if not stopping and len(buf) < cfg.batch_size:
+                wait = cfg.flush_interval
+                if buf and self._oldest is not None:
+                    wait = max(0.0, self._oldest + cfg.flush_interval - loop.time())
+                self._data.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._data.wait(), wait)
+            now = loop.time()
+            gaps = self._sequencer.due_gaps(now)
+            if gaps:
+                self._note_gaps(gaps)
+            if not buf and not self._pending.events and not self._pending.malformed:
+                if stopping:
+                    return
+                continue
+            young = self._oldest is not None and now - self._oldest < cfg.flush_interval
+            if buf and len(buf) < cfg.batch_size and not stopping and young:
+                continue
+            n = min(len(buf), cfg.max_batch)
+            batch = [buf[i] for i in range(n)]
+            events, malformed = self._take_pending()
+            try:
+                inserted = await asyncio.to_thread(self._write, batch, events, malformed)
+            except StoreUnavailable as exc:
+                failures += 1
+                m.store_errors += 1
+                self._restore_pending(events, malformed)
+                delay = self._backoff(failures)
+                log.warning("ingest: store unavailable (%s); %d ticks held, retry in %.1fs",
+                            exc, len(buf), delay)  # fmt: skip
+                if stopping and failures > 3:
+                    log.error("ingest: stopping with %d ticks not stored", len(buf))
+                    return
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            for _ in range(n):
+                buf.popleft()
+            m.batches += 1
+            m.ticks_stored += inserted
+            m.store_duplicates += n - inserted
+            m.buffered = len(buf)
+            self._oldest = loop.time() if buf else None
+            if len(buf) < 0.75 * cfg.buffer_limit:
+                self._space.set()
+            if batch:
+                self._publish(batch, inserted)
+
+    def _note_gaps(self, gaps) -> None:
+        now = dt.datetime.now(UTC)
+        for g in gaps:
+            self.metrics.gaps += 1
+            self.metrics.gap_ticks += g.count
+            log.warning("ingest: gap on %s: trades %d..%d (%d) missing",
+                        g.symbol, g.first, g.last, g.count)  # fmt: skip
+            self._pending.events.append(
+                QualityEvent(now, "gap", g.symbol, self.config.venue,
+                             f"trade ids {g.first}..{g.last} missing", g.count)
+            )  # fmt: skip
+
+    def _take_pending(self) -> tuple[list[QualityEvent], int]:
+        p = self._pending
+        events, malformed = p.events, p.malformed
+        self._pending = _Pending()
+        return events, malformed
+
+    def _restore_pending(self, events: list[QualityEvent], malformed: int) -> None:
+        self._pending.events[:0] = events
+        self._pending.malformed += malformed
+
+    def _write(self, batch: list[Tick], events: list[QualityEvent], malformed: int) -> int:
+        """In a worker thread: store the batch, then the quality findings it produced."""
+        inserted = self.store.write_ticks(batch).inserted if batch else 0
+        events = events + self._jumps(batch)
+        if malformed:
+            events.append(
+                QualityEvent(dt.datetime.now(UTC), "malformed", None, self.config.venue,
+                             f"{malformed} malformed frames skipped", malformed)
+            )  # fmt: skip
+        if events:
+            self.store.record_quality(events)
+        return inserted
+
+    def _jumps(self, batch: list[Tick]) -> list[QualityEvent]:
+        """Ticks further than ``jump_threshold`` from the symbol's previous daily close (one
+        event per symbol and day)."""
+        extremes: dict[tuple[str, dt.date], tuple[float, float]] = {}
+        for t in batch:
+            key = (t.symbol, t.ts.date())
+            lo_hi = extremes.get(key)
+            if lo_hi is None:
+                extremes[key] = (t.price, t.price)
+            elif t.price < lo_hi[0] or t.price > lo_hi[1]:
+                extremes[key] = (min(lo_hi[0], t.price), max(lo_hi[1], t.price))
+        out = []
+        threshold = self.config.jump_threshold
+        for key, (lo, hi) in extremes.items():
+            if key in self._jump_seen:
+                continue
+            if key not in self._prev_close:
+                self._prev_close[key] = self.store.previous_close(*key)
+            prev = self._prev_close[key]
+            if not prev:
+                continue
+            worst = hi if abs(hi / prev - 1) >= abs(lo / prev - 1) else lo
+            move = worst / prev - 1
+            if abs(move) > threshold:
+                self._jump_seen.add(key)
+                out.append(
+                    QualityEvent(dt.datetime.now(UTC), "jump", key[0], self.config.venue,
+                                 f"{worst:g} is {move:+.1%} from the previous close {prev:g} "
+                                 f"(threshold {threshold:.0%}): a split or a bad print?")
+                )  # fmt: skip
+        return out
+
+    def _publish(self, batch: list[Tick], inserted: int) -> None:
+        latest = self.latest
+        for t in batch:
+            cur = latest.get(t.symbol)
+            if cur is None or t.ts >= cur.ts:
+                latest[t.symbol] = t
+        if not inserted or not self._listeners:
+            return
+        symbols = tuple(sorted({t.symbol for t in batch}))
+        moved = MarketMoved(
+            symbols,
+            {s: latest[s].price for s in symbols},
+            max(latest[s].ts for s in symbols),
+            inserted,
+        )
+        for callback in self._listeners:
+            try:
+                callback(moved)
+            except Exception:  # a listener's bug must not stop ingestion
+                log.exception("ingest: market-moved listener failed")

@@ -1,0 +1,202 @@
+"""Tick -> bar aggregation, pure and vectorised (numpy), shared by both backends.
+
+``aggregate`` turns the newly stored ticks of one ``write_ticks`` call into *partial* bars, one
+per (symbol, interval, start). The backend merges each partial bar into the stored one with one
+upsert per batch (``MERGE_RULES`` below, written in SQL by each backend), so a bar built from
+ticks that arrive out of order, in any number of batches, equals the bar built from all its
+ticks at once:
+
+- ``high`` = greatest, ``low`` = least, ``volume`` and ``trades`` are added;
+- ``open``/``open_ts``: the partial bar's open replaces the stored one only if its ``open_ts``
+  is strictly earlier (on equal times the tick stored first keeps the open);
+- ``close``/``close_ts``: the partial bar's close replaces the stored one if its ``close_ts``
+  is later or equal (on equal times the tick stored last gives the close).
+
+Inside one batch the same tie rules hold in batch order (the sort is stable). Times are integer
+microseconds since the Unix epoch, UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = dt.timedelta(microseconds=1)
+
+MINUTE_US = 60_000_000
+DAY_US = 86_400 * 1_000_000
+#: bar interval name -> width in microseconds
+INTERVALS: dict[str, int] = {"1m": MINUTE_US, "1d": DAY_US}
+
+
+def to_us(ts: dt.datetime) -> int:
+    """Exact integer microseconds since the epoch of an aware datetime (naive = UTC)."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return (ts - EPOCH) // ONE_US
+
+
+def from_us(us: int) -> dt.datetime:
+    """Aware UTC datetime from integer microseconds since the epoch."""
+    return EPOCH + dt.timedelta(microseconds=int(us))
+
+
+@dataclass(frozen=True, slots=True)
+class PartialBars:
+    """Bars of one interval built from one batch of new ticks; arrays of equal length n_bars,
+    sorted by (symbol, start).
+
+    Attributes:
+        interval: ``1m`` or ``1d``.
+        symbol: shape (n_bars,), object array of str.
+        start, open_ts, close_ts: shape (n_bars,), int64 microseconds since the epoch (UTC).
+        open, high, low, close, volume: shape (n_bars,), float64.
+        trades: shape (n_bars,), int64.
+    """
+
+    interval: str
+    symbol: np.ndarray
+    start: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    trades: np.ndarray
+    open_ts: np.ndarray
+    close_ts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def rows(self) -> list[tuple]:
+        """(symbol, interval, start_us, open, high, low, close, volume, trades, open_ts_us,
+        close_ts_us) as Python scalars, one tuple per bar."""
+        return list(
+            zip(
+                self.symbol.tolist(),
+                [self.interval] * len(self),
+                self.start.tolist(),
+                self.open.tolist(),
+                self.high.tolist(),
+                self.low.tolist(),
+                self.close.tolist(),
+                self.volume.tolist(),
+                self.trades.tolist(),
+                self.open_ts.tolist(),
+                self.close_ts.tolist(),
+                strict=True,
+            )
+        )
+
+
+def factorize(symbols: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes (int64, shape (n,)) and the distinct names in sorted order."""
+    names = sorted(set(symbols))
+    index = {s: i for i, s in enumerate(names)}
+    codes = np.fromiter((index[s] for s in symbols), dtype=np.int64, count=len(symbols))
+    return codes, names
+
+
+def aggregate(
+    symbols: Sequence[str],
+    ts_us: np.ndarray,
+    price: np.ndarray,
+    size: np.ndarray,
+    intervals: Sequence[str] = ("1m", "1d"),
+) -> list[PartialBars]:
+    """Partial bars of ``intervals`` from ticks given column-wise (all of shape (n_ticks,)),
+    in arrival order. Returns one ``PartialBars`` per interval (empty ones included)."""
+    ts_us = np.asarray(ts_us, dtype=np.int64)
+    price = np.asarray(price, dtype=np.float64)
+    size = np.asarray(size, dtype=np.float64)
+    n = len(ts_us)
+    if not (len(symbols) == len(price) == len(size) == n):
+        raise ValueError("symbols, ts_us, price and size must have the same length")
+    codes, names = factorize(symbols)
+    name_arr = np.array(names, dtype=object)
+    out = []
+    for interval in intervals:
+        width = INTERVALS[interval]
+        start = ts_us - ts_us % width  # floor (numpy % follows the divisor's sign)
+        if n == 0:
+            empty_i = np.empty(0, np.int64)
+            empty_f = np.empty(0, np.float64)
+            out.append(
+                PartialBars(
+                    interval,
+                    np.empty(0, object),
+                    empty_i,
+                    empty_f,
+                    empty_f,
+                    empty_f,
+                    empty_f,
+                    empty_f,
+                    empty_i,
+                    empty_i,
+                    empty_i,
+                )
+            )
+            continue
+        # stable sort: by symbol, then bar start, then time; equal times keep batch order
+        order = np.lexsort((ts_us, start, codes))
+        c, s, t, p, v = codes[order], start[order], ts_us[order], price[order], size[order]
+        first = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (s[1:] != s[:-1])])
+        last = np.r_[first[1:] - 1, n - 1]
+        # the close is the last tick at the latest time: with equal times, the last in order
+        out.append(
+            PartialBars(
+                interval=interval,
+                symbol=name_arr[c[first]],
+                start=s[first],
+                open=p[first],
+                high=np.maximum.reduceat(p, first),
+                low=np.minimum.reduceat(p, first),
+                close=p[last],
+                volume=np.add.reduceat(v, first),
+                trades=np.diff(np.r_[first, n]).astype(np.int64),
+                open_ts=t[first],
+                close_ts=t[last],
+            )
+        )
+    return out
+
+
+def tick_columns(ticks) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(symbols, ts_us, price, size) of a sequence of Tick, for ``aggregate``."""
+    epoch, one_us = EPOCH, ONE_US
+    symbols = [t.symbol for t in ticks]
+    ts_us = np.array([(t.ts - epoch) // one_us for t in ticks], dtype=np.int64)
+    price = np.array([t.price for t in ticks], dtype=np.float64)
+    size = np.array([t.size for t in ticks], dtype=np.float64)
+    return symbols, ts_us, price, size
+
+
+def import_rows(history) -> list[tuple[str, int, float]]:
+    """(symbol, day, close) of every finite close of a FactorHistory, symbol by symbol; ``day``
+    is days since the Unix epoch."""
+    days = history.dates.astype("datetime64[D]").astype(np.int64)
+    prices = np.asarray(history.prices, dtype=np.float64)
+    rows: list[tuple[str, int, float]] = []
+    for j, symbol in enumerate(history.symbols):
+        col = prices[:, j]
+        ok = np.isfinite(col)
+        rows.extend(zip([symbol] * int(ok.sum()), days[ok].tolist(), col[ok].tolist(), strict=True))
+    return rows
+
+
+def latest_by_symbol(ticks) -> list[tuple]:
+    """(symbol, venue, ts, price, trade_id) of each symbol's latest tick in ``ticks``: the
+    latest event time, the first venue in byte order on a tie (as the store's latest_ticks
+    upsert decides between a stored tick and a new one)."""
+    best: dict[str, tuple] = {}
+    for t in ticks:
+        cur = best.get(t.symbol)
+        if cur is None or (t.ts, cur[1]) > (cur[2], t.venue):
+            best[t.symbol] = (t.symbol, t.venue, t.ts, t.price, t.trade_id)
+    return list(best.values())

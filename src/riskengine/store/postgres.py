@@ -1,0 +1,952 @@
+"""The server backend: PostgreSQL through psycopg 3 and a small connection pool, with
+TimescaleDB (hypertable, compression, continuous aggregates) where the server has it installed
+and preloaded (detected once at open, logged, recorded in ``capabilities``).
+
+Ticks are written exactly once by (venue, symbol, trade_id, ts) with binary COPY; see
+``PostgresStore.write_ticks`` and docs/store.md for the design and the measured rates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from riskengine.ingest.tick import Tick
+from riskengine.market.history import FactorHistory
+from riskengine.store import migrations
+from riskengine.store.bars import (
+    PartialBars,
+    aggregate,
+    from_us,
+    import_rows,
+    latest_by_symbol,
+    tick_columns,
+    to_us,
+)
+from riskengine.store.base import (
+    Bar,
+    Capabilities,
+    LatestPrice,
+    QualityEvent,
+    StoreError,
+    StoreUnavailable,
+    WriteResult,
+    check_aware,
+    check_interval,
+    check_json,
+    daily_history,
+    join_instrument,
+    split_instrument,
+    utc_now,
+)
+
+logger = logging.getLogger("riskengine.store")
+
+UTC = dt.UTC
+_TICK_TYPES = ["text", "text", "timestamptz", "float8", "float8", "int8", "timestamptz"]
+_COPY_TICKS = (
+    "COPY ticks (venue, symbol, ts, price, size, trade_id, received_at) FROM STDIN (FORMAT BINARY)"
+)
+_COPY_STAGE = (
+    "COPY stage_ticks (venue, symbol, ts, price, size, trade_id, received_at, n) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+# Per-connection staging tables (created when the pool opens a connection); emptied at commit.
+_STAGING = (
+    """CREATE TEMP TABLE IF NOT EXISTS stage_ticks (
+        venue text, symbol text, ts timestamptz, price float8, size float8, trade_id int8,
+        received_at timestamptz, n int4) ON COMMIT DELETE ROWS""",
+    """CREATE TEMP TABLE IF NOT EXISTS stage_bars (
+        symbol text, day int4, close float8) ON COMMIT DELETE ROWS""",
+)
+
+# The slow path: ticks that may already be stored go through the staging table; the first of
+# in-batch duplicates wins, ON CONFLICT skips stored ones, RETURNING says which went in.
+_INSERT_STAGED = """
+INSERT INTO ticks (venue, symbol, ts, price, size, trade_id, received_at)
+SELECT DISTINCT ON (venue, symbol, trade_id, ts)
+       venue, symbol, ts, price, size, trade_id, received_at
+FROM stage_ticks ORDER BY venue, symbol, trade_id, ts, n
+ON CONFLICT (venue, symbol, trade_id, ts) DO NOTHING
+RETURNING venue, symbol, trade_id, ts
+"""
+
+# Transaction-level advisory locks on the batch's (venue, symbol) pairs, taken in one fixed
+# order (sorted keys; a DISTINCT subquery so the locks follow the sort): two writers of the same
+# pairs queue instead of deadlocking on each other's uncommitted keys, and what the next
+# statement reads of those pairs stays true until commit. Two-key form: its own key space.
+_LOCK_PAIRS = """
+SELECT pg_advisory_xact_lock(1381190475, q.k) FROM (
+    SELECT DISTINCT hashtext(u.v || '/' || u.s) AS k
+    FROM unnest(%s::text[], %s::text[]) AS u(v, s) ORDER BY k) q
+"""
+
+# Highest stored trade id of each (venue, symbol) of a batch: ticks above it cannot be stored
+# yet. On plain tables one backward step on the unique index (venue, symbol, trade_id, ts).
+_MAX_TRADE_IDS = """
+SELECT u.v, u.s, (SELECT max(trade_id) FROM ticks WHERE venue = u.v AND symbol = u.s)
+FROM unnest(%s::text[], %s::text[]) AS u(v, s)
+"""
+# On a hypertable, among the ticks inside the batch's time span only (a stored tick equal to a
+# batch tick has its ts): the lookup stays on the batch's chunks, off compressed history.
+_MAX_TRADE_IDS_IN_SPAN = """
+SELECT u.v, u.s, (SELECT max(trade_id) FROM ticks
+                  WHERE venue = u.v AND symbol = u.s AND ts BETWEEN %s AND %s)
+FROM unnest(%s::text[], %s::text[]) AS u(v, s)
+"""
+
+# Merge partial bars into the stored ones (rules: store/bars.py), one statement per batch; rows
+# in key order so concurrent writers lock bars in the same order.
+_UPSERT_TICK_BARS = """
+INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
+                  open_ts, close_ts)
+SELECT b.symbol, b.iv, b.start, b.open, b.high, b.low, b.close, b.volume, b.trades, 'ticks',
+       b.open_ts, b.close_ts
+FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[], %s::float8[],
+            %s::float8[], %s::float8[], %s::float8[], %s::int8[], %s::timestamptz[],
+            %s::timestamptz[])
+     AS b(symbol, iv, start, open, high, low, close, volume, trades, open_ts, close_ts)
+ORDER BY b.symbol, b.iv, b.start
+ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
+    open = CASE WHEN excluded.open_ts < bars.open_ts THEN excluded.open ELSE bars.open END,
+    open_ts = least(bars.open_ts, excluded.open_ts),
+    high = greatest(bars.high, excluded.high),
+    low = least(bars.low, excluded.low),
+    close = CASE WHEN excluded.close_ts >= bars.close_ts THEN excluded.close ELSE bars.close END,
+    close_ts = greatest(bars.close_ts, excluded.close_ts),
+    volume = bars.volume + excluded.volume,
+    trades = bars.trades + excluded.trades
+"""
+
+_UPSERT_IMPORT = """
+INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
+                  open_ts, close_ts)
+SELECT symbol, '1d', d, close, close, close, close, 0, 0, 'import', d, d
+FROM (SELECT symbol, (DATE '1970-01-01' + day)::timestamp AT TIME ZONE 'UTC' AS d, close
+      FROM stage_bars) s
+ORDER BY symbol, d
+ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = 0, trades = 0, open_ts = excluded.open_ts, close_ts = excluded.close_ts
+"""
+
+_LATEST_ALL = "SELECT symbol, venue, ts, price FROM latest_ticks"
+_LATEST_SOME = "SELECT symbol, venue, ts, price FROM latest_ticks WHERE symbol = ANY(%s)"
+# keeps the stored tick unless the new one is later (or as late, from a venue earlier in byte
+# order): the same choice as bars.latest_by_symbol
+_UPSERT_LATEST = """
+INSERT INTO latest_ticks (symbol, venue, ts, price, trade_id)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[], %s::int8[])
+ON CONFLICT (symbol) DO UPDATE SET
+    venue = excluded.venue, ts = excluded.ts, price = excluded.price, trade_id = excluded.trade_id
+WHERE (excluded.ts, latest_ticks.venue) > (latest_ticks.ts, excluded.venue)
+"""
+
+_LAST_TRADE_IDS = """
+WITH RECURSIVE syms AS (
+    (SELECT symbol FROM ticks WHERE venue = %(v)s ORDER BY symbol LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.symbol FROM ticks t WHERE t.venue = %(v)s AND t.symbol > syms.symbol
+            ORDER BY t.symbol LIMIT 1)
+    FROM syms WHERE syms.symbol IS NOT NULL
+)
+SELECT symbol, (SELECT max(trade_id) FROM ticks WHERE venue = %(v)s AND symbol = syms.symbol)
+FROM syms WHERE symbol IS NOT NULL
+"""
+
+_IMPORT_PROGRESS_EVERY = 10_000
+_RETRIES = 4
+
+
+def describe_url(url: str) -> str:
+    """``host:port/dbname`` of a PostgreSQL URL, without user or password (for messages)."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "<unparsable URL>"
+    host = info.get("host") or info.get("hostaddr") or "localhost"
+    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _utc(ts: dt.datetime) -> dt.datetime:
+    return ts.astimezone(UTC)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    """Run once per new pool connection."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    for sql in _STAGING:
+        conn.execute(sql)
+    conn.commit()
+
+
+class PostgresStore:
+    """TickStore on PostgreSQL (optionally TimescaleDB).
+
+    Args:
+        url: ``postgresql://user:password@host:port/dbname?...`` (libpq URL).
+        pool_timeout: seconds to wait for a working connection before StoreUnavailable.
+        connect_timeout: libpq connect timeout (seconds), unless the URL sets one.
+        min_size, max_size: connection pool bounds.
+
+    Thread-safe (the pool hands each call its own connection). When the server goes away,
+    calls raise StoreUnavailable after at most ``pool_timeout`` seconds and the failed
+    transaction is rolled back; once the server is back the pool reconnects and the same
+    object works again.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_timeout: float = 3.0,
+        connect_timeout: int = 3,
+        min_size: int = 1,
+        max_size: int = 4,
+    ):
+        self.url = url
+        self.where = describe_url(url)
+        self._timeout = float(pool_timeout)
+        try:
+            info = conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"database URL for PostgreSQL is malformed ({_first_line(exc)}); use "
+                "postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME."
+            ) from None
+        kwargs: dict = {}
+        if "connect_timeout" not in info:
+            kwargs["connect_timeout"] = int(connect_timeout)
+        # One direct connection first: its error says why (refused, no such database, bad
+        # password), then migrations and capability detection.
+        try:
+            with psycopg.connect(url, autocommit=True, **kwargs) as conn:
+                conn.execute("SET TIME ZONE 'UTC'")
+                _migrate(conn, self.where)
+                self.capabilities = detect_capabilities(conn)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL at {self.where}: {_first_line(exc)}. Check that "
+                "the server runs and the URL (RISKENGINE_DATABASE_URL) is right."
+            ) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
+        logger.info("store %s: %s", self.where, self.capabilities.describe())
+        self._app_bars = not self.capabilities.continuous_aggregates
+        self._pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs=kwargs,
+            configure=_configure,
+            check=ConnectionPool.check_connection,
+            timeout=self._timeout,
+            # give up a background reconnection attempt soon, so that a later call starts a
+            # fresh one at once instead of waiting for a long backoff
+            reconnect_timeout=max(self._timeout, 1.0),
+            name=f"riskengine {self.where}",
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=self._timeout)
+        except PoolTimeout as exc:
+            self._pool.close(timeout=0)
+            raise StoreUnavailable(
+                f"cannot open connections to PostgreSQL at {self.where} within {self._timeout:g} s."
+            ) from exc
+
+    # --- plumbing -----------------------------------------------------------------------
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection (committed at the end of the block, rolled back on error), with
+        driver errors turned into StoreUnavailable / StoreError."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise StoreUnavailable(
+                f"PostgreSQL at {self.where} is unreachable (no working connection within "
+                f"{self._timeout:g} s); retry later."
+            ) from exc
+        except PoolClosed:
+            raise StoreError(f"the store {self.where} is closed") from None
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"PostgreSQL at {self.where}: {_first_line(exc)} (rolled back; retry later)."
+            ) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
+
+    def _query(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]:
+        with self._connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _write(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]:
+        with self._connection() as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    def _bars_relation(self, interval: str) -> str:
+        """SQL for the bars of ``interval`` (a subquery): the bars table, and where continuous
+        aggregates are in force, their tick-built bars instead of the table's."""
+        check_interval(interval)  # also guards the literal below
+        base = (
+            "SELECT symbol, start, open, high, low, close, volume, trades, source FROM bars "
+            f"WHERE \"interval\" = '{interval}'"
+        )
+        if not self.capabilities.continuous_aggregates:
+            return f"({base})"
+        view = CAGG_VIEWS[interval]
+        return (
+            f"({base} AND source <> 'ticks' UNION ALL SELECT symbol, start, open, high, low, "
+            f"close, volume, trades, 'ticks' FROM {view})"
+        )
+
+    # --- ticks and bars -------------------------------------------------------------------
+    def write_ticks(self, ticks: Sequence[Tick]) -> WriteResult:
+        """Exactly once, in one transaction with the bars.
+
+        Fast path: one query gives the highest stored trade id of each (venue, symbol) in the
+        batch; ticks above it cannot be stored yet and go straight into ``ticks`` by binary
+        COPY. The others (a reconnect overlap, a re-sent batch) go through a staging table and
+        ``INSERT ... ON CONFLICT DO NOTHING RETURNING``. If the COPY still meets a stored key
+        (a concurrent writer, a duplicate inside the batch), the transaction is rolled back and
+        the whole batch takes the staging path. Only the ticks that went in are folded into the
+        bars.
+        """
+        n = len(ticks)
+        if n == 0:
+            return WriteResult(0, 0)
+        check_aware(ticks)
+        slow = False
+        with self._connection() as conn:
+            for attempt in range(_RETRIES):
+                try:
+                    with conn.transaction():
+                        new, parts = self._insert_ticks(conn, ticks, slow)
+                        if new and self._app_bars:
+                            self._upsert_bars(conn, parts or self._fold(ticks, new))
+                        if new:
+                            self._upsert_latest(conn, ticks, new)
+                    return WriteResult(n, len(new))
+                except pgerrors.UniqueViolation:
+                    if slow:
+                        raise
+                    slow = True
+                except (pgerrors.DeadlockDetected, pgerrors.SerializationFailure):
+                    if attempt == _RETRIES - 1:
+                        raise
+                    slow = True
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _fold(ticks: Sequence[Tick], new: Sequence[int]) -> list[PartialBars]:
+        batch = ticks if len(new) == len(ticks) else [ticks[i] for i in new]
+        return aggregate(*tick_columns(batch))
+
+    def _insert_ticks(
+        self, conn: psycopg.Connection, ticks: Sequence[Tick], slow: bool
+    ) -> tuple[list[int], list[PartialBars] | None]:
+        """Indices (in batch order) of the ticks this call stored, and their bars when they
+        were computed on the way (the whole batch new: folded while the server digests the
+        COPY, so the two overlap)."""
+        n = len(ticks)
+        pairs = {(t.venue, t.symbol) for t in ticks}
+        venues = [p[0] for p in pairs]
+        symbols = [p[1] for p in pairs]
+        conn.execute(_LOCK_PAIRS, (venues, symbols))
+        if slow:
+            fresh: Sequence[int] = ()
+            maybe: Sequence[int] = range(n)
+        else:
+            stored = self._max_trade_ids(conn, ticks, venues, symbols)
+            if not stored:
+                fresh, maybe = range(n), ()
+            else:
+                fresh, maybe = [], []
+                for i, t in enumerate(ticks):
+                    top = stored.get((t.venue, t.symbol))
+                    (maybe if top is not None and t.trade_id <= top else fresh).append(i)
+        parts = None
+        with conn.cursor() as cur:
+            if fresh:
+                with cur.copy(_COPY_TICKS) as copy:
+                    copy.set_types(_TICK_TYPES)
+                    write = copy.write_row
+                    # a Tick is a tuple in the COPY's column order: each one is its own row
+                    for t in ticks if len(fresh) == n else [ticks[i] for i in fresh]:
+                        write(t)
+                    if not maybe and self._app_bars:
+                        parts = self._fold(ticks, fresh)
+            if not maybe:
+                return list(fresh), parts
+            staged = self._insert_staged(cur, ticks, maybe)
+        return sorted([*fresh, *staged]), None
+
+    def _max_trade_ids(
+        self, conn: psycopg.Connection, ticks: Sequence[Tick], venues: list, symbols: list
+    ) -> dict:
+        if self.capabilities.timescaledb:
+            times = [t.ts for t in ticks]
+            params = (min(times), max(times), venues, symbols)
+            rows = conn.execute(_MAX_TRADE_IDS_IN_SPAN, params).fetchall()
+        else:
+            rows = conn.execute(_MAX_TRADE_IDS, (venues, symbols)).fetchall()
+        return {(v, s): m for v, s, m in rows if m is not None}
+
+    @staticmethod
+    def _insert_staged(cur: psycopg.Cursor, ticks: Sequence[Tick], idx: Sequence[int]) -> list[int]:
+        with cur.copy(_COPY_STAGE) as copy:
+            copy.set_types([*_TICK_TYPES, "int4"])
+            for i in idx:
+                t = ticks[i]
+                copy.write_row(
+                    (t.venue, t.symbol, t.ts, t.price, t.size, t.trade_id, t.received_at, i)
+                )
+        cur.execute(_INSERT_STAGED)
+        inserted = cur.fetchall()
+        if not inserted:
+            return []
+        first: dict = {}
+        for i in idx:
+            t = ticks[i]
+            first.setdefault((t.venue, t.symbol, t.trade_id, to_us(t.ts)), i)
+        return [first[(v, s, tid, to_us(ts))] for v, s, tid, ts in inserted]
+
+    @staticmethod
+    def _upsert_latest(conn: psycopg.Connection, ticks: Sequence[Tick], new: Sequence[int]
+                       ) -> None:  # fmt: skip
+        rows = latest_by_symbol(ticks if len(new) == len(ticks) else [ticks[i] for i in new])
+        conn.execute(_UPSERT_LATEST, [list(col) for col in zip(*rows, strict=True)])
+
+    def _upsert_bars(self, conn: psycopg.Connection, parts: list[PartialBars]) -> None:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return
+
+        def cat(name):
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        def times(name):
+            return [from_us(x) for x in cat(name).tolist()]
+
+        conn.execute(
+            _UPSERT_TICK_BARS,
+            (
+                cat("symbol").tolist(),
+                [p.interval for p in parts for _ in range(len(p))],
+                times("start"),
+                cat("open").tolist(),
+                cat("high").tolist(),
+                cat("low").tolist(),
+                cat("close").tolist(),
+                cat("volume").tolist(),
+                cat("trades").tolist(),
+                times("open_ts"),
+                times("close_ts"),
+            ),
+        )
+
+    def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
+        sql, params = "SELECT count(*) FROM ticks WHERE true", []
+        if venue is not None:
+            sql += " AND venue = %s"
+            params.append(venue)
+        if symbol is not None:
+            sql += " AND symbol = %s"
+            params.append(symbol)
+        return int(self._query(sql, params)[0][0])
+
+    def tick_keys(self, *, venue: str | None = None) -> list[tuple[str, str, int]]:
+        if venue is None:
+            rows = self._query(
+                "SELECT venue, symbol, trade_id FROM ticks ORDER BY venue, symbol, trade_id"
+            )
+        else:
+            rows = self._query(
+                "SELECT venue, symbol, trade_id FROM ticks WHERE venue = %s "
+                "ORDER BY symbol, trade_id",
+                (venue,),
+            )
+        return [tuple(r) for r in rows]
+
+    def last_trade_ids(self, venue: str) -> dict[str, int]:
+        return {s: int(t) for s, t in self._query(_LAST_TRADE_IDS, {"v": venue})}
+
+    def latest_prices(self, symbols: Iterable[str] | None = None) -> dict[str, LatestPrice]:
+        if symbols is None:
+            rows = self._query(_LATEST_ALL)
+        else:
+            rows = self._query(_LATEST_SOME, (list(symbols),))
+        return {s: LatestPrice(s, v, _utc(ts), float(p)) for s, v, ts, p in rows}
+
+    def bars(
+        self,
+        symbol: str,
+        interval: str,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[Bar]:
+        sql = (
+            "SELECT start, open, high, low, close, volume, trades, source "
+            f"FROM {self._bars_relation(interval)} b WHERE symbol = %s"
+        )
+        params: list = [symbol]
+        if start is not None:
+            sql += " AND start >= %s"
+            params.append(start)
+        if end is not None:
+            sql += " AND start < %s"
+            params.append(end)
+        sql += " ORDER BY start, source"
+        return [
+            Bar(symbol, interval, _utc(st), o, h, lo, c, v, int(k), src)
+            for st, o, h, lo, c, v, k, src in self._query(sql, params)
+        ]
+
+    def import_daily(
+        self, history: FactorHistory, *, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """COPY the closes into a staging table, then one upsert (a re-import replaces)."""
+        rows = import_rows(history)
+        total = len(rows)
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            with cur.copy("COPY stage_bars (symbol, day, close) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.set_types(["text", "int4", "float8"])
+                for k, row in enumerate(rows, start=1):
+                    cp.write_row(row)
+                    if progress is not None and k % _IMPORT_PROGRESS_EVERY == 0 and k < total:
+                        progress(k, total)
+            cur.execute(_UPSERT_IMPORT)
+        if progress is not None:
+            progress(total, total)
+        return total
+
+    def factor_history(self, symbols: Sequence[str] | None = None) -> FactorHistory:
+        sql = (
+            "SELECT symbol, ((start AT TIME ZONE 'UTC')::date - DATE '1970-01-01'), close "
+            f"FROM {self._bars_relation('1d')} b"
+        )
+        params: list = []
+        if symbols is not None:
+            symbols = list(symbols)
+            sql += " WHERE symbol = ANY(%s)"
+            params.append(symbols)
+        sql += " ORDER BY symbol, start, source = 'import'"
+        rows = self._query(sql, params)
+        if not rows:
+            return daily_history(symbols, [], [], [])
+        sym, day, close = zip(*rows, strict=True)
+        return daily_history(symbols, sym, day, close)
+
+    def previous_close(self, symbol: str, before: dt.date) -> float | None:
+        limit = dt.datetime(before.year, before.month, before.day, tzinfo=UTC)
+        rows = self._query(
+            f"SELECT close FROM {self._bars_relation('1d')} b WHERE symbol = %s AND start < %s "
+            "ORDER BY start DESC, source = 'import' DESC LIMIT 1",
+            (symbol, limit),
+        )
+        return float(rows[0][0]) if rows else None
+
+    # --- data quality -------------------------------------------------------------------
+    def record_quality(self, events: Sequence[QualityEvent]) -> None:
+        if not events:
+            return
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO data_quality (ts, kind, symbol, venue, detail, count) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                [(e.ts, e.kind, e.symbol, e.venue, e.detail, e.count) for e in events],
+            )
+
+    def quality_events(
+        self, *, kind: str | None = None, since: dt.datetime | None = None
+    ) -> list[QualityEvent]:
+        sql = "SELECT ts, kind, symbol, venue, detail, count FROM data_quality WHERE true"
+        params: list = []
+        if kind is not None:
+            sql += " AND kind = %s"
+            params.append(kind)
+        if since is not None:
+            sql += " AND ts >= %s"
+            params.append(since)
+        sql += " ORDER BY ts, id"
+        return [
+            QualityEvent(_utc(ts), k, s, v, d, int(c))
+            for ts, k, s, v, d, c in self._query(sql, params)
+        ]
+
+    def stale_symbols(self, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, dt.datetime]:
+        limit = now - stale_after
+        return {s: p.ts for s, p in self.latest_prices().items() if p.ts < limit}
+
+    # --- instruments, books, reports, jobs -------------------------------------------------
+    def upsert_instruments(self, rows: Sequence[dict]) -> None:
+        now = utc_now()
+        values = [(*split_instrument(r), now) for r in rows]
+        if not values:
+            return
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO instruments (symbol, asset_class, currency, venue_symbols, extra, "
+                "updated_at) VALUES (%s, %s, %s, %s::json, %s::json, %s) "
+                "ON CONFLICT (symbol) DO UPDATE SET asset_class = excluded.asset_class, "
+                "currency = excluded.currency, venue_symbols = excluded.venue_symbols, "
+                "extra = excluded.extra, updated_at = excluded.updated_at",
+                values,
+            )
+
+    def instruments(self) -> list[dict]:
+        rows = self._query(
+            "SELECT symbol, asset_class, currency, venue_symbols::text, extra::text "
+            "FROM instruments ORDER BY symbol"
+        )
+        return [join_instrument(*r) for r in rows]
+
+    def save_portfolio(
+        self, tenant: str, name: str, portfolio_json: str, *, portfolio_id: int | None = None
+    ) -> int:
+        """A new portfolio (returns its id), or, with ``portfolio_id``, replace that one of
+        ``tenant`` (StoreError if the tenant has no such portfolio)."""
+        check_json(portfolio_json, f"portfolio {name!r}")
+        now = utc_now()
+        if portfolio_id is None:
+            rows = self._write(
+                "INSERT INTO portfolios (tenant, name, body, created_at, updated_at) "
+                "VALUES (%s, %s, %s::json, %s, %s) RETURNING id",
+                (tenant, name, portfolio_json, now, now),
+            )
+            return int(rows[0][0])
+        rows = self._write(
+            "UPDATE portfolios SET name = %s, body = %s::json, updated_at = %s "
+            "WHERE id = %s AND tenant = %s RETURNING id",
+            (name, portfolio_json, now, portfolio_id, tenant),
+        )
+        if not rows:
+            raise StoreError(f"tenant {tenant!r} has no portfolio {portfolio_id}.")
+        return portfolio_id
+
+    def load_portfolio(self, tenant: str, portfolio_id: int) -> tuple[str, str] | None:
+        rows = self._query(
+            "SELECT name, body::text FROM portfolios WHERE id = %s AND tenant = %s",
+            (portfolio_id, tenant),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def list_portfolios(self, tenant: str) -> list[tuple[int, str]]:
+        rows = self._query(
+            "SELECT id, name FROM portfolios WHERE tenant = %s ORDER BY id", (tenant,)
+        )
+        return [(int(i), n) for i, n in rows]
+
+    def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
+        rows = self._write(
+            "DELETE FROM portfolios WHERE id = %s AND tenant = %s RETURNING id",
+            (portfolio_id, tenant),
+        )
+        return bool(rows)
+
+    def save_report(
+        self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
+    ) -> int:
+        check_json(report_json, "report")
+        rows = self._write(
+            "INSERT INTO risk_reports (tenant, portfolio_id, as_of, method, created_at, body) "
+            "VALUES (%s, %s, %s, %s, %s, %s::json) RETURNING id",
+            (tenant, portfolio_id, as_of, method, utc_now(), report_json),
+        )
+        return int(rows[0][0])
+
+    def reports(
+        self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
+    ) -> list[tuple[int, dt.datetime, str]]:
+        sql = "SELECT id, created_at, body::text FROM risk_reports WHERE tenant = %s"
+        params: list = [tenant]
+        if portfolio_id is not None:
+            sql += " AND portfolio_id = %s"
+            params.append(portfolio_id)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT %s"
+        params.append(int(limit))
+        return [(int(i), _utc(c), b) for i, c, b in self._query(sql, params)]
+
+    def save_job(
+        self,
+        tenant: str,
+        job_id: str,
+        kind: str,
+        state: str,
+        progress: float,
+        request_json: str,
+        result_json: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        check_json(request_json, f"job {job_id!r} request")
+        check_json(result_json, f"job {job_id!r} result")
+        now = utc_now()
+        self._write(
+            "INSERT INTO jobs (id, tenant, kind, state, progress, request, result, error, "
+            "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s, %s) "
+            "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
+            "state = excluded.state, progress = excluded.progress, request = excluded.request, "
+            "result = excluded.result, error = excluded.error, updated_at = excluded.updated_at",
+            (
+                job_id,
+                tenant,
+                kind,
+                state,
+                float(progress),
+                request_json,
+                result_json,
+                error,
+                now,
+                now,
+            ),
+        )
+
+    def load_job(self, tenant: str, job_id: str) -> dict | None:
+        rows = self._query(
+            "SELECT id, tenant, kind, state, progress, request::text, result::text, error, "
+            "created_at, updated_at FROM jobs WHERE tenant = %s AND id = %s",
+            (tenant, job_id),
+        )
+        if not rows:
+            return None
+        i, t, k, s, p, req, res, err, c, u = rows[0]
+        return {
+            "id": i,
+            "tenant": t,
+            "kind": k,
+            "state": s,
+            "progress": float(p),
+            "request": req,
+            "result": res,
+            "error": err,
+            "created_at": _utc(c),
+            "updated_at": _utc(u),
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.where!r})"
+
+
+# --- migrations -------------------------------------------------------------------------------
+_MIGRATION_LOCK = 0x52_49_53_4B  # pg_advisory_xact_lock key: one migrator at a time
+
+
+def _migrate(conn: psycopg.Connection, where: str) -> None:
+    """Apply the pending migrations in one transaction (``conn`` is in autocommit mode)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(migrations.POSTGRES_BOOTSTRAP)
+        current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        current = current.fetchone()[0]
+        for m in migrations.pending(migrations.POSTGRES, current, where):
+            for statement in m.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, description) VALUES (%s, %s)",
+                (m.version, m.description),
+            )
+            logger.info("store %s: applied migration %d (%s)", where, m.version, m.description)
+
+
+# --- TimescaleDB: detected once at open; each step small, logged, and optional ----------------
+CAGG_VIEWS = {"1m": "bars_1m", "1d": "bars_1d"}
+_CAGG_BUCKETS = {"1m": "1 minute", "1d": "1 day"}
+# refresh policy per view: (start_offset, end_offset, schedule_interval); the window covers
+# more than two buckets as TimescaleDB requires
+_CAGG_POLICIES = {"1m": ("2 hours", "1 minute", "1 minute"), "1d": ("3 days", "1 hour", "1 hour")}
+
+
+def server_version(conn: psycopg.Connection) -> str:
+    return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+
+
+def timescale_available(conn: psycopg.Connection) -> tuple[bool, str]:
+    """(usable, why): usable when the extension is installed on the server AND preloaded.
+    CREATE EXTENSION on a server that does not preload it kills the connection, so it is
+    never attempted then."""
+    row = conn.execute(
+        "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ).fetchone()
+    if row is None:
+        return False, "the timescaledb extension is not installed on the server"
+    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
+    if "timescaledb" not in [p.strip().strip('"') for p in str(preload).split(",")]:
+        return False, (
+            f"timescaledb {row[0]} is installed but not in shared_preload_libraries ({preload!r})"
+        )
+    return True, f"timescaledb {row[0]} installed and preloaded"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    out = []
+    for part in version.split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits) if digits else 0)
+    return tuple(out)
+
+
+def hypertable_sql(timescale_version: str) -> str:
+    """create_hypertable for ``ticks`` with 1-day chunks: the dimension-builder form from
+    TimescaleDB 2.13, the older positional form before."""
+    if _version_tuple(timescale_version) >= (2, 13):
+        return (
+            "SELECT create_hypertable('ticks', by_range('ts', INTERVAL '1 day'), "
+            "migrate_data => true)"
+        )
+    return (
+        "SELECT create_hypertable('ticks', 'ts', chunk_time_interval => INTERVAL '1 day', "
+        "migrate_data => true)"
+    )
+
+
+def continuous_aggregate_sql(interval: str) -> str:
+    """The continuous aggregate of tick-built bars of ``interval`` (real-time: rows not yet
+    materialised are computed from ticks at query time)."""
+    bucket = f"time_bucket(INTERVAL '{_CAGG_BUCKETS[interval]}', ts)"
+    return (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CAGG_VIEWS[interval]} "
+        "WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS "
+        f"SELECT symbol, {bucket} AS start, first(price, ts) AS open, max(price) AS high, "
+        "min(price) AS low, last(price, ts) AS close, sum(size) AS volume, "
+        "count(*) AS trades, min(ts) AS open_ts, max(ts) AS close_ts "
+        f"FROM ticks GROUP BY symbol, {bucket} WITH NO DATA"
+    )
+
+
+def continuous_aggregate_policy_sql(interval: str) -> str:
+    start, end, every = _CAGG_POLICIES[interval]
+    return (
+        f"SELECT add_continuous_aggregate_policy('{CAGG_VIEWS[interval]}', "
+        f"start_offset => INTERVAL '{start}', end_offset => INTERVAL '{end}', "
+        f"schedule_interval => INTERVAL '{every}', if_not_exists => true)"
+    )
+
+
+def _make_hypertable(conn: psycopg.Connection, version: str) -> None:
+    exists = conn.execute(
+        "SELECT 1 FROM timescaledb_information.hypertables "
+        "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'"
+    ).fetchone()
+    if not exists:
+        conn.execute(hypertable_sql(version))
+        logger.info("store: ticks is now a hypertable (1-day chunks)")
+
+
+def _enable_compression(conn: psycopg.Connection) -> bool:
+    enabled = conn.execute(
+        "SELECT compression_enabled FROM timescaledb_information.hypertables "
+        "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'"
+    ).fetchone()
+    if not (enabled and enabled[0]):
+        try:
+            conn.execute(
+                "ALTER TABLE ticks SET (timescaledb.compress, "
+                "timescaledb.compress_segmentby = 'symbol', "
+                "timescaledb.compress_orderby = 'ts')"
+            )
+        except psycopg.errors.DatabaseError as exc:
+            # versions that want every column of a unique key in segmentby/orderby
+            logger.info(
+                "store: compression by symbol/ts refused (%s); segmenting by venue, symbol",
+                _first_line(exc),
+            )
+            conn.execute(
+                "ALTER TABLE ticks SET (timescaledb.compress, "
+                "timescaledb.compress_segmentby = 'venue, symbol', "
+                "timescaledb.compress_orderby = 'ts, trade_id')"
+            )
+    conn.execute("SELECT add_compression_policy('ticks', INTERVAL '7 days', if_not_exists => true)")
+    return True
+
+
+def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
+    """bars_1m and bars_1d over ticks, with refresh policies (autocommit: TimescaleDB refuses
+    to create or refresh them inside a transaction)."""
+    for interval in ("1m", "1d"):
+        view = CAGG_VIEWS[interval]
+        existed = conn.execute(
+            "SELECT 1 FROM timescaledb_information.continuous_aggregates "
+            "WHERE view_schema = current_schema() AND view_name = %s",
+            (view,),
+        ).fetchone()
+        conn.execute(continuous_aggregate_sql(interval))
+        conn.execute(continuous_aggregate_policy_sql(interval))
+        if not existed:
+            conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+            logger.info("store: continuous aggregate %s created", view)
+    return True
+
+
+def detect_capabilities(conn: psycopg.Connection) -> Capabilities:
+    """Detect (and set up, idempotently) what TimescaleDB offers; plain tables otherwise.
+    ``conn`` must be in autocommit mode. A failing optional step is logged and left off."""
+    version = server_version(conn)
+    usable, why = timescale_available(conn)
+    if not usable:
+        logger.info("store: TimescaleDB not used: %s", why)
+        return Capabilities("postgresql", version=version)
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        ts_version = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone()[0]
+        _make_hypertable(conn, ts_version)
+    except psycopg.errors.DatabaseError as exc:
+        logger.warning(
+            "store: TimescaleDB present but not usable (%s); plain tables", _first_line(exc)
+        )
+        return Capabilities("postgresql", version=version)
+    licence = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()[0]
+    compression = caggs = False
+    if licence == "timescale":
+        try:
+            compression = _enable_compression(conn)
+        except psycopg.errors.DatabaseError as exc:
+            logger.warning("store: TimescaleDB compression not enabled: %s", _first_line(exc))
+        try:
+            caggs = _create_continuous_aggregates(conn)
+        except psycopg.errors.DatabaseError as exc:
+            logger.warning("store: continuous aggregates not created: %s", _first_line(exc))
+    else:
+        logger.info(
+            "store: TimescaleDB licence %r: no compression, no continuous aggregates "
+            "(community features need timescaledb.license = 'timescale')",
+            licence,
+        )
+    caps = Capabilities(
+        "postgresql",
+        timescaledb=True,
+        compression=compression,
+        continuous_aggregates=caggs,
+        version=f"{version} (timescaledb {ts_version})",
+    )
+    return caps

@@ -1,0 +1,553 @@
+"""The embedded backend: one SQLite file (stdlib sqlite3), WAL mode, one connection behind a
+lock. Timestamps are stored as integer microseconds since the Unix epoch (UTC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import orjson
+
+from riskengine.ingest.tick import Tick
+from riskengine.market.history import FactorHistory
+from riskengine.store import migrations
+from riskengine.store.bars import (
+    DAY_US,
+    PartialBars,
+    aggregate,
+    from_us,
+    import_rows,
+    latest_by_symbol,
+    to_us,
+)
+from riskengine.store.base import (
+    Bar,
+    Capabilities,
+    LatestPrice,
+    QualityEvent,
+    StoreError,
+    StoreUnavailable,
+    WriteResult,
+    check_aware,
+    check_interval,
+    check_json,
+    daily_history,
+    join_instrument,
+    split_instrument,
+    utc_now,
+)
+
+logger = logging.getLogger("riskengine.store")
+
+_INSERT_TICK = (
+    "INSERT OR IGNORE INTO ticks (venue, symbol, ts, price, size, trade_id, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+# Merge a partial bar into the stored one (rules: store/bars.py). SET expressions read the old
+# row, whatever their order.
+_UPSERT_TICK_BARS = """
+INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
+                  open_ts, close_ts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ticks', ?, ?)
+ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
+    open = CASE WHEN excluded.open_ts < bars.open_ts THEN excluded.open ELSE bars.open END,
+    open_ts = min(bars.open_ts, excluded.open_ts),
+    high = max(bars.high, excluded.high),
+    low = min(bars.low, excluded.low),
+    close = CASE WHEN excluded.close_ts >= bars.close_ts THEN excluded.close ELSE bars.close END,
+    close_ts = max(bars.close_ts, excluded.close_ts),
+    volume = bars.volume + excluded.volume,
+    trades = bars.trades + excluded.trades
+"""
+
+_UPSERT_IMPORT = """
+INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
+                  open_ts, close_ts)
+VALUES (?1, '1d', ?2 * 86400000000, ?3, ?3, ?3, ?3, 0, 0, 'import',
+        ?2 * 86400000000, ?2 * 86400000000)
+ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = 0, trades = 0, open_ts = excluded.open_ts, close_ts = excluded.close_ts
+"""
+
+_LATEST_ALL = "SELECT symbol, venue, ts, price FROM latest_ticks"
+_LATEST_SOME = """
+SELECT symbol, venue, ts, price FROM latest_ticks
+WHERE symbol IN (SELECT value FROM json_each(?))
+"""
+# keeps the stored tick unless the new one is later (or as late, from a venue earlier in byte
+# order): the same choice as bars.latest_by_symbol
+_UPSERT_LATEST = """
+INSERT INTO latest_ticks (symbol, venue, ts, price, trade_id) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (symbol) DO UPDATE SET
+    venue = excluded.venue, ts = excluded.ts, price = excluded.price, trade_id = excluded.trade_id
+WHERE (excluded.ts, latest_ticks.venue) > (latest_ticks.ts, excluded.venue)
+"""
+
+_LAST_TRADE_IDS = """
+WITH RECURSIVE syms(symbol) AS (
+    SELECT (SELECT symbol FROM ticks WHERE venue = ?1 ORDER BY symbol LIMIT 1)
+    UNION ALL
+    SELECT (SELECT symbol FROM ticks WHERE venue = ?1 AND symbol > syms.symbol
+            ORDER BY symbol LIMIT 1)
+    FROM syms WHERE syms.symbol IS NOT NULL
+)
+SELECT symbol, (SELECT max(trade_id) FROM ticks WHERE venue = ?1 AND symbol = syms.symbol)
+FROM syms WHERE symbol IS NOT NULL
+"""
+
+_IMPORT_CHUNK = 10_000
+
+
+class SQLiteStore:
+    """TickStore on one SQLite database (``path``, or ``:memory:``).
+
+    Thread-safe: one connection, every call under one lock. Writes run in ``BEGIN IMMEDIATE``
+    transactions, so a batch and its bars commit together or not at all, and another process
+    writing the same file waits (up to ``timeout`` seconds, then StoreUnavailable).
+    """
+
+    def __init__(self, path: str, *, timeout: float = 10.0):
+        self.path = path
+        self._lock = threading.RLock()
+        self._closed = False
+        try:
+            self._conn = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the SQLite database {path!r}: {exc}. Check that the directory "
+                "exists and is writable, or set RISKENGINE_DATABASE_URL."
+            ) from None
+        try:
+            with self._errors():
+                if path != ":memory:":
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+        self.capabilities = Capabilities("sqlite", version=sqlite3.sqlite_version)
+        logger.info("store %s: %s", path, self.capabilities.describe())
+
+    # --- plumbing -----------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            msg = str(exc)
+            if any(w in msg for w in ("locked", "busy", "disk I/O", "unable to open")):
+                raise StoreUnavailable(f"SQLite database {self.path!r}: {msg}") from exc
+            raise StoreError(f"SQLite database {self.path!r}: {msg}") from exc
+        except sqlite3.ProgrammingError as exc:
+            if self._closed:
+                raise StoreError(f"the store {self.path!r} is closed") from None
+            raise StoreError(f"SQLite database {self.path!r}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite database {self.path!r}: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction under the lock: commit on success, roll back on any error."""
+        with self._lock, self._errors():
+            self._check_open()
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        with self._lock, self._errors():
+            self._check_open()
+            return self._conn.execute(sql, params).fetchall()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.path!r} is closed")
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(migrations.SQLITE_BOOTSTRAP)
+            current = conn.execute(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations"
+            ).fetchone()[0]
+            for m in migrations.pending(migrations.SQLITE, current, repr(self.path)):
+                for statement in m.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (m.version, m.description, to_us(utc_now())),
+                )
+                logger.info(
+                    "store %s: applied migration %d (%s)", self.path, m.version, m.description
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # --- ticks and bars -------------------------------------------------------------------
+    def write_ticks(self, ticks: Sequence[Tick]) -> WriteResult:
+        """Exactly once: ``INSERT OR IGNORE`` by the unique key, then the rows this call
+        inserted (ids above the highest id before it; the write lock is held) are folded into
+        the bars, all in one transaction."""
+        if not ticks:
+            return WriteResult(0, 0)
+        check_aware(ticks)
+        rows = [
+            (t.venue, t.symbol, to_us(t.ts), t.price, t.size, t.trade_id,
+             None if t.received_at is None else to_us(t.received_at))
+            for t in ticks
+        ]  # fmt: skip
+        with self._tx() as conn:
+            before = conn.execute("SELECT coalesce(max(id), 0) FROM ticks").fetchone()[0]
+            changes = conn.total_changes
+            conn.executemany(_INSERT_TICK, rows)
+            inserted = conn.total_changes - changes
+            if inserted == len(rows):  # all new: fold the batch as given
+                _, symbols, ts, price, size, _, _ = zip(*rows, strict=True)
+            elif inserted:
+                new = conn.execute(
+                    "SELECT symbol, ts, price, size FROM ticks WHERE id > ? ORDER BY id", (before,)
+                ).fetchall()
+                symbols, ts, price, size = zip(*new, strict=True)
+            if inserted:
+                self._upsert_bars(conn, aggregate(symbols, np.array(ts, np.int64), price, size))
+                if inserted == len(rows):
+                    latest = latest_by_symbol(ticks)
+                else:
+                    latest = latest_by_symbol(
+                        Tick(v, s, from_us(t), p, 0.0, i)
+                        for v, s, t, p, i in conn.execute(
+                            "SELECT venue, symbol, ts, price, trade_id FROM ticks WHERE id > ?",
+                            (before,),
+                        )
+                    )
+                conn.executemany(
+                    _UPSERT_LATEST, [(s, v, to_us(t), p, i) for s, v, t, p, i in latest]
+                )
+        return WriteResult(len(ticks), inserted)
+
+    def _upsert_bars(self, conn: sqlite3.Connection, parts: list[PartialBars]) -> None:
+        for part in parts:
+            if len(part):
+                conn.executemany(_UPSERT_TICK_BARS, part.rows())
+
+    def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
+        sql, params = "SELECT count(*) FROM ticks WHERE 1=1", []
+        if venue is not None:
+            sql += " AND venue = ?"
+            params.append(venue)
+        if symbol is not None:
+            sql += " AND symbol = ?"
+            params.append(symbol)
+        return int(self._query(sql, params)[0][0])
+
+    def tick_keys(self, *, venue: str | None = None) -> list[tuple[str, str, int]]:
+        if venue is None:
+            rows = self._query(
+                "SELECT venue, symbol, trade_id FROM ticks ORDER BY venue, symbol, trade_id"
+            )
+        else:
+            rows = self._query(
+                "SELECT venue, symbol, trade_id FROM ticks WHERE venue = ? "
+                "ORDER BY symbol, trade_id",
+                (venue,),
+            )
+        return [tuple(r) for r in rows]
+
+    def last_trade_ids(self, venue: str) -> dict[str, int]:
+        return {s: int(t) for s, t in self._query(_LAST_TRADE_IDS, (venue,))}
+
+    def latest_prices(self, symbols: Iterable[str] | None = None) -> dict[str, LatestPrice]:
+        if symbols is None:
+            rows = self._query(_LATEST_ALL)
+        else:
+            rows = self._query(_LATEST_SOME, (orjson.dumps(list(symbols)).decode(),))
+        return {s: LatestPrice(s, v, from_us(ts), float(p)) for s, v, ts, p in rows}
+
+    def bars(
+        self,
+        symbol: str,
+        interval: str,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[Bar]:
+        check_interval(interval)
+        sql = (
+            "SELECT start, open, high, low, close, volume, trades, source FROM bars "
+            'WHERE symbol = ? AND "interval" = ?'
+        )
+        params: list = [symbol, interval]
+        if start is not None:
+            sql += " AND start >= ?"
+            params.append(to_us(start))
+        if end is not None:
+            sql += " AND start < ?"
+            params.append(to_us(end))
+        sql += " ORDER BY start, source"
+        return [
+            Bar(symbol, interval, from_us(st), o, h, lo, c, v, int(n), src)
+            for st, o, h, lo, c, v, n, src in self._query(sql, params)
+        ]
+
+    def import_daily(
+        self, history: FactorHistory, *, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        rows = import_rows(history)
+        total = len(rows)
+        with self._tx() as conn:
+            for i in range(0, total, _IMPORT_CHUNK):
+                conn.executemany(_UPSERT_IMPORT, rows[i : i + _IMPORT_CHUNK])
+                if progress is not None and i + _IMPORT_CHUNK < total:
+                    progress(i + _IMPORT_CHUNK, total)
+        if progress is not None:
+            progress(total, total)
+        return total
+
+    def factor_history(self, symbols: Sequence[str] | None = None) -> FactorHistory:
+        sql = "SELECT symbol, start, close FROM bars WHERE \"interval\" = '1d'"
+        params: list = []
+        if symbols is not None:
+            symbols = list(symbols)
+            sql += " AND symbol IN (SELECT value FROM json_each(?))"
+            params.append(orjson.dumps(symbols).decode())
+        sql += " ORDER BY symbol, start, source = 'import'"
+        rows = self._query(sql, params)
+        if not rows:
+            return daily_history(symbols, [], [], [])
+        sym, start, close = zip(*rows, strict=True)
+        return daily_history(symbols, sym, np.array(start, dtype=np.int64) // DAY_US, close)
+
+    def previous_close(self, symbol: str, before: dt.date) -> float | None:
+        limit = to_us(dt.datetime(before.year, before.month, before.day, tzinfo=dt.UTC))
+        rows = self._query(
+            "SELECT close FROM bars WHERE symbol = ? AND \"interval\" = '1d' AND start < ? "
+            "ORDER BY start DESC, source = 'import' DESC LIMIT 1",
+            (symbol, limit),
+        )
+        return float(rows[0][0]) if rows else None
+
+    # --- data quality -------------------------------------------------------------------
+    def record_quality(self, events: Sequence[QualityEvent]) -> None:
+        if not events:
+            return
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT INTO data_quality (ts, kind, symbol, venue, detail, count) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(to_us(e.ts), e.kind, e.symbol, e.venue, e.detail, e.count) for e in events],
+            )
+
+    def quality_events(
+        self, *, kind: str | None = None, since: dt.datetime | None = None
+    ) -> list[QualityEvent]:
+        sql, params = (
+            "SELECT ts, kind, symbol, venue, detail, count FROM data_quality WHERE 1=1",
+            [],
+        )
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if since is not None:
+            sql += " AND ts >= ?"
+            params.append(to_us(since))
+        sql += " ORDER BY ts, id"
+        return [
+            QualityEvent(from_us(ts), k, s, v, d, int(c))
+            for ts, k, s, v, d, c in self._query(sql, params)
+        ]
+
+    def stale_symbols(self, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, dt.datetime]:
+        limit = now - stale_after
+        return {s: p.ts for s, p in self.latest_prices().items() if p.ts < limit}
+
+    # --- instruments, books, reports, jobs -------------------------------------------------
+    def upsert_instruments(self, rows: Sequence[dict]) -> None:
+        values = [(*split_instrument(r), to_us(utc_now())) for r in rows]
+        if not values:
+            return
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT INTO instruments (symbol, asset_class, currency, venue_symbols, extra, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (symbol) DO UPDATE SET "
+                "asset_class = excluded.asset_class, currency = excluded.currency, "
+                "venue_symbols = excluded.venue_symbols, extra = excluded.extra, "
+                "updated_at = excluded.updated_at",
+                values,
+            )
+
+    def instruments(self) -> list[dict]:
+        rows = self._query(
+            "SELECT symbol, asset_class, currency, venue_symbols, extra FROM instruments "
+            "ORDER BY symbol"
+        )
+        return [join_instrument(*r) for r in rows]
+
+    def save_portfolio(
+        self, tenant: str, name: str, portfolio_json: str, *, portfolio_id: int | None = None
+    ) -> int:
+        """A new portfolio (returns its id), or, with ``portfolio_id``, replace that one of
+        ``tenant`` (StoreError if the tenant has no such portfolio)."""
+        check_json(portfolio_json, f"portfolio {name!r}")
+        now = to_us(utc_now())
+        with self._tx() as conn:
+            if portfolio_id is None:
+                cur = conn.execute(
+                    "INSERT INTO portfolios (tenant, name, body, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (tenant, name, portfolio_json, now, now),
+                )
+                return int(cur.lastrowid)
+            cur = conn.execute(
+                "UPDATE portfolios SET name = ?, body = ?, updated_at = ? "
+                "WHERE id = ? AND tenant = ?",
+                (name, portfolio_json, now, portfolio_id, tenant),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"tenant {tenant!r} has no portfolio {portfolio_id}.")
+            return portfolio_id
+
+    def load_portfolio(self, tenant: str, portfolio_id: int) -> tuple[str, str] | None:
+        rows = self._query(
+            "SELECT name, body FROM portfolios WHERE id = ? AND tenant = ?", (portfolio_id, tenant)
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def list_portfolios(self, tenant: str) -> list[tuple[int, str]]:
+        return [
+            (int(i), n)
+            for i, n in self._query(
+                "SELECT id, name FROM portfolios WHERE tenant = ? ORDER BY id", (tenant,)
+            )
+        ]
+
+    def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
+        with self._tx() as conn:
+            cur = conn.execute(
+                "DELETE FROM portfolios WHERE id = ? AND tenant = ?", (portfolio_id, tenant)
+            )
+            return cur.rowcount > 0
+
+    def save_report(
+        self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
+    ) -> int:
+        check_json(report_json, "report")
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO risk_reports (tenant, portfolio_id, as_of, method, created_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, portfolio_id, as_of.isoformat(), method, to_us(utc_now()), report_json),
+            )
+            return int(cur.lastrowid)
+
+    def reports(
+        self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
+    ) -> list[tuple[int, dt.datetime, str]]:
+        sql, params = "SELECT id, created_at, body FROM risk_reports WHERE tenant = ?", [tenant]
+        if portfolio_id is not None:
+            sql += " AND portfolio_id = ?"
+            params.append(portfolio_id)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(int(limit))
+        return [(int(i), from_us(c), b) for i, c, b in self._query(sql, params)]
+
+    def save_job(
+        self,
+        tenant: str,
+        job_id: str,
+        kind: str,
+        state: str,
+        progress: float,
+        request_json: str,
+        result_json: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        check_json(request_json, f"job {job_id!r} request")
+        check_json(result_json, f"job {job_id!r} result")
+        now = to_us(utc_now())
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, tenant, kind, state, progress, request, result, error, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
+                "state = excluded.state, progress = excluded.progress, "
+                "request = excluded.request, result = excluded.result, error = excluded.error, "
+                "updated_at = excluded.updated_at",
+                (
+                    job_id,
+                    tenant,
+                    kind,
+                    state,
+                    float(progress),
+                    request_json,
+                    result_json,
+                    error,
+                    now,
+                    now,
+                ),
+            )
+
+    def load_job(self, tenant: str, job_id: str) -> dict | None:
+        rows = self._query(
+            "SELECT id, tenant, kind, state, progress, request, result, error, created_at, "
+            "updated_at FROM jobs WHERE tenant = ? AND id = ?",
+            (tenant, job_id),
+        )
+        if not rows:
+            return None
+        i, t, k, s, p, req, res, err, c, u = rows[0]
+        return {
+            "id": i,
+            "tenant": t,
+            "kind": k,
+            "state": s,
+            "progress": float(p),
+            "request": req,
+            "result": res,
+            "error": err,
+            "created_at": from_us(c),
+            "updated_at": from_us(u),
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+
+__all__ = ["SQLiteStore"]

@@ -1,0 +1,735 @@
+"""The TickStore against both backends (SQLite file, real PostgreSQL server): the same tests,
+each on a fresh database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import socket
+import sqlite3
+import threading
+import time
+
+import numpy as np
+import psycopg
+import pytest
+
+from riskengine.errors import UnknownSymbolError
+from riskengine.ingest.tick import Tick
+from riskengine.market.history import FactorHistory
+from riskengine.store import (
+    Capabilities,
+    QualityEvent,
+    StoreError,
+    StoreUnavailable,
+    WriteResult,
+    open_store,
+)
+from riskengine.store import migrations as mig
+from riskengine.store.bars import aggregate
+from riskengine.store.importer import ProgressBar, import_file
+from riskengine.store.open import parse_url
+from riskengine.store.postgres import (
+    continuous_aggregate_policy_sql,
+    continuous_aggregate_sql,
+    describe_url,
+    hypertable_sql,
+    timescale_available,
+)
+
+UTC = dt.UTC
+T0 = dt.datetime(2024, 3, 1, 23, 50, tzinfo=UTC)  # ten minutes before midnight: 2 days
+
+
+def tick(i, symbol="BTC-USD", venue="coinbase", price=None, size=0.5, seconds=None):
+    ts = T0 + dt.timedelta(seconds=7 * i if seconds is None else seconds)
+    return Tick(venue, symbol, ts, 100.0 + i if price is None else price, size, i, ts)
+
+
+# --- URLs and opening -----------------------------------------------------------------------
+
+
+def test_parse_url_forms(tmp_path):
+    assert parse_url("sqlite:///rel/x.db") == ("sqlite", "rel/x.db")
+    assert parse_url("sqlite:////abs/x.db") == ("sqlite", "/abs/x.db")
+    assert parse_url("sqlite://:memory:") == ("sqlite", ":memory:")
+    assert parse_url("sqlite:///:memory:") == ("sqlite", ":memory:")
+    assert parse_url("data/x.sqlite3") == ("sqlite", "data/x.sqlite3")
+    assert parse_url("postgresql://u@h:5/d") == ("postgresql", "postgresql://u@h:5/d")
+    assert parse_url("postgres://u@h/d")[0] == "postgresql"
+    assert describe_url("postgresql://u:secret@db.example:5433/risk") == "db.example:5433/risk"
+    for bad in ("mysql://u@h/d", "sqlite://host/x.db", "sqlite:///", "http://x"):
+        with pytest.raises(StoreError) as err:
+            parse_url(bad)
+        assert repr(bad) in str(err.value)
+        assert "sqlite:///" in str(err.value) and "postgresql://" in str(err.value)
+
+
+def test_open_store_default_and_env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RISKENGINE_DATABASE_URL", raising=False)
+    with open_store() as s:
+        assert s.capabilities.backend == "sqlite"
+    assert (tmp_path / "riskengine.sqlite3").exists()
+    monkeypatch.setenv("RISKENGINE_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    with open_store() as s:
+        s.write_ticks([tick(1)])
+    assert (tmp_path / "env.db").exists()
+    with pytest.raises(StoreError, match="ftp://x"):
+        open_store("ftp://x")
+    with pytest.raises(StoreError, match="cannot open the SQLite database"):
+        open_store(str(tmp_path / "missing" / "dir" / "x.db"))
+
+
+def test_sqlite_wal_and_memory(tmp_path):
+    with open_store(f"sqlite:///{tmp_path / 'w.db'}") as s:
+        assert s._query("PRAGMA journal_mode")[0][0] == "wal"
+        assert s._query("PRAGMA synchronous")[0][0] == 1  # NORMAL
+    with open_store("sqlite://:memory:") as s:
+        assert s.write_ticks([tick(1), tick(1)]) == WriteResult(2, 1)
+
+
+def test_capabilities(store):
+    caps = store.capabilities
+    assert isinstance(caps, Capabilities)
+    assert caps.backend in ("sqlite", "postgresql")
+    assert caps.version
+    text = caps.describe()
+    assert ("SQLite" if caps.backend == "sqlite" else "PostgreSQL") in text
+    if not caps.timescaledb:
+        assert "bars maintained by the application" in text
+        assert not caps.compression and not caps.continuous_aggregates
+
+
+def test_schema_version_and_newer_database_refused(store_url, open_test_store):
+    s = open_test_store(store_url)
+    latest = mig.latest(mig.SQLITE if s.capabilities.backend == "sqlite" else mig.POSTGRES)
+    assert s.schema_version() == latest >= 1
+    s.write_ticks([tick(1)])
+    s.close()
+    s = open_test_store(store_url)  # reopening applies nothing and keeps the data
+    assert s.schema_version() == latest and s.count_ticks() == 1
+    s.close()
+    _record_future_migration(store_url)
+    with pytest.raises(StoreError, match="schema version 999, newer than this riskengine"):
+        open_test_store(store_url)
+
+
+def _record_future_migration(url):
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url[len("sqlite:///") :]) as c:
+            c.execute(
+                "INSERT INTO schema_migrations (version, description, applied_at) "
+                "VALUES (999, 'from the future', 0)"
+            )
+    else:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(
+                "INSERT INTO schema_migrations (version, description) "
+                "VALUES (999, 'from the future')"
+            )
+
+
+def test_closed_store_raises(store_url, open_test_store):
+    s = open_test_store(store_url)
+    s.close()
+    s.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        s.count_ticks()
+
+
+# --- ticks: exactly once ---------------------------------------------------------------------
+
+
+def test_write_ticks_exactly_once(store):
+    batch = [tick(i) for i in range(10)]
+    assert store.write_ticks([]) == WriteResult(0, 0)
+    assert store.write_ticks(batch[:6]) == WriteResult(6, 6)
+    r = store.write_ticks(batch)  # overlap: 0..5 again
+    assert r == WriteResult(10, 4) and r.duplicates == 6
+    assert store.write_ticks(batch) == WriteResult(10, 0)
+    # duplicates inside one batch, new and old mixed
+    assert store.write_ticks([tick(10), tick(10), tick(3), tick(11)]) == WriteResult(4, 2)
+    # same trade id at another time is another key
+    assert store.write_ticks([tick(1, seconds=1000)]).inserted == 1
+    assert store.count_ticks() == 13
+    assert store.count_ticks(venue="coinbase", symbol="BTC-USD") == 13
+    assert store.count_ticks(venue="kraken") == 0
+    keys = store.tick_keys()
+    assert len(keys) == 13 and set(keys) == {("coinbase", "BTC-USD", i) for i in range(12)}
+    assert store.tick_keys(venue="kraken") == []
+    # gap fill below the stored max: new keys go in, old ones do not
+    store.write_ticks([tick(i, symbol="ETH-USD") for i in (1, 2, 8, 9)])
+    assert store.write_ticks([tick(i, symbol="ETH-USD") for i in range(10)]).inserted == 6
+    assert store.count_ticks(symbol="ETH-USD") == 10
+    naive = Tick("coinbase", "BTC-USD", dt.datetime(2024, 1, 1), 1.0, 1.0, 99)
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.write_ticks([tick(50), naive])
+    assert store.count_ticks() == 23
+
+
+def test_stored_ticks_round_trip(store):
+    ts = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    recv = ts + dt.timedelta(microseconds=789)
+    store.write_ticks([Tick("kraken", "ETH-USD", ts, 3012.25, 0.0, 42, recv)])
+    store.write_ticks([Tick("kraken", "SOL-USD", ts, 1.5, 2.0, 7)])  # no received_at
+    p = store.latest_prices(["ETH-USD"])["ETH-USD"]
+    assert (p.venue, p.ts, p.price) == ("kraken", ts, 3012.25)
+    assert p.ts.utcoffset() == dt.timedelta(0)
+    assert store.tick_keys(venue="kraken") == [("kraken", "ETH-USD", 42), ("kraken", "SOL-USD", 7)]
+
+
+def _oracle_bars(ticks):
+    """Bars computed directly from unique ticks with plain dicts (independent of store/bars)."""
+    widths = {"1m": 60, "1d": 86400}
+    out = {}
+    for t in ticks:
+        for interval, width in widths.items():
+            epoch = int(t.ts.timestamp())
+            start = dt.datetime.fromtimestamp(epoch - epoch % width, UTC)
+            key = (t.symbol, interval, start)
+            b = out.get(key)
+            if b is None:
+                out[key] = {"o": (t.ts, t.price), "c": (t.ts, t.price), "h": t.price,
+                            "l": t.price, "v": t.size, "n": 1}  # fmt: skip
+                continue
+            if t.ts < b["o"][0]:
+                b["o"] = (t.ts, t.price)
+            if t.ts > b["c"][0]:
+                b["c"] = (t.ts, t.price)
+            b["h"], b["l"] = max(b["h"], t.price), min(b["l"], t.price)
+            b["v"] += t.size
+            b["n"] += 1
+    return {k: (b["o"][1], b["h"], b["l"], b["c"][1], b["v"], b["n"]) for k, b in out.items()}
+
+
+def _random_ticks(rng, n, symbols=("BTC-USD", "ETH-USD", "AAPL"), venues=("coinbase", "kraken")):
+    """Unique ticks over ~3 days; distinct times per symbol (so open/close are unambiguous),
+    sizes multiples of 1/8 (so volume sums are exact in any order)."""
+    out, used = [], set()
+    next_id = {}
+    while len(out) < n:
+        sym, venue = rng.choice(symbols), rng.choice(venues)
+        secs = rng.uniform(0, 3 * 86400)
+        ts = T0 + dt.timedelta(microseconds=int(secs * 1e6))
+        if (sym, ts) in used:
+            continue
+        used.add((sym, ts))
+        tid = next_id.get((venue, sym), 1000)
+        next_id[(venue, sym)] = tid + rng.randint(1, 3)
+        out.append(Tick(venue, sym, ts, round(rng.uniform(50, 150), 4), rng.randint(0, 40) / 8,
+                        tid, ts))  # fmt: skip
+    return out
+
+
+def _bars_as_dict(store, symbols):
+    got = {}
+    for sym in symbols:
+        for interval in ("1m", "1d"):
+            for b in store.bars(sym, interval):
+                assert b.source == "ticks" and b.symbol == sym and b.interval == interval
+                got[(sym, interval, b.start)] = (b.open, b.high, b.low, b.close, b.volume,
+                                                 b.trades)  # fmt: skip
+    return got
+
+
+def test_bars_from_shuffled_batches_with_duplicates_match_oracle(store):
+    rng = random.Random(7)
+    unique = _random_ticks(rng, 3000)
+    stream = list(unique)
+    rng.shuffle(stream)
+    batches, i = [], 0
+    while i < len(stream):
+        k = rng.randint(1, 400)
+        batch = stream[i : i + k]
+        # re-send some already-sent ticks (reconnect overlap) and duplicate inside the batch
+        batch += rng.sample(stream[: i + k], min(len(stream[: i + k]), rng.randint(0, 30)))
+        rng.shuffle(batch)
+        batches.append(batch)
+        i += k
+    batches.append(rng.sample(stream, 200))  # a whole re-sent batch at the end
+    inserted = sum(store.write_ticks(b).inserted for b in batches)
+    assert inserted == len(unique) == store.count_ticks()
+    symbols = sorted({t.symbol for t in unique})
+    assert _bars_as_dict(store, symbols) == _oracle_bars(unique)
+    # range filters: start inclusive, end exclusive
+    day1 = dt.datetime(2024, 3, 2, tzinfo=UTC)
+    days = store.bars("BTC-USD", "1d", start=day1, end=day1 + dt.timedelta(days=1))
+    assert [b.start for b in days] == [day1]
+    with pytest.raises(StoreError, match="interval '5m'"):
+        store.bars("BTC-USD", "5m")
+
+
+def test_aggregate_ties_and_batch_order():
+    """Pure aggregator: equal times keep batch order (open = first, close = last)."""
+    ts = np.array([10, 5, 5, 10, 70_000_000], dtype=np.int64)
+    parts = aggregate(["A", "A", "A", "A", "A"], ts, [1.0, 2.0, 3.0, 4.0, 5.0], [1, 1, 1, 1, 1])
+    m, d = parts
+    assert m.interval == "1m" and len(m) == 2 and len(d) == 1
+    assert (m.open[0], m.close[0], m.high[0], m.low[0], m.trades[0]) == (2.0, 4.0, 4.0, 1.0, 4)
+    assert (m.open_ts[0], m.close_ts[0], m.start[1]) == (5, 10, 60_000_000)
+    assert (d.open[0], d.close[0], d.volume[0], d.trades[0]) == (2.0, 5.0, 5.0, 5)
+    empty = aggregate([], np.array([], np.int64), [], [])
+    assert [len(p) for p in empty] == [0, 0]
+    # before the epoch: floor, not truncation
+    (m,) = aggregate(["A"], np.array([-1]), [1.0], [0.0], intervals=("1m",))
+    assert m.start[0] == -60_000_000
+
+
+def test_failed_batch_is_not_half_committed(store, monkeypatch):
+    store.write_ticks([tick(0)])
+    before = _bars_as_dict(store, ["BTC-USD"])
+
+    def boom(*a, **k):
+        raise RuntimeError("bars failed")
+
+    monkeypatch.setattr(store, "_upsert_bars", boom)
+    with pytest.raises(RuntimeError, match="bars failed"):
+        store.write_ticks([tick(i) for i in range(1, 50)])
+    assert store.count_ticks() == 1
+    monkeypatch.undo()
+    assert _bars_as_dict(store, ["BTC-USD"]) == before
+    assert store.write_ticks([tick(i) for i in range(50)]).inserted == 49
+    assert _bars_as_dict(store, ["BTC-USD"]) == _oracle_bars([tick(i) for i in range(50)])
+
+
+def test_concurrent_writers_store_each_tick_once(store):
+    rng = random.Random(3)
+    unique = _random_ticks(rng, 2000, symbols=("BTC-USD", "ETH-USD"))
+    errors, results = [], []
+
+    def writer(seed):
+        r = random.Random(seed)
+        try:
+            for _ in range(8):
+                results.append(store.write_ticks(r.sample(unique, 400)).inserted)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    stored = store.count_ticks()
+    assert sum(results) == stored
+    keys = store.tick_keys()
+    assert len(keys) == len(set(keys)) == stored
+    sent = {t.key: t for t in unique}
+    stored_ticks = [sent[k] for k in keys]
+    assert _bars_as_dict(store, ["BTC-USD", "ETH-USD"]) == _oracle_bars(stored_ticks)
+
+
+# --- latest prices, trade ids, staleness, quality ---------------------------------------------
+
+
+def test_latest_prices_last_trade_ids_and_stale(store):
+    assert store.latest_prices() == {} and store.last_trade_ids("coinbase") == {}
+    store.write_ticks([tick(i, seconds=i) for i in range(5)])  # BTC at T0+0..4 s
+    store.write_ticks([tick(9, symbol="ETH-USD", seconds=100, price=3000.0)])
+    store.write_ticks([tick(3, symbol="ETH-USD", venue="kraken", seconds=50, price=2990.0)])
+    store.write_ticks([tick(2, seconds=1)])  # late duplicate changes nothing
+    latest = store.latest_prices()
+    assert set(latest) == {"BTC-USD", "ETH-USD"}
+    assert latest["BTC-USD"].price == 104.0
+    assert latest["BTC-USD"].ts == T0 + dt.timedelta(seconds=4)
+    assert (latest["ETH-USD"].venue, latest["ETH-USD"].price) == ("coinbase", 3000.0)
+    assert set(store.latest_prices(["ETH-USD", "NOPE"])) == {"ETH-USD"}
+    assert store.latest_prices([]) == {}
+    assert store.last_trade_ids("coinbase") == {"BTC-USD": 4, "ETH-USD": 9}
+    assert store.last_trade_ids("kraken") == {"ETH-USD": 3}
+    now = T0 + dt.timedelta(seconds=64)
+    assert store.stale_symbols(now, dt.timedelta(seconds=30)) == {
+        "BTC-USD": T0 + dt.timedelta(seconds=4)
+    }
+    assert store.stale_symbols(now, dt.timedelta(minutes=5)) == {}
+
+
+def test_quality_events(store):
+    t = T0
+    events = [
+        QualityEvent(t, "gap", "BTC-USD", "coinbase", "trade ids 5..9 missing", 5),
+        QualityEvent(t + dt.timedelta(seconds=2), "overflow", None, "kraken", "buffer full", 120),
+        QualityEvent(t + dt.timedelta(seconds=1), "jump", "ETH-USD", "kraken", "+25%"),
+    ]
+    store.record_quality(events)
+    store.record_quality([])
+    got = store.quality_events()
+    assert got == [events[0], events[2], events[1]]
+    assert store.quality_events(kind="gap") == [events[0]]
+    assert store.quality_events(since=t + dt.timedelta(seconds=1)) == [events[2], events[1]]
+    assert store.quality_events(kind="stale") == []
+
+
+# --- instruments, portfolios, reports, jobs ------------------------------------------------
+
+
+def test_instruments(store):
+    store.upsert_instruments(
+        [
+            {"symbol": "BTC-USD", "asset_class": "crypto", "currency": "USD",
+             "venue_symbols": {"coinbase": "BTC-USD", "binance": "BTCUSDT"}, "tick_size": 0.01},
+            {"symbol": "AAPL", "asset_class": "equity", "currency": "USD"},
+        ]
+    )  # fmt: skip
+    store.upsert_instruments([{"symbol": "AAPL", "asset_class": "equity", "currency": "EUR"}])
+    got = store.instruments()
+    assert [i["symbol"] for i in got] == ["AAPL", "BTC-USD"]
+    assert got[0] == {"symbol": "AAPL", "asset_class": "equity", "currency": "EUR",
+                      "venue_symbols": {}}  # fmt: skip
+    assert got[1]["venue_symbols"] == {"coinbase": "BTC-USD", "binance": "BTCUSDT"}
+    assert got[1]["tick_size"] == 0.01
+    with pytest.raises(StoreError, match="no symbol"):
+        store.upsert_instruments([{"currency": "USD"}])
+
+
+def test_portfolios_per_tenant(store):
+    body = '{"positions": [{"id": "p1", "symbol": "AAPL", "quantity": 10}]}'
+    a1 = store.save_portfolio("alice", "core", body)
+    a2 = store.save_portfolio("alice", "hedge", "{}")
+    b1 = store.save_portfolio("bob", "core", '{"positions": []}')
+    assert len({a1, a2, b1}) == 3
+    assert store.load_portfolio("alice", a1) == ("core", body)
+    assert store.load_portfolio("bob", a1) is None  # invisible to another tenant
+    assert store.list_portfolios("alice") == [(a1, "core"), (a2, "hedge")]
+    assert store.list_portfolios("bob") == [(b1, "core")]
+    assert store.list_portfolios("carol") == []
+    assert store.save_portfolio("alice", "core v2", "[1]", portfolio_id=a1) == a1
+    assert store.load_portfolio("alice", a1) == ("core v2", "[1]")
+    with pytest.raises(StoreError, match="no portfolio"):
+        store.save_portfolio("bob", "steal", "[]", portfolio_id=a1)
+    assert store.delete_portfolio("bob", a1) is False
+    assert store.load_portfolio("alice", a1) is not None
+    assert store.delete_portfolio("alice", a1) is True
+    assert store.delete_portfolio("alice", a1) is False
+    assert store.list_portfolios("alice") == [(a2, "hedge")]
+    with pytest.raises(StoreError, match="not valid JSON"):
+        store.save_portfolio("alice", "bad", "{not json")
+
+
+def test_reports_per_tenant_newest_first(store):
+    pid = store.save_portfolio("alice", "core", "{}")
+    ids = [
+        store.save_report("alice", pid, dt.date(2024, 1, d), "historical", f'{{"n": {d}}}')
+        for d in (1, 2, 3)
+    ]
+    other = store.save_report("alice", None, dt.date(2024, 1, 4), "parametric", '{"n": 4}')
+    store.save_report("bob", pid, dt.date(2024, 1, 1), "historical", '{"bob": true}')
+    got = store.reports("alice", pid)
+    assert [r[0] for r in got] == ids[::-1]
+    assert [r[2] for r in got] == ['{"n": 3}', '{"n": 2}', '{"n": 1}']
+    assert all(r[1].utcoffset() == dt.timedelta(0) for r in got)
+    assert [r[0] for r in store.reports("alice")] == [other, *ids[::-1]]
+    assert [r[0] for r in store.reports("alice", limit=2)] == [other, ids[2]]
+    assert [r[2] for r in store.reports("bob")] == ['{"bob": true}']
+    assert store.reports("carol") == []
+    with pytest.raises(StoreError, match="not valid JSON"):
+        store.save_report("alice", pid, dt.date(2024, 1, 1), "historical", "nope")
+
+
+def test_jobs_per_tenant(store):
+    store.save_job("alice", "j1", "backtest", "queued", 0.0, '{"window": 250}')
+    j = store.load_job("alice", "j1")
+    assert j["state"] == "queued" and j["result"] is None and j["error"] is None
+    assert (j["id"], j["tenant"], j["kind"], j["request"]) == (
+        "j1", "alice", "backtest", '{"window": 250}',
+    )  # fmt: skip
+    created = j["created_at"]
+    time.sleep(0.002)
+    store.save_job("alice", "j1", "backtest", "done", 1.0, '{"window": 250}', '{"var": 1.5}')
+    j = store.load_job("alice", "j1")
+    assert (j["state"], j["progress"], j["result"]) == ("done", 1.0, '{"var": 1.5}')
+    assert j["created_at"] == created < j["updated_at"]
+    assert store.load_job("bob", "j1") is None  # invisible to another tenant
+    store.save_job("bob", "j1", "risk", "failed", 0.5, "{}", error="no prices for XYZ")
+    assert store.load_job("bob", "j1")["error"] == "no prices for XYZ"
+    assert store.load_job("alice", "j1")["state"] == "done"
+    assert store.load_job("alice", "nope") is None
+
+
+# --- daily history --------------------------------------------------------------------------
+
+
+def test_import_daily_round_trip_real_data(store, real_history):
+    calls = []
+    n = store.import_daily(real_history, progress=lambda d, t: calls.append((d, t)))
+    assert n == int(np.isfinite(real_history.prices).sum()) == 4026 * 20
+    assert calls[-1] == (n, n) and all(t == n for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    back = store.factor_history(real_history.symbols)
+    assert back.symbols == real_history.symbols
+    np.testing.assert_array_equal(back.dates, real_history.dates)
+    np.testing.assert_array_equal(back.prices, real_history.prices)
+    every = store.factor_history()  # all symbols, sorted
+    assert every.symbols == tuple(sorted(real_history.symbols))
+    sub = store.factor_history(["MSFT", "AAPL"])
+    np.testing.assert_array_equal(
+        sub.prices[:, 0], real_history.prices[:, real_history.column["MSFT"]]
+    )
+    day = real_history.date_at(100)
+    assert store.previous_close("AAPL", day) == real_history.prices[99, 0]
+    assert store.previous_close("AAPL", real_history.date_at(0)) is None
+    bars = store.bars("AAPL", "1d", start=dt.datetime(2007, 1, 3, tzinfo=UTC),
+                      end=dt.datetime(2007, 1, 5, tzinfo=UTC))  # fmt: skip
+    assert [(b.open, b.high, b.low, b.close, b.volume, b.trades, b.source) for b in bars] == [
+        (2.544, 2.544, 2.544, 2.544, 0.0, 0, "import"),
+        (2.6, 2.6, 2.6, 2.6, 0.0, 0, "import"),
+    ]
+
+
+def test_reimport_replaces_and_nan_skipped(store):
+    dates = np.array(["2024-01-02", "2024-01-03", "2024-01-04"], dtype="datetime64[D]")
+    h1 = FactorHistory(dates, ("A", "B"), np.array([[1.0, 10.0], [2.0, np.nan], [3.0, 30.0]]))
+    assert store.import_daily(h1) == 5
+    h2 = FactorHistory(dates[1:], ("A",), np.array([[2.5], [3.5]]))
+    assert store.import_daily(h2) == 2
+    back = store.factor_history(["A", "B"])
+    np.testing.assert_array_equal(back.dates, dates)
+    np.testing.assert_array_equal(back.prices, [[1.0, 10.0], [2.5, np.nan], [3.5, 30.0]])
+    assert [b.close for b in store.bars("A", "1d")] == [1.0, 2.5, 3.5]
+
+
+def test_ticks_make_daily_bars_and_import_wins(store):
+    dates = np.array(["2024-03-01", "2024-03-02"], dtype="datetime64[D]")
+    store.import_daily(FactorHistory(dates, ("BTC-USD",), np.array([[60000.0], [61000.0]])))
+    # ticks on 2024-03-01 (23:50..), 03-02 and 03-03; ETH only ever has ticks
+    store.write_ticks([tick(i, seconds=i * 3600, price=60000.0 + i) for i in range(40)])
+    store.write_ticks([tick(i, symbol="ETH-USD", seconds=i * 3600, price=3000.0 + i)
+                       for i in range(40)])  # fmt: skip
+    h = store.factor_history(["BTC-USD", "ETH-USD"])
+    np.testing.assert_array_equal(
+        h.dates, np.array(["2024-03-01", "2024-03-02", "2024-03-03"], dtype="datetime64[D]")
+    )
+    # tick i at 23:50 + i h: 03-01 holds i=0, 03-02 i=1..24, 03-03 i=25..39
+    np.testing.assert_array_equal(h.prices[:, 0], [60000.0, 61000.0, 60039.0])
+    np.testing.assert_array_equal(h.prices[:, 1], [3000.0, 3024.0, 3039.0])
+    assert "ETH-USD" in store.factor_history().symbols
+    assert store.previous_close("BTC-USD", dt.date(2024, 3, 3)) == 61000.0
+    assert store.previous_close("ETH-USD", dt.date(2024, 3, 3)) == 3024.0
+    both = store.bars("BTC-USD", "1d", start=dt.datetime(2024, 3, 2, tzinfo=UTC),
+                      end=dt.datetime(2024, 3, 3, tzinfo=UTC))  # fmt: skip
+    assert [(b.source, b.close) for b in both] == [("import", 61000.0), ("ticks", 60024.0)]
+
+
+def test_unknown_symbol_names_the_way_out(store):
+    with pytest.raises(Exception, match="import"):
+        store.factor_history()  # empty store
+    store.write_ticks([tick(1)])
+    with pytest.raises(UnknownSymbolError) as err:
+        store.factor_history(["BTC-USD", "XYZ"])
+    assert "'XYZ'" in str(err.value) and "riskengine import FILE" in str(err.value)
+
+
+def test_import_file_wide_and_long_with_progress_bar(store, tmp_path, capsys):
+    wide = tmp_path / "wide.csv"
+    wide.write_text("date,AAA,BBB\n2024-01-02,1.5,\n2024-01-03,1.6,20.0\n")
+    long = tmp_path / "long.csv"
+    long.write_text("date,symbol,close\n2024-01-02,CCC,7.0\n2024-01-03,CCC,7.5\n")
+    assert import_file(store, wide) == 3
+    assert "importing wide.csv [" in capsys.readouterr().err
+    assert import_file(store, long, progress=False) == 2
+    assert capsys.readouterr().err == ""
+    h = store.factor_history(["AAA", "BBB", "CCC"])
+    np.testing.assert_array_equal(h.prices, [[1.5, np.nan, 7.0], [1.6, 20.0, 7.5]])
+
+
+def test_progress_bar_draws_and_ends_line():
+    out = io.StringIO()
+    bar = ProgressBar("x", stream=out, width=10, interval=0)
+    bar(5, 10)
+    bar(10, 10)
+    bar(10, 10)
+    text = out.getvalue()
+    assert "\rx [#####-----]  50% 5/10 rows" in text
+    assert "[##########] 100% 10/10 rows" in text and text.endswith("\n")
+    assert text.count("\n") == 1
+
+
+# --- PostgreSQL: outages, Timescale detection ---------------------------------------------------
+
+
+def test_postgres_write_paths(pg_url, open_test_store, monkeypatch):
+    """New ticks go straight in by COPY; only possibly-stored ones take the staging path, and
+    a COPY that meets a stored key (here a duplicate inside the batch) falls back to it."""
+    s = open_test_store(pg_url)
+    staged = []
+    real = type(s)._insert_staged
+
+    def spy(cur, ticks, idx):
+        staged.append(len(idx))
+        return real(cur, ticks, idx)
+
+    monkeypatch.setattr(s, "_insert_staged", spy)
+    try:
+        assert s.write_ticks([tick(i) for i in range(100)]).inserted == 100
+        assert staged == []
+        assert s.write_ticks([tick(i) for i in range(90, 200)]).inserted == 100
+        assert staged == [10]  # the overlap only
+        assert s.write_ticks([tick(i) for i in (200, 201, 201, 202)]).inserted == 3
+        assert staged == [10, 4]  # COPY failed on the duplicate: the whole batch staged
+        assert s.write_ticks([tick(i) for i in range(203)]).inserted == 0
+        assert s.count_ticks() == 203
+        assert _bars_as_dict(s, ["BTC-USD"]) == _oracle_bars([tick(i) for i in range(203)])
+    finally:
+        s.close()
+
+
+def test_postgres_outage_raises_unavailable_then_recovers(pg_server, pg_url):
+    s = open_store(pg_url, pool_timeout=1.0, connect_timeout=1)
+    try:
+        assert s.write_ticks([tick(i) for i in range(10)]).inserted == 10
+        batch = [tick(i) for i in range(10, 30)]
+        with pg_server.down():
+            t = time.perf_counter()
+            with pytest.raises(StoreUnavailable, match="unreachable|PostgreSQL at"):
+                s.write_ticks(batch)
+            assert time.perf_counter() - t < 6
+            with pytest.raises(StoreUnavailable):
+                s.latest_prices()
+        # back: the same object works, the failed batch was not stored, now it is, once
+        assert s.write_ticks(batch).inserted == 20
+        assert s.write_ticks(batch).inserted == 0
+        assert s.count_ticks() == 30
+        assert _bars_as_dict(s, ["BTC-USD"]) == _oracle_bars([tick(i) for i in range(30)])
+    finally:
+        s.close()
+
+
+def test_postgres_connection_lost_mid_batch_rolls_back(pg_url, monkeypatch, open_test_store):
+    s = open_test_store(pg_url)
+    try:
+        s.write_ticks([tick(0)])
+        real = type(s)._upsert_bars
+
+        def kill_connection(conn, parts):
+            conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+        monkeypatch.setattr(s, "_upsert_bars", kill_connection)
+        with pytest.raises(StoreUnavailable):
+            s.write_ticks([tick(i) for i in range(1, 20)])
+        monkeypatch.setattr(s, "_upsert_bars", lambda conn, parts: real(s, conn, parts))
+        assert s.count_ticks() == 1  # the COPY before the failure was rolled back
+        assert s.write_ticks([tick(i) for i in range(20)]).inserted == 19
+        assert _bars_as_dict(s, ["BTC-USD"]) == _oracle_bars([tick(i) for i in range(20)])
+    finally:
+        s.close()
+
+
+def test_postgres_unreachable_at_open_is_quick_and_clear():
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://postgres@127.0.0.1:{port}/nowhere"
+    t = time.perf_counter()
+    with pytest.raises(StoreUnavailable, match=r"cannot connect to PostgreSQL at 127\.0\.0\.1"):
+        open_store(url, pool_timeout=1.0, connect_timeout=1)
+    assert time.perf_counter() - t < 5
+
+
+def test_postgres_timescale_detection_without_extension(pg_url, open_test_store):
+    s = open_test_store(pg_url)
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            usable, why = timescale_available(conn)
+            installed = conn.execute("SELECT extname FROM pg_extension").fetchall()
+        assert usable == s.capabilities.timescaledb
+        if not usable:
+            assert "timescaledb" in why
+            assert ("timescaledb",) not in installed  # never CREATE EXTENSION without it
+            assert s.capabilities == Capabilities("postgresql", version=s.capabilities.version)
+    finally:
+        s.close()
+
+
+def test_timescale_sql_by_version():
+    assert "by_range('ts', INTERVAL '1 day')" in hypertable_sql("2.13.0")
+    assert "by_range" in hypertable_sql("2.17.2")
+    old = hypertable_sql("2.11.2")
+    assert "'ticks', 'ts', chunk_time_interval => INTERVAL '1 day'" in old
+    view = continuous_aggregate_sql("1m")
+    assert "bars_1m" in view and "timescaledb.continuous" in view
+    assert "first(price, ts)" in view and "last(price, ts)" in view
+    assert "time_bucket(INTERVAL '1 minute', ts)" in view
+    assert "bars_1d" in continuous_aggregate_sql("1d")
+    assert "add_continuous_aggregate_policy('bars_1d'" in continuous_aggregate_policy_sql("1d")
+
+
+def test_timescale_features(pg_url, open_test_store):
+    s = open_test_store(pg_url)
+    try:
+        caps = s.capabilities
+        if not caps.timescaledb:
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                _, why = timescale_available(conn)
+            pytest.skip(f"TimescaleDB extension not available: {why}")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            hyper = conn.execute(
+                "SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name='ticks'"
+            ).fetchone()
+        assert hyper
+        ticks = [tick(i, seconds=i * 20) for i in range(100)]
+        assert s.write_ticks(ticks + ticks[:5]).inserted == 100
+        assert _bars_as_dict(s, ["BTC-USD"]) == _oracle_bars(ticks)
+        assert "TimescaleDB" in caps.describe()
+    finally:
+        s.close()
+
+
+def test_migration_2_carries_latest_prices_over(store_url, monkeypatch):
+    """A database written at schema version 1 (latest prices read from the ticks) keeps its
+    latest prices when version 2 moves them into latest_ticks."""
+    from riskengine.store import migrations
+
+    from .conftest import open_test_store
+
+    monkeypatch.setattr(migrations, "SQLITE", migrations.SQLITE[:1])
+    monkeypatch.setattr(migrations, "POSTGRES", migrations.POSTGRES[:1])
+    t0 = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+    ticks = [
+        Tick("kraken", "BTC-USD", t0, 100.0, 1.0, 1),
+        Tick("kraken", "BTC-USD", t0 + dt.timedelta(seconds=2), 101.0, 1.0, 2),
+        Tick("coinbase", "BTC-USD", t0 + dt.timedelta(seconds=1), 99.0, 1.0, 7),
+        Tick("kraken", "ETH-USD", t0, 10.0, 1.0, 3),
+    ]
+    old = open_test_store(store_url)
+    assert old.schema_version() == 1
+    old.close()
+    # rows as version 1 stored them (today's code would also write latest_ticks)
+    if store_url.startswith("sqlite"):
+        rows = [(*t[:2], int(t.ts.timestamp() * 1e6), *t[3:6]) for t in ticks]
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
+            conn.executemany(
+                "INSERT INTO ticks (venue, symbol, ts, price, size, trade_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    else:
+        with psycopg.connect(store_url) as conn:
+            conn.cursor().executemany(
+                "INSERT INTO ticks (venue, symbol, ts, price, size, trade_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                [t[:6] for t in ticks],
+            )
+    monkeypatch.undo()
+    new = open_test_store(store_url)
+    try:
+        assert new.schema_version() == migrations.latest(migrations.SQLITE) == 2
+        latest = new.latest_prices()
+        assert {s: (p.venue, p.price) for s, p in latest.items()} == {
+            "BTC-USD": ("kraken", 101.0),
+            "ETH-USD": ("kraken", 10.0),
+        }
+        # and later writes keep it: an older tick does not replace a newer one
+        new.write_ticks(
+            [
+                Tick("coinbase", "BTC-USD", t0 + dt.timedelta(seconds=3), 98.0, 1.0, 8),
+                Tick("kraken", "ETH-USD", t0 - dt.timedelta(seconds=5), 9.0, 1.0, 2),
+            ]
+        )
+        latest = new.latest_prices(["BTC-USD", "ETH-USD"])
+        assert (latest["BTC-USD"].venue, latest["BTC-USD"].price) == ("coinbase", 98.0)
+        assert latest["ETH-USD"].price == 10.0
+    finally:
+        new.close()
