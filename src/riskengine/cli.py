@@ -31,7 +31,11 @@ def _add_risk(sub) -> None:
     )
     add = p.add_argument
     add("--portfolio", required=True, help="book file (.csv or .json)")
-    add("--prices", required=True, help="daily closes (wide or long CSV)")
+    add(
+        "--prices",
+        required=True,
+        help="daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)",
+    )
     add("--method", choices=METHOD_NAMES, default="historical")
     add(
         "--confidence",
@@ -110,7 +114,11 @@ def _add_exposures(sub) -> None:
     )
     add = p.add_argument
     add("--portfolio", required=True, help="book file (.csv or .json)")
-    add("--prices", required=True, help="daily closes (wide or long CSV)")
+    add(
+        "--prices",
+        required=True,
+        help="daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)",
+    )
     add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
     add("--base-currency", default="USD")
     add("--format", choices=("table", "json"), default="table")
@@ -125,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_risk(args) -> str:
+    from riskengine.cli_options import read_history
     from riskengine.instruments import load_portfolio
-    from riskengine.market import load_prices
     from riskengine.pipeline import RiskSpec, compute_risk
 
     explicit = {
@@ -158,18 +166,18 @@ def _run_risk(args) -> str:
         contributions=args.contributions,
     )
     portfolio = load_portfolio(args.portfolio)
-    history = load_prices(args.prices)
+    history = read_history(args.prices)
     report = compute_risk(portfolio, history, spec)
     return report.to_json() if args.format == "json" else report.format_table()
 
 
 def _run_exposures(args) -> str:
+    from riskengine.cli_options import read_history
     from riskengine.instruments import load_portfolio
-    from riskengine.market import load_prices
     from riskengine.pricing.exposures import compute_exposures
 
     portfolio = load_portfolio(args.portfolio)
-    history = load_prices(args.prices)
+    history = read_history(args.prices)
     report = compute_exposures(portfolio, history, args.as_of, args.base_currency.upper())
     return report.to_json() if args.format == "json" else report.format_table()
 

@@ -1,8 +1,28 @@
-"""Command-line options shared by several subcommands (``risk``, ``backtest``)."""
+"""Command-line options shared by several subcommands (``risk``, ``backtest``, ...)."""
 
 from __future__ import annotations
 
 from riskengine.pipeline import COVARIANCES, WEIGHTINGS
+
+#: ``--prices`` values that name a store instead of a CSV file
+STORE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
+
+
+def read_history(prices: str):
+    """The FactorHistory behind ``--prices``: a wide or long CSV file, or a store URL
+    (``sqlite:///file.db``, ``postgresql://...``) whose daily bars are used (imported closes,
+    and bars built from ingested ticks for symbols without imported history)."""
+    if prices.startswith(STORE_SCHEMES):
+        from riskengine.store import open_store
+
+        store = open_store(prices)
+        try:
+            return store.factor_history()
+        finally:
+            store.close()
+    from riskengine.market import load_prices
+
+    return load_prices(prices)
 
 
 def add_model_options(add) -> None:

@@ -733,3 +733,41 @@ def test_migration_2_carries_latest_prices_over(store_url, monkeypatch):
         assert latest["ETH-USD"].price == 10.0
     finally:
         new.close()
+
+
+def test_stored_ticks_read_back_exactly(store_url, open_test_store):
+    """Every column of every tick comes back as written (the PostgreSQL fast path encodes the
+    binary COPY with numpy; NULL received_at, several venues and symbols mixed in one batch)."""
+    rng = random.Random(4)
+    t0 = dt.datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=dt.UTC)
+    recv = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    ticks = [
+        Tick(
+            rng.choice(["kraken", "coinbase", "riskengine"]),
+            rng.choice(["BTC-USD", "ETH-USD", "AAPL", "BRK.B"]),
+            t0 + dt.timedelta(microseconds=rng.randrange(10**9)),
+            rng.uniform(0.0001, 1e6),
+            rng.choice([0.0, 1e-8, 3.5, 1e9]),
+            i,
+            None if rng.random() < 0.3 else recv + dt.timedelta(microseconds=i),
+        )
+        for i in range(1, 3001)
+    ]
+    s = open_test_store(store_url)
+    try:
+        assert s.write_ticks(ticks).inserted == len(ticks)
+        sql = "SELECT venue, symbol, ts, price, size, trade_id, received_at FROM ticks"
+        if store_url.startswith("sqlite"):
+            from riskengine.store.bars import from_us
+
+            with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
+                rows = [
+                    Tick(v, sy, from_us(ts), p, q, i, None if r is None else from_us(r))
+                    for v, sy, ts, p, q, i, r in conn.execute(sql)
+                ]
+        else:
+            with psycopg.connect(store_url) as conn:
+                rows = [Tick(*r) for r in conn.execute(sql)]
+        assert sorted(rows) == sorted(ticks)
+    finally:
+        s.close()

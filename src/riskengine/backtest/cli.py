@@ -24,7 +24,11 @@ def add_backtest(sub) -> None:
     )
     add = p.add_argument
     add("--portfolio", required=True, help="book file (.csv or .json)")
-    add("--prices", required=True, help="daily closes (wide or long CSV)")
+    add(
+        "--prices",
+        required=True,
+        help="daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)",
+    )
     add(
         "--method",
         nargs="+",
@@ -56,11 +60,11 @@ def add_backtest(sub) -> None:
 
 def run_backtest(args) -> str:
     from riskengine.backtest.run import run_backtest as backtest
+    from riskengine.cli_options import read_history
     from riskengine.instruments import load_portfolio
-    from riskengine.market import load_prices
 
     portfolio = load_portfolio(args.portfolio)
-    history = load_prices(args.prices)
+    history = read_history(args.prices)
     result = backtest(
         portfolio,
         history,

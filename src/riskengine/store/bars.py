@@ -194,9 +194,10 @@ def latest_by_symbol(ticks) -> list[tuple]:
     """(symbol, venue, ts, price, trade_id) of each symbol's latest tick in ``ticks``: the
     latest event time, the first venue in byte order on a tie (as the store's latest_ticks
     upsert decides between a stored tick and a new one)."""
-    best: dict[str, tuple] = {}
+    best: dict = {}
+    get = best.get
     for t in ticks:
-        cur = best.get(t.symbol)
-        if cur is None or (t.ts, cur[1]) > (cur[2], t.venue):
-            best[t.symbol] = (t.symbol, t.venue, t.ts, t.price, t.trade_id)
-    return list(best.values())
+        cur = get(t.symbol)
+        if cur is None or t.ts > cur.ts or (t.ts == cur.ts and t.venue < cur.venue):
+            best[t.symbol] = t
+    return [(t.symbol, t.venue, t.ts, t.price, t.trade_id) for t in best.values()]

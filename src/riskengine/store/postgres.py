@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
-from riskengine.store import migrations
+from riskengine.store import copybin, migrations
 from riskengine.store.bars import (
     PartialBars,
     aggregate,
@@ -383,14 +383,11 @@ class PostgresStore:
         parts = None
         with conn.cursor() as cur:
             if fresh:
+                cols = copybin.tick_columns(ticks if len(fresh) == n else [ticks[i] for i in fresh])
                 with cur.copy(_COPY_TICKS) as copy:
-                    copy.set_types(_TICK_TYPES)
-                    write = copy.write_row
-                    # a Tick is a tuple in the COPY's column order: each one is its own row
-                    for t in ticks if len(fresh) == n else [ticks[i] for i in fresh]:
-                        write(t)
-                    if not maybe and self._app_bars:
-                        parts = self._fold(ticks, fresh)
+                    copy.write(copybin.encode(cols))
+                    if not maybe and self._app_bars:  # folded while the server digests the COPY
+                        parts = aggregate(cols.symbol, cols.ts_us, cols.price, cols.size)
             if not maybe:
                 return list(fresh), parts
             staged = self._insert_staged(cur, ticks, maybe)

@@ -23,7 +23,7 @@ def add_stress(sub) -> None:
     )
     add = p.add_argument
     add("--portfolio", default=None, help="book file (.csv or .json); required unless --list")
-    add("--prices", default=None, help="daily closes (wide or long CSV); required unless --list")
+    add("--prices", default=None, help="daily closes: CSV or a store URL; required unless --list")
     add(
         "--scenario",
         nargs="+",
@@ -75,8 +75,8 @@ def _list(known, fmt: str) -> str:
 def run_stress(args) -> str:
     import dataclasses
 
+    from riskengine.cli_options import read_history
     from riskengine.instruments import load_portfolio
-    from riskengine.market import load_prices
     from riskengine.stress.apply import as_scenario, run_scenarios
     from riskengine.stress.reverse import reverse_stress
     from riskengine.stress.scenarios import (
@@ -104,7 +104,7 @@ def run_stress(args) -> str:
     if not chosen and not analyses:
         chosen = list(library.values())
     portfolio = load_portfolio(args.portfolio)
-    history = load_prices(args.prices)
+    history = read_history(args.prices)
     base = args.base_currency.upper()
     report = run_scenarios(
         portfolio, history, chosen, as_of=args.as_of, base_currency=base, known=known
