@@ -38,13 +38,14 @@ test: $(STAMP) lint postgres
 	$(BIN)/python -m pytest
 
 # Every benchmark prints its figures with ratios to baselines measured in the same run; the
-# latest figures are recorded in docs/benchmarks.md. About 4-5 minutes on 2 cores.
-bench: $(STAMP)
+# latest figures are recorded in docs/benchmarks.md. About 6-7 minutes on 2 cores.
+bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/variants.py
 	$(BIN)/python benchmarks/variance_reduction.py
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/decomposition.py
+	$(BIN)/python benchmarks/ingest.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

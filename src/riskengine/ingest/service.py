@@ -152,6 +152,7 @@ class IngestService:
         self._space = asyncio.Event()  # the buffer has room again
         self._space.set()
         self._oldest: float | None = None  # loop time of the oldest buffered tick
+        self._inflight = 0  # ticks taken off the buffer by a writer, not yet stored
         self._pending = _Pending()
         self._ws = None
         self._jump_seen: set[tuple[str, dt.date]] = set()
@@ -191,6 +192,8 @@ class IngestService:
             len(self.config.symbols),
             self.store.capabilities.describe(),
         )
+        # One writer: a second one measured no faster (both encode under the same GIL as the
+        # reader) and, committing out of order, pushed batches onto the store's slow path.
         writer = asyncio.create_task(self._writer(), name="ingest-writer")
         try:
             await self._connection_loop()
@@ -276,7 +279,7 @@ class IngestService:
                     continue
                 if parsed.ticks:
                     self._accept(parsed.ticks, loop.time())
-                    if len(self._buffer) >= cfg.buffer_limit:
+                    if len(self._buffer) + self._inflight >= cfg.buffer_limit:
                         await self._wait_for_space()
                 else:
                     kind = parsed.kind
@@ -353,13 +356,19 @@ class IngestService:
                 last_change = time.monotonic()
 
     # --- writing ----------------------------------------------------------------------------
+    def held(self) -> int:
+        """Ticks received and not yet stored: buffered plus being written."""
+        return len(self._buffer) + self._inflight
+
     async def _writer(self) -> None:
+        """Take batches off the buffer and store them; a batch that fails goes back to the front
+        of the buffer and is retried with backoff."""
         cfg, m = self.config, self.metrics
         loop = asyncio.get_running_loop()
         failures = 0
+        buf = self._buffer
         while True:
             stopping = self._stopping.is_set()
-            buf = self._buffer
             if not stopping and len(buf) < cfg.batch_size:
                 wait = cfg.flush_interval
                 if buf and self._oldest is not None:
@@ -379,31 +388,35 @@ class IngestService:
             if buf and len(buf) < cfg.batch_size and not stopping and young:
                 continue
             n = min(len(buf), cfg.max_batch)
-            batch = [buf[i] for i in range(n)]
+            batch = [buf.popleft() for _ in range(n)]
+            self._inflight += n
+            self._oldest = loop.time() if buf else None
             events, malformed = self._take_pending()
             try:
                 inserted = await asyncio.to_thread(self._write, batch, events, malformed)
             except StoreUnavailable as exc:
+                buf.extendleft(reversed(batch))  # back to the front: nothing is lost
+                self._inflight -= n
+                if buf and self._oldest is None:
+                    self._oldest = loop.time()
                 failures += 1
                 m.store_errors += 1
                 self._restore_pending(events, malformed)
                 delay = self._backoff(failures)
                 log.warning("ingest: store unavailable (%s); %d ticks held, retry in %.1fs",
-                            exc, len(buf), delay)  # fmt: skip
+                            exc, self.held(), delay)  # fmt: skip
                 if stopping and failures > 3:
-                    log.error("ingest: stopping with %d ticks not stored", len(buf))
+                    log.error("ingest: stopping with %d ticks not stored", self.held())
                     return
                 await asyncio.sleep(delay)
                 continue
             failures = 0
-            for _ in range(n):
-                buf.popleft()
+            self._inflight -= n
             m.batches += 1
             m.ticks_stored += inserted
             m.store_duplicates += n - inserted
-            m.buffered = len(buf)
-            self._oldest = loop.time() if buf else None
-            if len(buf) < 0.75 * cfg.buffer_limit:
+            m.buffered = self.held()
+            if self.held() < 0.75 * cfg.buffer_limit:
                 self._space.set()
             if batch:
                 self._publish(batch, inserted)
@@ -454,6 +467,10 @@ class IngestService:
                 extremes[key] = (t.price, t.price)
             elif t.price < lo_hi[0] or t.price > lo_hi[1]:
                 extremes[key] = (min(lo_hi[0], t.price), max(lo_hi[1], t.price))
+        return self._jump_events(extremes)
+
+    def _jump_events(self, extremes: dict[tuple[str, dt.date], tuple[float, float]]
+                     ) -> list[QualityEvent]:  # fmt: skip
         out = []
         threshold = self.config.jump_threshold
         for key, (lo, hi) in extremes.items():

@@ -166,6 +166,22 @@ _IMPORT_PROGRESS_EVERY = 10_000
 _RETRIES = 4
 
 
+class _Prepared:
+    """A batch encoded as if every tick were new: the binary COPY payload, its partial bars
+    (when the application keeps bars), each symbol's latest tick, the (venue, symbol) pairs."""
+
+    __slots__ = ("latest", "parts", "payload", "symbols", "venues")
+
+    def __init__(self, ticks: Sequence[Tick], bars: bool):
+        cols = copybin.tick_columns(ticks)
+        self.payload = copybin.encode(cols)
+        self.parts = aggregate(cols.symbol, cols.ts_us, cols.price, cols.size) if bars else None
+        self.latest = latest_by_symbol(ticks)
+        pairs = dict.fromkeys(zip(cols.venue, cols.symbol, strict=True))
+        self.venues = [v for v, _ in pairs]
+        self.symbols = [s for _, s in pairs]
+
+
 def describe_url(url: str) -> str:
     """``host:port/dbname`` of a PostgreSQL URL, without user or password (for messages)."""
     try:
@@ -331,16 +347,23 @@ class PostgresStore:
         if n == 0:
             return WriteResult(0, 0)
         check_aware(ticks)
+        # Encoded before the transaction, as if every tick were new (the usual case): a second
+        # writer encodes its batch here while the first one's COPY holds the pairs' locks.
+        prep = _Prepared(ticks, self._app_bars)
         slow = False
         with self._connection() as conn:
             for attempt in range(_RETRIES):
                 try:
                     with conn.transaction():
-                        new, parts = self._insert_ticks(conn, ticks, slow)
+                        new, parts = self._insert_ticks(conn, ticks, slow, prep)
+                        all_new = len(new) == n
                         if new and self._app_bars:
                             self._upsert_bars(conn, parts or self._fold(ticks, new))
                         if new:
-                            self._upsert_latest(conn, ticks, new)
+                            rows = prep.latest if all_new else latest_by_symbol(
+                                [ticks[i] for i in new]
+                            )  # fmt: skip
+                            conn.execute(_UPSERT_LATEST, [list(c) for c in zip(*rows, strict=True)])
                     return WriteResult(n, len(new))
                 except pgerrors.UniqueViolation:
                     if slow:
@@ -358,21 +381,17 @@ class PostgresStore:
         return aggregate(*tick_columns(batch))
 
     def _insert_ticks(
-        self, conn: psycopg.Connection, ticks: Sequence[Tick], slow: bool
+        self, conn: psycopg.Connection, ticks: Sequence[Tick], slow: bool, prep: _Prepared
     ) -> tuple[list[int], list[PartialBars] | None]:
-        """Indices (in batch order) of the ticks this call stored, and their bars when they
-        were computed on the way (the whole batch new: folded while the server digests the
-        COPY, so the two overlap)."""
+        """Indices (in batch order) of the ticks this call stored, and their bars when the whole
+        batch was new (then they were folded before the transaction)."""
         n = len(ticks)
-        pairs = {(t.venue, t.symbol) for t in ticks}
-        venues = [p[0] for p in pairs]
-        symbols = [p[1] for p in pairs]
-        conn.execute(_LOCK_PAIRS, (venues, symbols))
+        conn.execute(_LOCK_PAIRS, (prep.venues, prep.symbols))
         if slow:
             fresh: Sequence[int] = ()
             maybe: Sequence[int] = range(n)
         else:
-            stored = self._max_trade_ids(conn, ticks, venues, symbols)
+            stored = self._max_trade_ids(conn, ticks, prep.venues, prep.symbols)
             if not stored:
                 fresh, maybe = range(n), ()
             else:
@@ -380,16 +399,15 @@ class PostgresStore:
                 for i, t in enumerate(ticks):
                     top = stored.get((t.venue, t.symbol))
                     (maybe if top is not None and t.trade_id <= top else fresh).append(i)
-        parts = None
         with conn.cursor() as cur:
+            if len(fresh) == n:
+                with cur.copy(_COPY_TICKS) as copy:
+                    copy.write(prep.payload)
+                return list(fresh), prep.parts
             if fresh:
-                cols = copybin.tick_columns(ticks if len(fresh) == n else [ticks[i] for i in fresh])
+                cols = copybin.tick_columns([ticks[i] for i in fresh])
                 with cur.copy(_COPY_TICKS) as copy:
                     copy.write(copybin.encode(cols))
-                    if not maybe and self._app_bars:  # folded while the server digests the COPY
-                        parts = aggregate(cols.symbol, cols.ts_us, cols.price, cols.size)
-            if not maybe:
-                return list(fresh), parts
             staged = self._insert_staged(cur, ticks, maybe)
         return sorted([*fresh, *staged]), None
 
@@ -422,12 +440,6 @@ class PostgresStore:
             t = ticks[i]
             first.setdefault((t.venue, t.symbol, t.trade_id, to_us(t.ts)), i)
         return [first[(v, s, tid, to_us(ts))] for v, s, tid, ts in inserted]
-
-    @staticmethod
-    def _upsert_latest(conn: psycopg.Connection, ticks: Sequence[Tick], new: Sequence[int]
-                       ) -> None:  # fmt: skip
-        rows = latest_by_symbol(ticks if len(new) == len(ticks) else [ticks[i] for i in new])
-        conn.execute(_UPSERT_LATEST, [list(col) for col in zip(*rows, strict=True)])
 
     def _upsert_bars(self, conn: psycopg.Connection, parts: list[PartialBars]) -> None:
         parts = [p for p in parts if len(p)]

@@ -195,10 +195,18 @@ def heartbeat_frames(
 
 def iso_z(ts: dt.datetime) -> str:
     """``ts`` as ISO-8601 UTC with microseconds and ``Z`` (``2024-01-02T15:04:05.123456Z``).
-    A naive datetime is taken to be UTC."""
+    A naive datetime is taken to be UTC. (orjson formats it in C, ~3x faster than isoformat.)"""
     if ts.tzinfo is not UTC:
         ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    return ts.isoformat(timespec="microseconds")[:-6] + "Z"
+    if ts.microsecond:
+        return orjson.dumps(ts, option=orjson.OPT_UTC_Z)[1:-1].decode()
+    return ts.isoformat(timespec="microseconds")[:-6] + "Z"  # orjson would drop ".000000"
+
+
+def dumps_utc(obj: object) -> str:
+    """Compact JSON text with datetimes written in C as RFC 3339 UTC with ``Z`` (the fraction
+    omitted when it is zero): the fast path for frames that carry many timestamps."""
+    return orjson.dumps(obj, option=orjson.OPT_UTC_Z).decode()
 
 
 def to_utc(ts: dt.datetime) -> dt.datetime:

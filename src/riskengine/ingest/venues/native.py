@@ -33,7 +33,7 @@ from riskengine.ingest.venues.base import (
     Subscription,
     diagnose,
     dumps,
-    iso_z,
+    dumps_utc,
     loads,
     malformed,
     missing,
@@ -134,12 +134,11 @@ class Native:
         return [dumps({"type": "subscribed", "symbols": list(subscription.symbols)})]
 
     def encode_trades(self, ticks: Sequence[Tick], *, sequence: int = 0) -> str:
-        """One ``trades`` frame holding ``ticks`` (any symbols). ``sequence`` is unused."""
-        data = [
-            {"s": t.symbol, "id": t.trade_id, "t": iso_z(t.ts), "p": t.price, "q": t.size}
-            for t in ticks
-        ]
-        return dumps({"type": "trades", "data": data})
+        """One ``trades`` frame holding ``ticks`` (any symbols). ``sequence`` is unused.
+        Times are RFC 3339 UTC with ``Z``, the fraction omitted when it is zero."""
+        data = [{"s": t.symbol, "id": t.trade_id, "t": t.ts, "p": t.price, "q": t.size}
+                for t in ticks]  # fmt: skip
+        return dumps_utc({"type": "trades", "data": data})
 
     def heartbeat(self, *, last_trade_id: dict[str, int], sequence: int = 0) -> str | None:
         return dumps({"type": "heartbeat", "last": dict(last_trade_id)})
