@@ -295,3 +295,48 @@ def test_database_stopped_mid_stream_and_restarted(pg_server, pg_url, open_test_
         assert len(feed.log.unique_sent()) == 8000
     finally:
         store.close()
+
+
+def test_a_silent_symbol_is_recorded_stale_once(store):
+    async def main():
+        two = simulated_ticks(HISTORY, SYMBOLS[:2], seed=13, start=START)
+        feed = FeedServer(two, venue="riskengine", batch=5, rate=3000)
+        async with feed:
+            service = IngestService(store, fast_config(feed.url, "riskengine", stale_after=0.3))
+            service.start()
+            await wait_for(lambda: service.metrics.stale_symbols >= 1, 10, "a stale symbol")
+            await asyncio.sleep(0.6)  # still silent: not recorded again
+            await service.stop()
+        return service
+
+    service = asyncio.run(main())
+    assert service.metrics.stale_symbols == 1
+    events = store.quality_events(kind="stale")
+    assert [(e.symbol, e.venue) for e in events] == [(SYMBOLS[2], "riskengine")]
+
+
+def test_a_jump_against_the_previous_close_is_recorded(store):
+    """Imported history closes at 100; live ticks the next day at 48 (a 2:1 split in the feed,
+    against adjusted history) are a -52% jump, recorded once per symbol and day."""
+    from riskengine.market.history import FactorHistory
+
+    days = np.array(["2024-03-01", "2024-03-04"], dtype="datetime64[D]")
+    imported = FactorHistory(days[:1], ("X",), np.array([[100.0]]))
+    store.import_daily(imported)
+    live = FactorHistory(days, ("X",), np.array([[100.0], [48.0]]))
+
+    async def main():
+        ticks = (t for t in replay_ticks(live) if t.ts.date() == dt.date(2024, 3, 4))
+        feed = FeedServer(ticks, venue="riskengine")
+        async with feed:
+            cfg = IngestConfig(feed=feed.url, venue="riskengine", symbols=("X",),
+                               batch_size=1, flush_interval=0.05)  # fmt: skip
+            service = IngestService(store, cfg)
+            service.start()
+            await wait_for(lambda: service.metrics.ticks_stored >= 1, 10, "the tick stored")
+            await asyncio.sleep(0.2)
+            await service.stop()
+
+    asyncio.run(main())
+    (event,) = store.quality_events(kind="jump")
+    assert event.symbol == "X" and "-52.0%" in event.detail and "100" in event.detail

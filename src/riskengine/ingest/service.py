@@ -54,10 +54,12 @@ class IngestConfig:
         backoff_initial, backoff_max: reconnect delay bounds in seconds (exponential, with
             full jitter); the database retry uses the same bounds.
         gap_grace: seconds a missing trade id may stay missing before it counts as a gap.
-        max_connection_age: reconnect after this many seconds (Binance closes connections
-            after 24 hours; None: never).
+        max_connection_age: reconnect after this many seconds (None: the venue's own limit,
+            23.5 hours for Binance, which closes connections after 24; else never).
         jump_threshold: record a jump when a tick is this far from the previous daily close
             (0.25: 25 %; a split in live ticks against adjusted history looks like this).
+        stale_after: record a subscribed symbol as stale when no trade of it has arrived for
+            this many seconds (once per silence; counted in ``metrics.stale_symbols``).
     """
 
     feed: str
@@ -73,6 +75,7 @@ class IngestConfig:
     gap_grace: float = 2.0
     max_connection_age: float | None = None
     jump_threshold: float = 0.25
+    stale_after: float = 60.0
 
     def __post_init__(self):
         if not self.feed.startswith(("ws://", "wss://")):
@@ -113,6 +116,7 @@ class IngestMetrics:
     store_errors: int = 0
     backpressure_pauses: int = 0
     watchdog_timeouts: int = 0
+    stale_symbols: int = 0  # silences longer than stale_after, each counted once
     buffered: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -159,6 +163,12 @@ class IngestService:
         self._prev_close: dict[tuple[str, dt.date], float | None] = {}
         self._store_resume: dict[str, int] | None = None
         self.latest: dict[str, Tick] = {}
+        self._max_age = config.max_connection_age or getattr(
+            self.adapter, "max_connection_age", None
+        )
+        self._last_trade_at: dict[str, float] = {}  # loop time a symbol's last trade arrived
+        self._stale: set[str] = set()
+        self._started_at: float | None = None
         self.connected = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -296,9 +306,8 @@ class IngestService:
                         return
                 for reply in parsed.reply:
                     await ws.send(reply)
-                if cfg.max_connection_age and loop.time() - opened > cfg.max_connection_age:
-                    log.info("ingest: connection older than %ss: reconnecting",
-                             cfg.max_connection_age)  # fmt: skip
+                if self._max_age and loop.time() - opened > self._max_age:
+                    log.info("ingest: connection older than %ss: reconnecting", self._max_age)
                     return
         finally:
             watchdog.cancel()
@@ -308,7 +317,9 @@ class IngestService:
         classify = self._sequencer.classify
         buf = self._buffer
         before = len(buf)
+        seen = self._last_trade_at
         for t in ticks:
+            seen[t.symbol] = now
             verdict = classify(t.symbol, t.trade_id, now)
             if verdict == DUPLICATE:
                 m.duplicates_dropped += 1
@@ -380,6 +391,7 @@ class IngestService:
             gaps = self._sequencer.due_gaps(now)
             if gaps:
                 self._note_gaps(gaps)
+            self._check_stale(now)
             if not buf and not self._pending.events and not self._pending.malformed:
                 if stopping:
                     return
@@ -420,6 +432,24 @@ class IngestService:
                 self._space.set()
             if batch:
                 self._publish(batch, inserted)
+
+    def _check_stale(self, now: float) -> None:
+        """Record each subscribed symbol once when it falls silent for ``stale_after``."""
+        if self._started_at is None:
+            self._started_at = now
+        limit = self.config.stale_after
+        for symbol in self.config.symbols:
+            silent = now - self._last_trade_at.get(symbol, self._started_at)
+            if silent < limit:
+                self._stale.discard(symbol)
+            elif symbol not in self._stale:
+                self._stale.add(symbol)
+                self.metrics.stale_symbols += 1
+                log.warning("ingest: %s stale: no trade for %.0fs", symbol, silent)
+                self._pending.events.append(
+                    QualityEvent(dt.datetime.now(UTC), "stale", symbol, self.config.venue,
+                                 f"no trade for {silent:.0f}s (stale_after {limit:g}s)")
+                )  # fmt: skip
 
     def _note_gaps(self, gaps) -> None:
         now = dt.datetime.now(UTC)

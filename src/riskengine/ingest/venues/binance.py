@@ -64,6 +64,8 @@ class Binance:
 
     name = "binance"
     batches = False
+    #: Binance closes every connection after 24 hours: the ingest service reconnects before.
+    max_connection_age = 23.5 * 3600
     resumable = False
 
     def __init__(self, *, usd_quote: str = "USDT") -> None:
