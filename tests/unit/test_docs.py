@@ -1,9 +1,13 @@
 """The documentation stays true: its examples run and its tables match the code.
 
-* the Python examples of README.md and docs/python.md run from the repository root;
+* the Python examples of README.md, docs/python.md and docs/ingest.md run from the repository
+  root;
 * docs/cli.md names exactly the options of ``riskengine risk`` (with their defaults and choices),
   and every ``riskengine risk`` command in README.md and docs/cli.md parses; the same for
   ``riskengine exposures`` and its own option table;
+* the option tables of docs/ingest.md list exactly the options of ``riskengine import``,
+  ``feed`` and ``ingest`` (defaults and choices included), and every such command in the shell
+  examples of README.md and docs/ingest.md parses;
 * examples/book.json is the same book as examples/book.csv;
 * the book table of docs/formats.md lists exactly ``KNOWN_FIELDS``, its report table exactly
   the keys of ``RiskReport.to_dict()``, and its exposures tables the keys of ``Exposures`` and
@@ -120,6 +124,13 @@ def test_python_md_examples_run(monkeypatch):
     run_blocks(blocks, monkeypatch)
 
 
+def test_ingest_md_python_examples_run(monkeypatch):
+    """The feed -> ingest -> store examples, over real WebSocket connections on 127.0.0.1."""
+    blocks = code_blocks(read(DOCS / "ingest.md"), "python")
+    assert blocks, "docs/ingest.md has no ```python example"
+    run_blocks(blocks, monkeypatch)
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI
 
@@ -132,11 +143,19 @@ def test_cli_md_mentions_only_real_options_and_all_of_them():
     assert real - mentioned == set(), "docs/cli.md does not document these options"
 
 
-@pytest.mark.parametrize(
-    ("command", "header"), [("risk", "Option"), ("exposures", "Exposures option")]
-)
-def test_cli_md_option_table_matches_the_parser(command, header):
-    rows = table_rows(read(DOCS / "cli.md"), header)
+OPTION_TABLES = [
+    ("cli.md", "risk", "Option"),
+    ("cli.md", "exposures", "Exposures option"),
+    ("ingest.md", "import", "Import option"),
+    ("ingest.md", "feed", "Feed option"),
+    ("ingest.md", "ingest", "Ingest option"),
+]
+
+
+@pytest.mark.parametrize(("doc", "command", "header"), OPTION_TABLES)
+def test_option_table_matches_the_parser(doc, command, header):
+    rows = table_rows(read(DOCS / doc), header)
+    assert rows, f"{doc} has no table headed {header!r}"
     options = risk_options(command)
     in_table = [first_code(r[0]) for r in rows]
     assert sorted(in_table) == sorted(options), "the option table must list each option once"
@@ -205,6 +224,28 @@ def test_documented_exposures_commands_parse():
             command = command.replace(f"${name}", value)
         words = shlex.split(command.split(">", 1)[0])
         parser.parse_args(words[words.index("exposures") :])
+
+
+MARKET_DATA_COMMANDS = ("import", "feed", "ingest")
+
+
+def command_words(line: str, command: str) -> list[str]:
+    """The words of a shell command line from ``command`` on, without what follows it: a
+    redirection (``> f``, ``2>&1``), a pipe or ``&`` (run in the background)."""
+    line = re.split(r"\s(?:\d?>|&|\|)", f"{line} ", maxsplit=1)[0]
+    words = shlex.split(line)
+    return words[words.index(command) :]
+
+
+@pytest.mark.parametrize("doc", [README, DOCS / "ingest.md"], ids=lambda p: p.name)
+@pytest.mark.parametrize("command", MARKET_DATA_COMMANDS)
+def test_documented_market_data_commands_parse(doc, command):
+    commands = risk_commands(read(doc), command)
+    assert commands, f"{doc.name} shows no riskengine {command} command"
+    parser = build_parser()
+    for line in commands:
+        args = parser.parse_args(command_words(line, command))  # SystemExit if invalid
+        assert args.command == command
 
 
 # ---------------------------------------------------------------------------------------------
