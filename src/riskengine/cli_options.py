@@ -10,8 +10,9 @@ STORE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
 
 def read_history(prices: str):
     """The FactorHistory behind ``--prices``: a wide or long CSV file, or a store URL
-    (``sqlite:///file.db``, ``postgresql://...``) whose daily bars are used (imported closes,
-    and bars built from ingested ticks for symbols without imported history)."""
+    (``sqlite:///file.db``, ``postgresql://...``) whose daily bars are used: the imported close
+    of a day where there is one, else the daily bar built from ingested ticks (so a day with
+    ticks for only some symbols is the last date: pass ``--as-of`` for the last full day)."""
     if prices.startswith(STORE_SCHEMES):
         from riskengine.store import open_store
 

@@ -340,3 +340,41 @@ def test_a_jump_against_the_previous_close_is_recorded(store):
     asyncio.run(main())
     (event,) = store.quality_events(kind="jump")
     assert event.symbol == "X" and "-52.0%" in event.detail and "100" in event.detail
+
+
+class PoisonStore(SlowStore):
+    """The real store, rejecting (as bad data, not an outage) any batch holding trade 50 of
+    the first symbol."""
+
+    def __init__(self, store):
+        super().__init__(store, 0.0)
+
+    def write_ticks(self, ticks):
+        from riskengine.store.base import StoreError
+
+        if any(t.symbol == SYMBOLS[0] and t.trade_id == 50 for t in ticks):
+            raise StoreError("value out of range for column price")
+        return self._store.write_ticks(ticks)
+
+
+def test_a_batch_the_store_keeps_rejecting_is_dropped_recorded_and_ingestion_goes_on(store):
+    async def main():
+        source = simulated_ticks(HISTORY, seed=14, start=START)
+        feed = FeedServer(source, venue="riskengine", batch=10, rate=3000, limit=3000)
+        async with feed:
+            cfg = fast_config(feed.url, "riskengine", batch_size=100, max_batch=100)
+            service = IngestService(PoisonStore(store), cfg)
+            task = service.start()
+            await wait_for(feed.finished.is_set, 30, "the feed to send everything")
+            await wait_for(lambda: service.metrics.ticks_stored
+                           + service.metrics.rejected_ticks >= 3000, 30, "all handled")  # fmt: skip
+            assert not task.done()
+            await service.stop()
+        return service
+
+    service = asyncio.run(main())
+    m = service.metrics
+    assert 0 < m.rejected_ticks <= 100 and m.ticks_stored == 3000 - m.rejected_ticks
+    (event,) = store.quality_events(kind="rejected")
+    assert event.count == m.rejected_ticks and "out of range" in event.detail
+    assert store.count_ticks(venue="riskengine") == m.ticks_stored

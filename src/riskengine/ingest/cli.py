@@ -118,7 +118,13 @@ def run_feed(args) -> str:
             await _until_signal(args.duration)
         return server
 
-    server = asyncio.run(serve())
+    try:
+        server = asyncio.run(serve())
+    except OSError as exc:
+        raise InputError(
+            f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}. Choose another "
+            "--port (0 picks a free one) or stop what is listening there."
+        ) from None
     flog = server.log
     if args.log:
         with open(args.log, "w") as fh:

@@ -90,7 +90,9 @@ class FeedLog:
     reordered_frames: int = 0
     drops: int = 0
     connections: int = 0
-    skipped: int = 0  # trades published while the client was away, never sent
+    # trades not sent on a connection: published while a non-resuming client was away, or the
+    # unsent rest of a chunk when a connection closed (a resuming client gets those later)
+    skipped: int = 0
 
     def unique_sent(self) -> set[tuple[str, int]]:
         return set(self.sent)
@@ -155,6 +157,7 @@ class FeedServer:
         self._source = source
         self._journal: list[Tick] = []
         self._index: dict[tuple[str, int], int] = {}
+        self._symbols: set[str] = set()
         self._exhausted = False
         self._head = 0  # live head: where a new non-resuming connection joins
         self._rng = random.Random(self.faults.seed)
@@ -179,6 +182,7 @@ class FeedServer:
                 self._exhausted = True
                 break
             self._index[(tick.symbol, tick.trade_id)] = len(self._journal)
+            self._symbols.add(tick.symbol)
             self._journal.append(tick)
         if self.limit is not None and len(self._journal) >= self.limit:
             self._exhausted = True
@@ -195,6 +199,8 @@ class FeedServer:
 
     # --- server ---------------------------------------------------------------------------
     async def start(self) -> FeedServer:
+        if not self._journal:
+            self._extend(1)  # a bad source (unknown symbol, short history) fails here, not later
         self._server = await serve(
             self._handle, self.host, self.port, max_size=2**20, compression=None
         )
@@ -268,7 +274,8 @@ class FeedServer:
         cursor, resume = self._start_cursor(sub)
         state = _Connection(opened=time.monotonic())
         next_heartbeat = state.opened + self.heartbeat_interval
-        chunk = max(self.batch * max(len(wanted), 1), 64)
+        # enough journal trades that each subscribed symbol can fill a frame
+        chunk = max(self.batch * max(len(self._symbols), 1), 64)
         while True:
             ticks = self._take(cursor, chunk)
             if not ticks:
@@ -376,11 +383,10 @@ class FeedServer:
 
     def _should_drop(self, trade_frames: int, opened: float) -> bool:
         f = self.faults
-        if f.max_drops and self.log.drops >= f.max_drops:
-            return False
-        if f.drop_every and trade_frames >= f.drop_every:
+        budget = not f.max_drops or self.log.drops < f.max_drops
+        if budget and f.drop_every and trade_frames >= f.drop_every:
             return True
-        age = self.max_connection_age
+        age = self.max_connection_age  # a venue's rule, not a fault: max_drops does not apply
         return age is not None and time.monotonic() - opened >= age
 
     async def _drop(self, ws: ServerConnection) -> None:

@@ -36,6 +36,10 @@ from riskengine.store.base import QualityEvent, StoreUnavailable, TickStore
 
 log = logging.getLogger("riskengine.ingest")
 
+#: a batch the store rejects (an error other than StoreUnavailable) this many times in a row is
+#: dropped, counted and recorded, so that one bad batch cannot stop ingestion
+REJECTIONS_BEFORE_DROP = 3
+
 
 @dataclass(frozen=True)
 class IngestConfig:
@@ -52,7 +56,8 @@ class IngestConfig:
         buffer_limit: ticks held at most; when full, the service stops reading the feed.
         heartbeat_timeout: reconnect when no frame has arrived for this many seconds.
         backoff_initial, backoff_max: reconnect delay bounds in seconds (exponential, with
-            full jitter); the database retry uses the same bounds.
+            "equal" jitter: uniform between half and all of the capped delay); the database
+            retry uses the same bounds.
         gap_grace: seconds a missing trade id may stay missing before it counts as a gap.
         max_connection_age: reconnect after this many seconds (None: the venue's own limit,
             23.5 hours for Binance, which closes connections after 24; else never).
@@ -116,6 +121,7 @@ class IngestMetrics:
     store_errors: int = 0
     backpressure_pauses: int = 0
     watchdog_timeouts: int = 0
+    rejected_ticks: int = 0  # in batches the store rejected repeatedly (bad data), dropped
     stale_symbols: int = 0  # silences longer than stale_after, each counted once
     buffered: int = 0
 
@@ -191,8 +197,14 @@ class IngestService:
             with contextlib.suppress(Exception):
                 await self._ws.close()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except asyncio.CancelledError:
+                pass
+            except TimeoutError:
+                log.error("ingest: stopped with %d ticks not stored (the store did not come "
+                          "back within %gs)", self.held(), timeout)  # fmt: skip
+                self._task.cancel()
 
     async def run(self) -> None:
         log.info(
@@ -338,7 +350,7 @@ class IngestService:
         self._space.clear()
         self._data.set()
         started = time.monotonic()
-        held = len(self._buffer)
+        held = self.held()
         log.warning("ingest: buffer full (%d ticks): pausing the feed until the store catches up",
                     held)  # fmt: skip
         await self._space.wait()
@@ -376,7 +388,7 @@ class IngestService:
         of the buffer and is retried with backoff."""
         cfg, m = self.config, self.metrics
         loop = asyncio.get_running_loop()
-        failures = 0
+        failures = rejected = 0
         buf = self._buffer
         while True:
             stopping = self._stopping.is_set()
@@ -405,8 +417,22 @@ class IngestService:
             self._oldest = loop.time() if buf else None
             events, malformed = self._take_pending()
             try:
-                inserted = await asyncio.to_thread(self._write, batch, events, malformed)
-            except StoreUnavailable as exc:
+                inserted, unrecorded = await asyncio.to_thread(
+                    self._write, batch, events, malformed
+                )
+            except Exception as exc:  # StoreUnavailable, or a batch the store rejects
+                if not isinstance(exc, StoreUnavailable):
+                    rejected += 1
+                    log.exception("ingest: the store rejected a batch of %d ticks", n)
+                    if rejected >= REJECTIONS_BEFORE_DROP:
+                        m.store_errors += 1
+                        self._restore_pending(events, malformed)
+                        self._drop_batch(batch, exc)
+                        self._inflight -= n
+                        rejected = 0
+                        if self.held() < 0.75 * cfg.buffer_limit:
+                            self._space.set()
+                        continue
                 buf.extendleft(reversed(batch))  # back to the front: nothing is lost
                 self._inflight -= n
                 if buf and self._oldest is None:
@@ -422,7 +448,9 @@ class IngestService:
                     return
                 await asyncio.sleep(delay)
                 continue
-            failures = 0
+            failures = rejected = 0
+            if unrecorded:  # the ticks are stored; their quality findings wait for the next try
+                self._restore_pending(unrecorded, 0)
             self._inflight -= n
             m.batches += 1
             m.ticks_stored += inserted
@@ -473,8 +501,11 @@ class IngestService:
         self._pending.events[:0] = events
         self._pending.malformed += malformed
 
-    def _write(self, batch: list[Tick], events: list[QualityEvent], malformed: int) -> int:
-        """In a worker thread: store the batch, then the quality findings it produced."""
+    def _write(self, batch: list[Tick], events: list[QualityEvent], malformed: int
+               ) -> tuple[int, list[QualityEvent]]:  # fmt: skip
+        """In a worker thread: store the batch, then the quality findings it produced. Returns
+        (ticks inserted, findings not recorded because the store failed after the ticks
+        committed: the caller keeps them for the next write)."""
         inserted = self.store.write_ticks(batch).inserted if batch else 0
         events = events + self._jumps(batch)
         if malformed:
@@ -483,8 +514,26 @@ class IngestService:
                              f"{malformed} malformed frames skipped", malformed)
             )  # fmt: skip
         if events:
-            self.store.record_quality(events)
-        return inserted
+            try:
+                self.store.record_quality(events)
+            except StoreUnavailable as exc:
+                log.warning("ingest: %d quality findings kept for later (%s)", len(events), exc)
+                return inserted, events
+        return inserted, []
+
+    def _drop_batch(self, batch: list[Tick], exc: Exception) -> None:
+        """A batch the store keeps rejecting (not an outage: bad data): dropped, counted and
+        recorded, so the service goes on; never silently."""
+        self.metrics.rejected_ticks += len(batch)
+        first, last = batch[0], batch[-1]
+        detail = (f"{len(batch)} ticks rejected by the store {REJECTIONS_BEFORE_DROP} times and "
+                  f"dropped ({first.symbol} #{first.trade_id} .. {last.symbol} "
+                  f"#{last.trade_id}): {exc}")  # fmt: skip
+        log.error("ingest: %s", detail)
+        self._pending.events.append(
+            QualityEvent(dt.datetime.now(UTC), "rejected", None, self.config.venue, detail[:500],
+                         len(batch))
+        )  # fmt: skip
 
     def _jumps(self, batch: list[Tick]) -> list[QualityEvent]:
         """Ticks further than ``jump_threshold`` from the symbol's previous daily close (one

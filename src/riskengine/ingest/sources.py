@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from riskengine.core.covariance import matrix_root, nearest_psd
-from riskengine.errors import InputError, InsufficientHistoryError
+from riskengine.errors import InputError, InsufficientHistoryError, UnknownSymbolError
 from riskengine.ingest.tick import UTC, Tick
 from riskengine.market.history import FactorHistory
 
@@ -26,7 +26,14 @@ CLOSE_TIME = dt.time(20, 0, tzinfo=UTC)  # 16:00 New York in summer: the replaye
 def _columns(history: FactorHistory, symbols: Sequence[str] | None) -> list[int]:
     if not symbols:
         return list(range(len(history.symbols)))
-    return [history.require(s) for s in symbols]
+    unknown = [s for s in symbols if s not in history.column]
+    if unknown:
+        raise UnknownSymbolError(
+            f"cannot serve {', '.join(map(repr, unknown))}: not in the price history "
+            f"({len(history.symbols)} symbols: {', '.join(history.symbols[:20])}). Choose "
+            "symbols of the history, or pass a history that has them (--history)."
+        )
+    return [history.column[s] for s in symbols]
 
 
 def replay_ticks(

@@ -68,7 +68,8 @@ class LatestPrice:
 class QualityEvent:
     """A recorded data-quality finding: ``kind`` is ``gap`` (missing trades by id), ``jump``
     (a tick far from the previous close), ``stale`` (no tick for too long), ``overflow`` (the
-    ingest buffer was full: trades not read while it was), ``malformed`` (bad frames)."""
+    ingest buffer was full: trades not read while it was), ``malformed`` (bad frames),
+    ``rejected`` (a batch the store refused repeatedly, dropped)."""
 
     ts: dt.datetime
     kind: str

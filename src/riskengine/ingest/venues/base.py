@@ -27,8 +27,8 @@ class Parsed:
             ignore).
         ticks: the trades, in the frame's order.
         reply: frames the client must send back (pong to an application ping), else empty.
-        last_trade_id: for heartbeats that carry it (Coinbase), symbol -> the venue's last trade
-            id, so a gap can be detected while no trade arrives.
+        last_trade_id: for heartbeats that carry it (Coinbase, ours), symbol -> the venue's
+            last trade id, so a gap can be detected while no trade arrives.
         message: human-readable detail for ``error``/``reconnect``/``other``.
     """
 
@@ -51,7 +51,7 @@ class VenueAdapter(Protocol):
     """
 
     name: str
-    #: trades per frame the venue sends when batching (1 when each trade is its own frame).
+    #: a frame may hold several trades (False: each trade is its own frame).
     batches: bool
     #: the server may resend trades after a given trade id on reconnect (our own format only).
     resumable: bool
