@@ -16,7 +16,16 @@ import sys
 from riskengine.backtest.cli import add_backtest, run_backtest
 from riskengine.cli_options import add_model_options, model_fields
 from riskengine.errors import RiskEngineError
-from riskengine.ingest.cli import add_feed, add_import, add_ingest, run_feed, run_import, run_ingest
+from riskengine.ingest.cli import (
+    add_feed,
+    add_import,
+    add_ingest,
+    add_quality,
+    run_feed,
+    run_import,
+    run_ingest,
+    run_quality,
+)
 from riskengine.pipeline import PRESETS, RETURN_MODELS, SAMPLINGS
 from riskengine.stress.cli import add_stress, run_stress
 
@@ -191,6 +200,7 @@ COMMANDS = {
     "import": (add_import, run_import),
     "feed": (add_feed, run_feed),
     "ingest": (add_ingest, run_ingest),
+    "quality": (add_quality, run_quality),
 }
 
 

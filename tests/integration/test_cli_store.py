@@ -50,3 +50,34 @@ def test_a_bad_store_url_exits_2(tmp_path):
     out = run("risk", "--portfolio", BOOK, "--prices", "postgres:/nohost")
     assert out.returncode == 2
     assert "riskengine: error:" in out.stderr
+
+
+def test_quality_lists_recorded_events_and_stale_symbols(store_url, open_test_store):
+    import datetime as dt
+
+    from riskengine.ingest.tick import Tick
+    from riskengine.store.base import QualityEvent
+
+    now = dt.datetime.now(dt.UTC)
+    store = open_test_store(store_url)
+    try:
+        store.write_ticks([
+            Tick("kraken", "BTC-USD", now - dt.timedelta(hours=2), 100.0, 1.0, 1),
+            Tick("kraken", "ETH-USD", now - dt.timedelta(seconds=5), 10.0, 1.0, 1),
+        ])  # fmt: skip
+        store.record_quality([
+            QualityEvent(now - dt.timedelta(hours=1), "gap", "BTC-USD", "kraken",
+                         "trade ids 5..9 missing", 5),
+            QualityEvent(now, "malformed", None, "kraken", "3 malformed frames skipped", 3),
+        ])  # fmt: skip
+    finally:
+        store.close()
+    out = run("quality", "--database", store_url, "--stale-after", "600", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert list(report["stale_symbols"]) == ["BTC-USD"]  # 2 h old; ETH-USD ticked 5 s ago
+    assert [(e["kind"], e["count"]) for e in report["events"]] == [("gap", 5), ("malformed", 3)]
+    only = run("quality", "--database", store_url, "--kind", "malformed", "--format", "json")
+    assert [e["kind"] for e in json.loads(only.stdout)["events"]] == ["malformed"]
+    table = run("quality", "--database", store_url, "--stale-after", "600")
+    assert "BTC-USD" in table.stdout and "trade ids 5..9 missing" in table.stdout

@@ -149,6 +149,7 @@ OPTION_TABLES = [
     ("ingest.md", "import", "Import option"),
     ("ingest.md", "feed", "Feed option"),
     ("ingest.md", "ingest", "Ingest option"),
+    ("ingest.md", "quality", "Quality option"),
 ]
 
 
@@ -226,7 +227,7 @@ def test_documented_exposures_commands_parse():
         parser.parse_args(words[words.index("exposures") :])
 
 
-MARKET_DATA_COMMANDS = ("import", "feed", "ingest")
+MARKET_DATA_COMMANDS = ("import", "feed", "ingest", "quality")
 
 
 def command_words(line: str, command: str) -> list[str]:

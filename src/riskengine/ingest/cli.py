@@ -240,3 +240,81 @@ def run_import(args) -> str:
         return "\n".join(lines)
     finally:
         store.close()
+
+
+QUALITY_KINDS = ("gap", "jump", "stale", "overflow", "malformed", "rejected")
+
+
+def add_quality(sub) -> None:
+    p = sub.add_parser(
+        "quality",
+        help="data-quality findings recorded by ingestion, and symbols gone stale",
+        description="List the data-quality events the ingest service recorded (gaps, jumps "
+        "against the previous close, stale symbols, buffer overflows, malformed frames, "
+        "rejected batches) and the symbols whose last tick is older than --stale-after.",
+    )
+    add = p.add_argument
+    add("--database", default=None, help="store URL (default $RISKENGINE_DATABASE_URL or "
+        "sqlite:///riskengine.sqlite3)")  # fmt: skip
+    add("--kind", choices=QUALITY_KINDS, default=None, help="only events of this kind")
+    add("--since", default=None, help="only events at or after this UTC time (ISO 8601)")
+    add("--stale-after", type=float, default=300.0,
+        help="seconds without a tick after which a symbol is listed as stale")  # fmt: skip
+    add("--format", choices=("table", "json"), default="table")
+
+
+def _since(raw: str | None) -> dt.datetime | None:
+    if raw is None:
+        return None
+    try:
+        ts = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise InputError(
+            f"--since {raw!r} is not an ISO 8601 time; write e.g. 2024-03-04T14:30:00Z."
+        ) from None
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
+
+
+def run_quality(args) -> str:
+    if args.stale_after <= 0:
+        raise InputError(f"--stale-after {args.stale_after}: seconds must be > 0.")
+    since = _since(args.since)
+    store = _open_store(args.database)
+    try:
+        events = store.quality_events(kind=args.kind, since=since)
+        now = dt.datetime.now(dt.UTC)
+        stale = store.stale_symbols(now, dt.timedelta(seconds=args.stale_after))
+    finally:
+        store.close()
+    if args.format == "json":
+        return json.dumps(
+            {
+                "as_of": now.isoformat(),
+                "stale_after_seconds": args.stale_after,
+                "stale_symbols": {s: ts.isoformat() for s, ts in sorted(stale.items())},
+                "events": [
+                    {
+                        "ts": e.ts.isoformat(),
+                        "kind": e.kind,
+                        "symbol": e.symbol,
+                        "venue": e.venue,
+                        "count": e.count,
+                        "detail": e.detail,
+                    }
+                    for e in events
+                ],  # fmt: skip
+            },
+            indent=2,
+        )
+    lines = [f"data quality as of {now:%Y-%m-%d %H:%M:%S}Z"]
+    if stale:
+        lines.append(f"stale symbols (no tick for {args.stale_after:g}s): {len(stale)}")
+        lines += [f"  {s:<12} last tick {ts:%Y-%m-%d %H:%M:%S}Z" for s, ts in sorted(stale.items())]
+    else:
+        lines.append(f"stale symbols (no tick for {args.stale_after:g}s): none")
+    lines.append(f"events: {len(events)}")
+    for e in events:
+        where = "/".join(x for x in (e.venue, e.symbol) if x) or "-"
+        lines.append(f"  {e.ts:%Y-%m-%d %H:%M:%S}Z  {e.kind:<9} {where:<24} x{e.count:<6} "
+                     f"{e.detail}")  # fmt: skip
+    return "\n".join(lines)
