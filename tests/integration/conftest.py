@@ -6,15 +6,23 @@ them: apt-get install postgresql). initdb and postgres refuse to run as root, so
 run as the ``postgres`` user (runuser), in a data directory made with ``tempfile.mkdtemp`` and
 handed to that user. The server listens on 127.0.0.1 on a free port, with durability off
 (fsync, synchronous_commit, full_page_writes): it is thrown away at the end.
+
+``RISKENGINE_TEST_PG_SETTINGS`` (optional, default none) adds server settings, ``key=value``
+separated by spaces, passed as ``-c key=value`` at start: to run the store tests against an
+extension installed on the machine, e.g. ``shared_preload_libraries=timescaledb
+timescaledb.license=timescale timescaledb.telemetry_level=off``.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
-from riskengine.store.pgserver import INSTALL_HINT, PgServer, find_pg_bindir
+from riskengine.store.pgserver import INSTALL_HINT, PgServer, find_pg_bindir, parse_settings
+
+SETTINGS_ENV = "RISKENGINE_TEST_PG_SETTINGS"
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +35,11 @@ def pg_server():
             pytrace=False,
         )
     try:
-        server = PgServer(bindir)
+        settings = parse_settings(os.environ.get(SETTINGS_ENV))
+    except ValueError as exc:
+        pytest.fail(f"{SETTINGS_ENV}: {exc}", pytrace=False)
+    try:
+        server = PgServer(bindir, settings)
     except RuntimeError as exc:
         pytest.fail(f"could not create a PostgreSQL data directory: {exc}", pytrace=False)
     t0 = time.perf_counter()
@@ -35,7 +47,8 @@ def pg_server():
         server.start()
     except RuntimeError as exc:
         server.cleanup()
-        pytest.fail(f"could not start PostgreSQL: {exc}", pytrace=False)
+        extra = f" (with {SETTINGS_ENV}={os.environ[SETTINGS_ENV]!r})" if settings else ""
+        pytest.fail(f"could not start PostgreSQL{extra}: {exc}", pytrace=False)
     server.startup_seconds = time.perf_counter() - t0
     yield server
     server.cleanup()

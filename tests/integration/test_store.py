@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import random
 import socket
 import sqlite3
@@ -31,10 +32,13 @@ from riskengine.store.bars import aggregate
 from riskengine.store.importer import ProgressBar, import_file
 from riskengine.store.open import parse_url
 from riskengine.store.postgres import (
+    CAGG_VIEWS,
+    compression_sql,
     continuous_aggregate_policy_sql,
     continuous_aggregate_sql,
     describe_url,
     hypertable_sql,
+    refresh_windows,
     timescale_available,
 )
 
@@ -654,25 +658,156 @@ def test_timescale_sql_by_version():
     assert "time_bucket(INTERVAL '1 minute', ts)" in view
     assert "bars_1d" in continuous_aggregate_sql("1d")
     assert "add_continuous_aggregate_policy('bars_1d'" in continuous_aggregate_policy_sql("1d")
+    assert "compress_segmentby = 'venue, symbol'" in compression_sql()
+    assert "compress_orderby = 'ts, trade_id'" in compression_sql()
 
 
-def test_timescale_features(pg_url, open_test_store):
-    s = open_test_store(pg_url)
+def test_timescale_refresh_windows():
+    """The buckets a write refreshes: from its first tick's to its last tick's, cut at the last
+    whole bucket below the invalidation threshold; none at or above it."""
+
+    def us(*args):
+        return int(dt.datetime(*args, tzinfo=UTC).timestamp() * 1_000_000)
+
+    first, last = us(2024, 3, 1, 10, 0, 30), us(2024, 3, 2, 5, 0, 10)
+    assert refresh_windows(first, last, us(2024, 3, 2, 5, 0, 30)) == [
+        ("bars_1m", us(2024, 3, 1, 10, 0), us(2024, 3, 2, 5, 0)),
+        ("bars_1d", us(2024, 3, 1), us(2024, 3, 2)),
+    ]
+    assert refresh_windows(first, last, us(2024, 3, 9)) == [
+        ("bars_1m", us(2024, 3, 1, 10, 0), us(2024, 3, 2, 5, 1)),
+        ("bars_1d", us(2024, 3, 1), us(2024, 3, 3)),
+    ]
+    # inside the bucket that holds the threshold: real-time aggregation shows it
+    assert refresh_windows(first, first, us(2024, 3, 1, 10, 0, 50)) == []
+    assert refresh_windows(first, last, -210866803200000000) == []  # nothing materialised
+
+
+def _timescale_rows(url, sql, params=None):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def test_timescale_features(pg_url, open_test_store, caplog):
+    """With TimescaleDB installed and preloaded (RISKENGINE_TEST_PG_SETTINGS, docs/store.md):
+    ticks is a hypertable with 1-day chunks, compressed by (venue, symbol) / (ts, trade_id)
+    after 7 days, and the tick-built bars come from the continuous aggregates bars_1m and
+    bars_1d, equal to an oracle right after every write: fresh ticks (real-time aggregation),
+    ticks below what TimescaleDB has already materialised (write_ticks refreshes those
+    buckets), ticks into compressed chunks, and after reopening the store."""
+    with caplog.at_level(logging.INFO, logger="riskengine.store"):
+        s = open_test_store(pg_url)
     try:
         caps = s.capabilities
         if not caps.timescaledb:
             with psycopg.connect(pg_url, autocommit=True) as conn:
                 _, why = timescale_available(conn)
             pytest.skip(f"TimescaleDB extension not available: {why}")
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            hyper = conn.execute(
-                "SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name='ticks'"
-            ).fetchone()
-        assert hyper
-        ticks = [tick(i, seconds=i * 20) for i in range(100)]
-        assert s.write_ticks(ticks + ticks[:5]).inserted == 100
-        assert _bars_as_dict(s, ["BTC-USD"]) == _oracle_bars(ticks)
-        assert "TimescaleDB" in caps.describe()
+        dims = _timescale_rows(
+            pg_url,
+            "SELECT column_name, time_interval FROM timescaledb_information.dimensions "
+            "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'",
+        )
+        assert dims == [("ts", dt.timedelta(days=1))]
+        if not (caps.compression and caps.continuous_aggregates):
+            pytest.skip(f"TimescaleDB without community features: {caps.describe()}")
+        opened = [r.getMessage() for r in caplog.records if "TimescaleDB:" in r.getMessage()]
+        assert opened and opened[-1].endswith(
+            "+ TimescaleDB: hypertable, compression, continuous aggregates"
+        )
+
+        # compression as documented, with its policy
+        settings = _timescale_rows(
+            pg_url,
+            "SELECT attname, segmentby_column_index, orderby_column_index, orderby_asc "
+            "FROM timescaledb_information.compression_settings "
+            "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks' "
+            "AND (segmentby_column_index IS NOT NULL OR orderby_column_index IS NOT NULL) "
+            "ORDER BY segmentby_column_index NULLS LAST, orderby_column_index",
+        )
+        assert settings == [
+            ("venue", 1, None, None),
+            ("symbol", 2, None, None),
+            ("ts", None, 1, True),
+            ("trade_id", None, 2, True),
+        ]
+        jobs = _timescale_rows(
+            pg_url,
+            "SELECT proc_name, hypertable_name, config FROM timescaledb_information.jobs "
+            "WHERE proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate') "
+            "ORDER BY hypertable_name",
+        )
+        assert [(p, h) for p, h, _ in jobs] == [
+            ("policy_refresh_continuous_aggregate", "bars_1d"),
+            ("policy_refresh_continuous_aggregate", "bars_1m"),
+            ("policy_compression", "ticks"),
+        ]
+        assert jobs[2][2]["compress_after"] == "7 days"
+
+        # the continuous aggregates, real-time
+        views = _timescale_rows(
+            pg_url,
+            "SELECT view_name, materialized_only, materialization_hypertable_schema, "
+            "materialization_hypertable_name FROM timescaledb_information.continuous_aggregates "
+            "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks' "
+            "ORDER BY view_name",
+        )
+        assert [(v, m) for v, m, _, _ in views] == [("bars_1d", False), ("bars_1m", False)]
+        materialized = [f"{sch}.{tab}" for _, _, sch, tab in views]
+
+        def check(stored, what):
+            assert s.count_ticks() == len(stored), what
+            symbols = sorted({t.symbol for t in stored})
+            assert _bars_as_dict(s, symbols) == _oracle_bars(stored), what
+            # tick-built bars are not kept in the bars table any more
+            assert _timescale_rows(pg_url, "SELECT count(*) FROM bars") == [(0,)], what
+
+        rng = random.Random(11)
+        unique = _random_ticks(rng, 1500)
+        first, second, third = unique[:600], unique[600:1200], unique[1200:]
+
+        def write(ticks, resent):
+            stream = ticks + rng.sample(resent, min(len(resent), 50))
+            rng.shuffle(stream)
+            return sum(
+                s.write_ticks(stream[i : i + 97]).inserted for i in range(0, len(stream), 97)
+            )
+
+        assert write(first, first) == len(first)
+        check(first, "fresh ticks (real-time aggregation)")
+        chunks = _timescale_rows(
+            pg_url,
+            "SELECT range_end - range_start FROM timescaledb_information.chunks "
+            "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'",
+        )
+        assert len(chunks) == 4 and set(chunks) == {(dt.timedelta(days=1),)}
+
+        # materialise everything (as the refresh policies do for recent data), then write
+        # ticks in between: the buckets they land in must not stay as materialised
+        for view in CAGG_VIEWS.values():
+            _timescale_rows(pg_url, f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+        for table in materialized:
+            assert _timescale_rows(pg_url, f"SELECT count(*) > 0 FROM {table}") == [(True,)]
+        assert write(second, first) == len(second)
+        check(first + second, "ticks below the materialised watermark")
+
+        # compressed chunks: new ticks and re-sent ones go in exactly once
+        compressed = _timescale_rows(
+            pg_url, "SELECT count(compress_chunk(c)) FROM show_chunks('ticks') c"
+        )
+        assert compressed == [(4,)]
+        assert write(third, first + second) == len(third)
+        check(unique, "ticks into compressed chunks")
+        assert s.write_ticks(rng.sample(unique, 300)).inserted == 0
+        assert sorted(s.tick_keys()) == sorted((t.venue, t.symbol, t.trade_id) for t in unique)
+    finally:
+        s.close()
+    # reopening: the set-up is idempotent and the bars stay as they were
+    s = open_test_store(pg_url)
+    try:
+        assert s.capabilities == caps
+        check(unique, "after reopening")
     finally:
         s.close()
 

@@ -4,7 +4,9 @@ It runs Debian's PostgreSQL binaries (``apt-get install postgresql``; ``make tes
 them). initdb and postgres refuse to run as root, so as root they run as the ``postgres`` user
 (runuser), in a data directory made with ``tempfile.mkdtemp`` and handed to that user. The
 server listens on 127.0.0.1 on a free port, with durability off (fsync, synchronous_commit,
-full_page_writes): it is thrown away at the end.
+full_page_writes): it is thrown away at the end. Extra server settings (``settings``: a mapping,
+or ``parse_settings("key=value ...")``) go to the server as ``-c key=value`` options at every
+start, e.g. to preload an extension installed on the machine; by default there are none.
 
     with TemporaryPostgres() as pg:
         store = open_store(pg.new_database())
@@ -17,11 +19,13 @@ import glob
 import os
 import pwd
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 INSTALL_HINT = "install PostgreSQL: apt-get install postgresql"
@@ -61,6 +65,24 @@ def find_pg_bindir() -> Path | None:
     return max(usable, key=_version)
 
 
+_SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+def parse_settings(text: str | None) -> dict[str, str]:
+    """Server settings from ``"key=value key=value"`` (shell-style quoting for a value with
+    spaces, e.g. ``"shared_preload_libraries='a, b'"``); empty or None gives none."""
+    out: dict[str, str] = {}
+    for item in shlex.split(text or ""):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not _SETTING_NAME.fullmatch(key):
+            raise ValueError(
+                f"server setting {item!r} is not key=value (e.g. shared_preload_libraries=NAME)"
+            )
+        out[key] = value.strip()
+    return out
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -69,10 +91,15 @@ def free_port() -> int:
 
 class PgServer:
     """A throw-away PostgreSQL server: ``url`` (the ``postgres`` database), ``stop()`` and
-    ``start()`` (same port, same data directory), ``new_database()`` -> URL of a fresh one."""
+    ``start()`` (same port, same data directory), ``new_database()`` -> URL of a fresh one.
+    ``settings``: extra server settings, passed as ``-c key=value`` at every start."""
 
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, settings: Mapping[str, str] | None = None):
         self.bindir = bindir
+        self.settings = dict(settings or {})
+        for key in self.settings:
+            if not _SETTING_NAME.fullmatch(key):
+                raise ValueError(f"not a server setting name: {key!r}")
         self.version = _version(bindir)
         self.dir = tempfile.mkdtemp(prefix="riskengine-pg-")
         self.port = free_port()
@@ -117,6 +144,9 @@ class PgServer:
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
+        # pg_ctl hands the options to a shell: each value quoted
+        for key, value in self.settings.items():
+            opts += f" -c {shlex.quote(f'{key}={value}')}"
         self._run("pg_ctl", "-D", self.dir, "-o", opts, "-l", f"{self.dir}/log", "-w", "start")
         self.running = True
 
@@ -157,13 +187,14 @@ class PgServer:
 
 
 class TemporaryPostgres(PgServer):
-    """``PgServer`` found, started and cleaned up by a ``with`` block."""
+    """``PgServer`` found, started and cleaned up by a ``with`` block (``settings`` as for
+    ``PgServer``)."""
 
-    def __init__(self):
+    def __init__(self, settings: Mapping[str, str] | None = None):
         bindir = find_pg_bindir()
         if bindir is None:
             raise RuntimeError(f"PostgreSQL server binaries not found: {INSTALL_HINT}")
-        super().__init__(bindir)
+        super().__init__(bindir, settings)
 
     def __enter__(self) -> TemporaryPostgres:
         try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -168,12 +170,14 @@ _RETRIES = 4
 
 class _Prepared:
     """A batch encoded as if every tick were new: the binary COPY payload, its partial bars
-    (when the application keeps bars), each symbol's latest tick, the (venue, symbol) pairs."""
+    (when the application keeps bars), each symbol's latest tick, the (venue, symbol) pairs,
+    its earliest and latest tick times (microseconds)."""
 
-    __slots__ = ("latest", "parts", "payload", "symbols", "venues")
+    __slots__ = ("first_us", "last_us", "latest", "parts", "payload", "symbols", "venues")
 
     def __init__(self, ticks: Sequence[Tick], bars: bool):
         cols = copybin.tick_columns(ticks)
+        self.first_us, self.last_us = int(cols.ts_us.min()), int(cols.ts_us.max())
         self.payload = copybin.encode(cols)
         self.parts = aggregate(cols.symbol, cols.ts_us, cols.price, cols.size) if bars else None
         self.latest = latest_by_symbol(ticks)
@@ -253,6 +257,12 @@ class PostgresStore:
                 conn.execute("SET TIME ZONE 'UTC'")
                 _migrate(conn, self.where)
                 self.capabilities = detect_capabilities(conn)
+                # continuous aggregates: the id of the ticks hypertable, whose invalidation
+                # threshold says which buckets a write may have to refresh (write_ticks)
+                self._ticks_hypertable = self._refresh_sql = None
+                if self.capabilities.continuous_aggregates:
+                    self._ticks_hypertable = ticks_hypertable_id(conn)
+                    self._refresh_sql = refresh_sql(conn)
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(
                 f"cannot connect to PostgreSQL at {self.where}: {_first_line(exc)}. Check that "
@@ -262,6 +272,7 @@ class PostgresStore:
             raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
         logger.info("store %s: %s", self.where, self.capabilities.describe())
         self._app_bars = not self.capabilities.continuous_aggregates
+        self._refresh_lock = threading.Lock()
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -342,6 +353,10 @@ class PostgresStore:
         (a concurrent writer, a duplicate inside the batch), the transaction is rolled back and
         the whole batch takes the staging path. Only the ticks that went in are folded into the
         bars.
+
+        With continuous aggregates the bars come from the ticks themselves; after the commit,
+        the buckets of the batch that TimescaleDB may already have materialised are refreshed
+        (``_refresh_bars``), so the bars read right after this call include the batch.
         """
         n = len(ticks)
         if n == 0:
@@ -357,13 +372,18 @@ class PostgresStore:
                     with conn.transaction():
                         new, parts = self._insert_ticks(conn, ticks, slow, prep)
                         all_new = len(new) == n
-                        if new and self._app_bars:
-                            self._upsert_bars(conn, parts or self._fold(ticks, new))
                         if new:
+                            if self._app_bars:
+                                parts = parts or self._fold(ticks, new)
+                            self._upsert_bars(conn, parts if self._app_bars else None)
                             rows = prep.latest if all_new else latest_by_symbol(
                                 [ticks[i] for i in new]
                             )  # fmt: skip
                             conn.execute(_UPSERT_LATEST, [list(c) for c in zip(*rows, strict=True)])
+                    if self._ticks_hypertable is not None:
+                        # every tick of the batch, stored now or before: a batch retried after
+                        # a failed refresh (StoreUnavailable) refreshes what the first try stored
+                        self._refresh_bars(conn, prep.first_us, prep.last_us)
                     return WriteResult(n, len(new))
                 except pgerrors.UniqueViolation:
                     if slow:
@@ -441,8 +461,11 @@ class PostgresStore:
             first.setdefault((t.venue, t.symbol, t.trade_id, to_us(t.ts)), i)
         return [first[(v, s, tid, to_us(ts))] for v, s, tid, ts in inserted]
 
-    def _upsert_bars(self, conn: psycopg.Connection, parts: list[PartialBars]) -> None:
-        parts = [p for p in parts if len(p)]
+    def _upsert_bars(self, conn: psycopg.Connection, parts: list[PartialBars] | None) -> None:
+        """The bars part of a write, inside its transaction: merge the partial bars into
+        ``bars``. None with continuous aggregates: TimescaleDB derives those bars from the
+        ticks of the same transaction, so there is nothing to merge."""
+        parts = [p for p in parts or () if len(p)]
         if not parts:
             return
 
@@ -468,6 +491,48 @@ class PostgresStore:
                 times("close_ts"),
             ),
         )
+
+    def _refresh_bars(self, conn: psycopg.Connection, first_us: int, last_us: int) -> None:
+        """After a committed write: refresh the continuous aggregates' buckets that hold ticks
+        of [first_us, last_us] and lie wholly below the invalidation threshold (TimescaleDB may
+        have materialised them; a write there is only logged, and real-time aggregation reads
+        raw ticks from the watermark up, never below it). Buckets at or above the threshold are
+        never materialised before the threshold moves past them, so real-time aggregation
+        already shows their ticks: live ticks cost one catalog read here, no refresh.
+
+        The threshold is read after the commit: a concurrent refresh that moved it before the
+        commit is then seen. A refresh blocked by a concurrent one of an overlapping window
+        is retried until ``pool_timeout``, then StoreUnavailable (the ticks are stored; the
+        same batch written again refreshes their buckets)."""
+        threshold = conn.execute(_INVALIDATION_THRESHOLD, (self._ticks_hypertable,)).fetchone()
+        conn.commit()
+        if threshold is None or first_us >= threshold[0]:
+            return
+        windows = refresh_windows(first_us, last_us, threshold[0])
+        if not windows:
+            return
+        deadline = time.monotonic() + self._timeout
+        delay = 0.02
+        with self._refresh_lock:
+            conn.autocommit = True  # TimescaleDB refuses to refresh inside a transaction
+            try:
+                for view, start, end in windows:
+                    while True:
+                        try:
+                            conn.execute(self._refresh_sql, (view, from_us(start), from_us(end)))
+                            break
+                        except pgerrors.LockNotAvailable as exc:
+                            if time.monotonic() + delay > deadline:
+                                raise StoreUnavailable(
+                                    f"PostgreSQL at {self.where}: the ticks are stored but "
+                                    f"{view} could not be refreshed ({_first_line(exc)}); "
+                                    "write the batch again to refresh it."
+                                ) from exc
+                            time.sleep(delay)
+                            delay = min(delay * 2, 0.5)
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
 
     def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
         sql, params = "SELECT count(*) FROM ticks WHERE true", []
@@ -789,6 +854,22 @@ def _migrate(conn: psycopg.Connection, where: str) -> None:
 # --- TimescaleDB: detected once at open; each step small, logged, and optional ----------------
 CAGG_VIEWS = {"1m": "bars_1m", "1d": "bars_1d"}
 _CAGG_BUCKETS = {"1m": "1 minute", "1d": "1 day"}
+_CAGG_BUCKET_US = {"1m": 60_000_000, "1d": 86_400_000_000}
+# compression: one segment per (venue, symbol) series, ordered by time then trade id; every
+# column of the unique key (venue, symbol, trade_id, ts) is in one or the other, so checking a
+# key against compressed chunks decompresses only that series' batches around ts (TimescaleDB
+# warns about a unique-key column in neither)
+COMPRESS_SEGMENTBY = ("venue", "symbol")
+COMPRESS_ORDERBY = ("ts", "trade_id")
+COMPRESS_AFTER = "7 days"
+# The hypertable's continuous-aggregate invalidation threshold (microseconds since the Unix
+# epoch): writes below it are logged for a refresh instead of being seen by real-time
+# aggregation. TimescaleDB's catalog, unchanged since 2.0.
+_INVALIDATION_THRESHOLD = (
+    "SELECT watermark FROM _timescaledb_catalog.continuous_aggs_invalidation_threshold "
+    "WHERE hypertable_id = %s"
+)
+_REFRESH_CAGG = "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz"
 # refresh policy per view: (start_offset, end_offset, schedule_interval); the window covers
 # more than two buckets as TimescaleDB requires
 _CAGG_POLICIES = {"1m": ("2 hours", "1 minute", "1 minute"), "1d": ("3 days", "1 hour", "1 hour")}
@@ -839,7 +920,8 @@ def hypertable_sql(timescale_version: str) -> str:
 
 def continuous_aggregate_sql(interval: str) -> str:
     """The continuous aggregate of tick-built bars of ``interval`` (real-time: rows not yet
-    materialised are computed from ticks at query time)."""
+    materialised are computed from ticks at query time; TimescaleDB 2.13 and later make new
+    ones materialised-only unless told otherwise)."""
     bucket = f"time_bucket(INTERVAL '{_CAGG_BUCKETS[interval]}', ts)"
     return (
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CAGG_VIEWS[interval]} "
@@ -860,6 +942,44 @@ def continuous_aggregate_policy_sql(interval: str) -> str:
     )
 
 
+def refresh_windows(first_us: int, last_us: int, threshold_us: int) -> list[tuple[str, int, int]]:
+    """(view, start_us, end_us) to refresh after ticks in [first_us, last_us] were written:
+    each view's buckets from the first tick's to the last tick's, cut at the last whole bucket
+    below the invalidation threshold (TimescaleDB materialises nothing beyond it)."""
+    out = []
+    for interval, width in _CAGG_BUCKET_US.items():
+        start = first_us - first_us % width
+        end = min(last_us - last_us % width + width, threshold_us - threshold_us % width)
+        if start < end:
+            out.append((CAGG_VIEWS[interval], start, end))
+    return out
+
+
+def refresh_sql(conn: psycopg.Connection) -> str:
+    """CALL refresh_continuous_aggregate(view, start, end): in one pass where the procedure
+    takes ``options`` (TimescaleDB 2.28 and later split a manual refresh into batches of 10
+    buckets by default, three transactions each: about 1.2 s for a few days of 1-minute
+    buckets, against 10 ms in one pass)."""
+    has_options = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'refresh_continuous_aggregate' "
+        "AND 'options' = ANY(proargnames))"
+    ).fetchone()[0]
+    if has_options:
+        return _REFRESH_CAGG + ", options => '{\"buckets_per_batch\": 0}'::jsonb)"
+    return _REFRESH_CAGG + ")"
+
+
+def ticks_hypertable_id(conn: psycopg.Connection) -> int:
+    """TimescaleDB's id of the ``ticks`` hypertable (its invalidation threshold's key)."""
+    row = conn.execute(
+        "SELECT id FROM _timescaledb_catalog.hypertable "
+        "WHERE schema_name = current_schema() AND table_name = 'ticks'"
+    ).fetchone()
+    if row is None:
+        raise StoreError("ticks is not a TimescaleDB hypertable")
+    return int(row[0])
+
+
 def _make_hypertable(conn: psycopg.Connection, version: str) -> None:
     exists = conn.execute(
         "SELECT 1 FROM timescaledb_information.hypertables "
@@ -870,36 +990,38 @@ def _make_hypertable(conn: psycopg.Connection, version: str) -> None:
         logger.info("store: ticks is now a hypertable (1-day chunks)")
 
 
+def compression_sql() -> str:
+    return (
+        "ALTER TABLE ticks SET (timescaledb.compress, "
+        f"timescaledb.compress_segmentby = '{', '.join(COMPRESS_SEGMENTBY)}', "
+        f"timescaledb.compress_orderby = '{', '.join(COMPRESS_ORDERBY)}')"
+    )
+
+
 def _enable_compression(conn: psycopg.Connection) -> bool:
     enabled = conn.execute(
         "SELECT compression_enabled FROM timescaledb_information.hypertables "
         "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'"
     ).fetchone()
     if not (enabled and enabled[0]):
-        try:
-            conn.execute(
-                "ALTER TABLE ticks SET (timescaledb.compress, "
-                "timescaledb.compress_segmentby = 'symbol', "
-                "timescaledb.compress_orderby = 'ts')"
-            )
-        except psycopg.errors.DatabaseError as exc:
-            # versions that want every column of a unique key in segmentby/orderby
-            logger.info(
-                "store: compression by symbol/ts refused (%s); segmenting by venue, symbol",
-                _first_line(exc),
-            )
-            conn.execute(
-                "ALTER TABLE ticks SET (timescaledb.compress, "
-                "timescaledb.compress_segmentby = 'venue, symbol', "
-                "timescaledb.compress_orderby = 'ts, trade_id')"
-            )
-    conn.execute("SELECT add_compression_policy('ticks', INTERVAL '7 days', if_not_exists => true)")
+        conn.execute(compression_sql())
+        logger.info(
+            "store: compression enabled on ticks (segment by %s; order by %s)",
+            ", ".join(COMPRESS_SEGMENTBY),
+            ", ".join(COMPRESS_ORDERBY),
+        )
+    conn.execute(
+        f"SELECT add_compression_policy('ticks', INTERVAL '{COMPRESS_AFTER}', "
+        "if_not_exists => true)"
+    )
     return True
 
 
 def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
     """bars_1m and bars_1d over ticks, with refresh policies (autocommit: TimescaleDB refuses
-    to create or refresh them inside a transaction)."""
+    to create or refresh them inside a transaction). The invalidation threshold that
+    write_ticks reads must be readable, else the application keeps building the bars."""
+    conn.execute(_INVALIDATION_THRESHOLD, (ticks_hypertable_id(conn),)).fetchall()
     for interval in ("1m", "1d"):
         view = CAGG_VIEWS[interval]
         existed = conn.execute(
@@ -910,7 +1032,7 @@ def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
         conn.execute(continuous_aggregate_sql(interval))
         conn.execute(continuous_aggregate_policy_sql(interval))
         if not existed:
-            conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+            conn.execute(refresh_sql(conn), (view, None, None))
             logger.info("store: continuous aggregate %s created", view)
     return True
 
@@ -943,7 +1065,7 @@ def detect_capabilities(conn: psycopg.Connection) -> Capabilities:
             logger.warning("store: TimescaleDB compression not enabled: %s", _first_line(exc))
         try:
             caggs = _create_continuous_aggregates(conn)
-        except psycopg.errors.DatabaseError as exc:
+        except (psycopg.errors.DatabaseError, StoreError) as exc:
             logger.warning("store: continuous aggregates not created: %s", _first_line(exc))
     else:
         logger.info(
