@@ -170,6 +170,9 @@ def test_write_ticks_exactly_once(store):
     naive = Tick("coinbase", "BTC-USD", dt.datetime(2024, 1, 1), 1.0, 1.0, 99)
     with pytest.raises(StoreError, match="timezone-aware"):
         store.write_ticks([tick(50), naive])
+    naive_received = tick(51)._replace(received_at=dt.datetime(2024, 1, 1))
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.write_ticks([tick(50), naive_received])
     assert store.count_ticks() == 23
 
 

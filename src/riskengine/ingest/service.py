@@ -19,6 +19,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
+import operator
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from riskengine.ingest.venues.base import MalformedFrame
 from riskengine.store.base import QualityEvent, StoreUnavailable, TickStore
 
 log = logging.getLogger("riskengine.ingest")
+_TS = operator.itemgetter(2)  # Tick.ts
 
 #: a batch the store rejects (an error other than StoreUnavailable) this many times in a row is
 #: dropped, counted and recorded, so that one bad batch cannot stop ingestion
@@ -539,8 +541,13 @@ class IngestService:
         """Ticks further than ``jump_threshold`` from the symbol's previous daily close (one
         event per symbol and day)."""
         extremes: dict[tuple[str, dt.date], tuple[float, float]] = {}
+        if not batch:
+            return []
+        times = list(map(_TS, batch))
+        first_day = min(times).date()
+        one_day = max(times).date() == first_day  # the usual batch: no date per tick needed
         for t in batch:
-            key = (t.symbol, t.ts.date())
+            key = (t.symbol, first_day if one_day else t.ts.date())
             lo_hi = extremes.get(key)
             if lo_hi is None:
                 extremes[key] = (t.price, t.price)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from typing import Protocol
 
 from riskengine.errors import RiskEngineError
 from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
+
+_TS, _RECEIVED, _TZINFO = itemgetter(2), itemgetter(6), attrgetter("tzinfo")
 
 
 class StoreError(RiskEngineError):
@@ -314,10 +317,18 @@ def daily_history(symbols: Sequence[str] | None, rows_symbol: Sequence[str], day
 
 
 def check_aware(ticks: Sequence[Tick]) -> None:
-    """StoreError unless every tick time is timezone-aware (naive times are ambiguous)."""
-    for t in ticks:
-        if t.ts.tzinfo is None or (t.received_at is not None and t.received_at.tzinfo is None):
-            raise StoreError(
-                f"tick {t.venue}/{t.symbol}/{t.trade_id} has a naive time; ts and received_at "
-                "must be timezone-aware (UTC)."
-            )
+    """StoreError unless every tick time is timezone-aware (naive times are ambiguous).
+
+    Written with C-level getters: it runs on every batch of the ingest hot path."""
+    naive = None in set(map(_TZINFO, map(_TS, ticks)))
+    if not naive:
+        received = set(map(_RECEIVED, ticks))
+        received.discard(None)
+        naive = None in set(map(_TZINFO, received))
+    if naive:
+        t = next(t for t in ticks if t.ts.tzinfo is None
+                 or (t.received_at is not None and t.received_at.tzinfo is None))  # fmt: skip
+        raise StoreError(
+            f"tick {t.venue}/{t.symbol}/{t.trade_id} has a naive time; ts and received_at "
+            "must be timezone-aware (UTC)."
+        )

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import Tick
+from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     EPOCH,
     INF,
@@ -96,7 +96,7 @@ class Binance:
             ):
                 raise diagnose(self.name, msg, _TRADE)
             return Parsed(
-                "trade", (Tick(self.name, symbol, ts, price, size, trade_id, received_at),)
+                "trade", (new_tick((self.name, symbol, ts, price, size, trade_id, received_at)),)
             )
         if event is None:
             return self._control(msg)

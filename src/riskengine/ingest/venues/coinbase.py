@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import Tick
+from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     INF,
     SHAPE_ERRORS,
@@ -100,7 +100,7 @@ class Coinbase:
             if ts.tzinfo is not UTC:
                 ts = to_utc(ts)
             return Parsed(
-                "trade", (Tick(self.name, symbol, ts, price, size, trade_id, received_at),)
+                "trade", (new_tick((self.name, symbol, ts, price, size, trade_id, received_at)),)
             )
         if kind == "heartbeat":
             product, last = msg.get("product_id"), msg.get("last_trade_id")
@@ -266,7 +266,7 @@ class CoinbaseAdvanced:
                     raise diagnose(name, tr, _ADVANCED_TRADE)
                 if ts.tzinfo is not UTC:
                     ts = to_utc(ts)
-                ticks.append(Tick(name, symbol, ts, price, size, trade_id, received_at))
+                ticks.append(new_tick((name, symbol, ts, price, size, trade_id, received_at)))
         return Parsed("snapshot" if snapshot else "trade", ticks)
 
     def subscribe(

@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol
-from riskengine.ingest.tick import Tick
+from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     INF,
     SHAPE_ERRORS,
@@ -106,7 +106,7 @@ class Native:
                 raise diagnose(name, tr, _TRADE)
             if ts.tzinfo is not UTC:
                 ts = to_utc(ts)
-            ticks.append(Tick(name, symbol, ts, price, size, trade_id, received_at))
+            ticks.append(new_tick((name, symbol, ts, price, size, trade_id, received_at)))
         return Parsed("trade", ticks)
 
     def subscribe(
