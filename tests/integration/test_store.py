@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import math
 import random
 import socket
 import sqlite3
@@ -909,3 +910,29 @@ def test_stored_ticks_read_back_exactly(store_url, open_test_store):
         assert sorted(rows) == sorted(ticks)
     finally:
         s.close()
+
+
+def test_latest_tick_on_equal_times_is_the_later_trade_of_the_venue(store):
+    """Binance stamps in milliseconds: two trades of one venue often share a time. The later
+    trade (higher id) is the latest price, whatever the order the batches arrive in, as it is
+    the close of the bar."""
+    t5 = dt.datetime(2024, 5, 1, 10, 5, tzinfo=UTC)
+    store.write_ticks([Tick("binance", "BTC-USD", t5, 110.0, 1.0, 5)])
+    store.write_ticks([Tick("binance", "BTC-USD", t5 - dt.timedelta(minutes=5), 100.0, 1.0, 1)])
+    store.write_ticks([Tick("binance", "BTC-USD", t5, 120.0, 1.0, 6)])
+    assert store.latest_prices()["BTC-USD"].price == 120.0
+    (bar,) = [b for b in store.bars("BTC-USD", "1d")]
+    assert (bar.open, bar.high, bar.low, bar.close) == (100.0, 120.0, 100.0, 120.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("price", math.nan), ("price", -1.0), ("price", 0.0), ("size", math.inf), ("size", -2.0),
+     ("trade_id", 2**63), ("trade_id", -5)],
+)  # fmt: skip
+def test_impossible_values_are_refused_naming_the_field(store, field, value):
+    good = Tick("kraken", "BTC-USD", dt.datetime(2024, 5, 1, tzinfo=UTC), 100.0, 1.0, 1)
+    bad = good._replace(**{"trade_id": 2, field: value})
+    with pytest.raises(StoreError, match=field):
+        store.write_ticks([good, bad])
+    assert store.count_ticks() == 0  # nothing of the batch

@@ -108,12 +108,20 @@ class TradeSequencer:
     def last_ids(self) -> dict[str, int]:
         return {s: q.last for s, q in self._symbols.items()}
 
-    def resume_points(self) -> dict[str, int]:
+    def resume_points(self, now: float | None = None, horizon: float | None = None
+                      ) -> dict[str, int]:  # fmt: skip
         """symbol -> the highest id below which every trade has arrived (where a resuming
-        feed must restart so that missing trades are sent again)."""
+        feed must restart so that missing trades are sent again). Ranges missing for longer
+        than ``horizon`` seconds (at ``now``) are given up: a feed that did not resend them by
+        then will not, and asking again would replay everything since on every reconnect."""
         out = {}
         for s, q in self._symbols.items():
-            out[s] = min((m.lo - 1 for m in q.missing), default=q.last)
+            wanted = (
+                m.lo - 1
+                for m in q.missing
+                if horizon is None or now is None or now - m.since <= horizon
+            )
+            out[s] = min(wanted, default=q.last)
         return out
 
     def open_missing(self) -> int:

@@ -41,6 +41,8 @@ _TS = operator.itemgetter(2)  # Tick.ts
 #: a batch the store rejects (an error other than StoreUnavailable) this many times in a row is
 #: dropped, counted and recorded, so that one bad batch cannot stop ingestion
 REJECTIONS_BEFORE_DROP = 3
+#: seconds a missing trade id is asked for again on reconnect (resumable feeds)
+RESUME_HORIZON = 300.0
 
 
 @dataclass(frozen=True)
@@ -219,12 +221,26 @@ class IngestService:
         # One writer: a second one measured no faster (both encode under the same GIL as the
         # reader) and, committing out of order, pushed batches onto the store's slow path.
         writer = asyncio.create_task(self._writer(), name="ingest-writer")
+        writer.add_done_callback(self._writer_done)
         try:
             await self._connection_loop()
         finally:
             self._stopping.set()
             self._data.set()
             await writer
+
+    def _writer_done(self, task: asyncio.Task) -> None:
+        """A writer that died (a bug) must not leave the reader waiting for buffer space: log
+        it and stop the service."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("ingest: the writer failed; stopping the service with %d ticks not stored",
+                  self.held(), exc_info=task.exception())  # fmt: skip
+        self._stopping.set()
+        self._space.set()
+        self._data.set()
+        if self._ws is not None:
+            self._ws.transport.abort()
 
     # --- reading ----------------------------------------------------------------------------
     async def _resume_points(self) -> dict[str, int] | None:
@@ -239,11 +255,12 @@ class IngestService:
                 log.warning("ingest: cannot read resume points from the store (%s)", exc)
                 return None
         points = dict(self._store_resume)
-        points.update(self._sequencer.resume_points())
+        now = asyncio.get_running_loop().time()
+        points.update(self._sequencer.resume_points(now, RESUME_HORIZON))
         return {s: points[s] for s in self.config.symbols if s in points}
 
     def _backoff(self, attempt: int) -> float:
-        cap = min(self.config.backoff_max, self.config.backoff_initial * 2**attempt)
+        cap = min(self.config.backoff_max, self.config.backoff_initial * 2 ** min(attempt, 30))
         return self._rng.uniform(0.5 * cap, cap)  # "equal jitter": never zero, never in step
 
     async def _connection_loop(self) -> None:
@@ -423,18 +440,30 @@ class IngestService:
                     self._write, batch, events, malformed
                 )
             except Exception as exc:  # StoreUnavailable, or a batch the store rejects
-                if not isinstance(exc, StoreUnavailable):
+                if isinstance(exc, StoreUnavailable):
+                    rejected = 0  # "in a row" means rejections, not outages, in a row
+                else:
                     rejected += 1
                     log.exception("ingest: the store rejected a batch of %d ticks", n)
                     if rejected >= REJECTIONS_BEFORE_DROP:
                         m.store_errors += 1
-                        self._restore_pending(events, malformed)
-                        self._drop_batch(batch, exc)
-                        self._inflight -= n
-                        rejected = 0
-                        if self.held() < 0.75 * cfg.buffer_limit:
-                            self._space.set()
-                        continue
+                        try:
+                            inserted, refused, why = await asyncio.to_thread(self._salvage, batch)
+                        except StoreUnavailable:
+                            inserted, refused, why = None, [], None
+                        if inserted is not None:
+                            self._restore_pending(events, malformed)
+                            if refused:
+                                self._drop_batch(refused, why or exc)
+                            self._inflight -= n
+                            rejected = 0
+                            m.ticks_stored += inserted
+                            m.store_duplicates += n - inserted - len(refused)
+                            if self.held() < 0.75 * cfg.buffer_limit:
+                                self._space.set()
+                            if inserted:
+                                self._publish(batch, inserted)
+                            continue
                 buf.extendleft(reversed(batch))  # back to the front: nothing is lost
                 self._inflight -= n
                 if buf and self._oldest is None:
@@ -506,10 +535,14 @@ class IngestService:
     def _write(self, batch: list[Tick], events: list[QualityEvent], malformed: int
                ) -> tuple[int, list[QualityEvent]]:  # fmt: skip
         """In a worker thread: store the batch, then the quality findings it produced. Returns
-        (ticks inserted, findings not recorded because the store failed after the ticks
-        committed: the caller keeps them for the next write)."""
+        (ticks inserted, findings not recorded: the caller keeps them for the next write).
+        Once the ticks are stored nothing here raises: a failure to find or record quality
+        findings must not send stored ticks back to the buffer."""
         inserted = self.store.write_ticks(batch).inserted if batch else 0
-        events = events + self._jumps(batch)
+        try:
+            events = events + self._jumps(batch)
+        except Exception as exc:  # e.g. the store went away between the two calls
+            log.warning("ingest: jump check skipped for this batch (%s)", exc)
         if malformed:
             events.append(
                 QualityEvent(dt.datetime.now(UTC), "malformed", None, self.config.venue,
@@ -518,19 +551,35 @@ class IngestService:
         if events:
             try:
                 self.store.record_quality(events)
-            except StoreUnavailable as exc:
+            except Exception as exc:
                 log.warning("ingest: %d quality findings kept for later (%s)", len(events), exc)
                 return inserted, events
         return inserted, []
+
+    def _salvage(self, batch: list[Tick]) -> tuple[int, list[Tick], Exception | None]:
+        """In a worker thread, for a batch the store keeps rejecting: store it in halves,
+        recursively, so that only the ticks the store refuses on their own are left out.
+        Returns (inserted, refused ticks, the last refusal). StoreUnavailable propagates."""
+        try:
+            return self.store.write_ticks(batch).inserted, [], None
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                return 0, list(batch), exc
+            mid = len(batch) // 2
+            a, ra, ea = self._salvage(batch[:mid])
+            b, rb, eb = self._salvage(batch[mid:])
+            return a + b, ra + rb, eb or ea
 
     def _drop_batch(self, batch: list[Tick], exc: Exception) -> None:
         """A batch the store keeps rejecting (not an outage: bad data): dropped, counted and
         recorded, so the service goes on; never silently."""
         self.metrics.rejected_ticks += len(batch)
         first, last = batch[0], batch[-1]
-        detail = (f"{len(batch)} ticks rejected by the store {REJECTIONS_BEFORE_DROP} times and "
-                  f"dropped ({first.symbol} #{first.trade_id} .. {last.symbol} "
-                  f"#{last.trade_id}): {exc}")  # fmt: skip
+        detail = (f"{len(batch)} ticks refused by the store on their own after their batch was "
+                  f"rejected {REJECTIONS_BEFORE_DROP} times, dropped ({first.symbol} "
+                  f"#{first.trade_id} .. {last.symbol} #{last.trade_id}): {exc}")  # fmt: skip
         log.error("ingest: %s", detail)
         self._pending.events.append(
             QualityEvent(dt.datetime.now(UTC), "rejected", None, self.config.venue, detail[:500],

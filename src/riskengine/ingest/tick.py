@@ -6,6 +6,8 @@ import datetime as dt
 from typing import NamedTuple
 
 UTC = dt.UTC
+#: trade ids are stored as 64-bit signed integers: 0 <= trade_id < MAX_TRADE_ID
+MAX_TRADE_ID = 2**63
 
 
 class Tick(NamedTuple):

@@ -192,12 +192,18 @@ def import_rows(history) -> list[tuple[str, int, float]]:
 
 def latest_by_symbol(ticks) -> list[tuple]:
     """(symbol, venue, ts, price, trade_id) of each symbol's latest tick in ``ticks``: the
-    latest event time, the first venue in byte order on a tie (as the store's latest_ticks
-    upsert decides between a stored tick and a new one)."""
+    latest event time; on a tie the first venue in byte order, and on the same venue the
+    higher trade id (as the store's latest_ticks upsert decides between a stored tick and a
+    new one)."""
     best: dict = {}
     get = best.get
     for t in ticks:
         cur = get(t.symbol)
-        if cur is None or t.ts > cur.ts or (t.ts == cur.ts and t.venue < cur.venue):
+        if (
+            cur is None
+            or t.ts > cur.ts
+            or (t.ts == cur.ts and (t.venue < cur.venue
+                                    or (t.venue == cur.venue and t.trade_id > cur.trade_id)))
+        ):  # fmt: skip
             best[t.symbol] = t
     return [(t.symbol, t.venue, t.ts, t.price, t.trade_id) for t in best.values()]

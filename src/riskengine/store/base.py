@@ -4,16 +4,20 @@ with TimescaleDB where it is installed and preloaded). The same tests run agains
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Protocol
+
+import numpy as np
 
 from riskengine.errors import RiskEngineError
 from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
 
 _TS, _RECEIVED, _TZINFO = itemgetter(2), itemgetter(6), attrgetter("tzinfo")
+_PRICE, _SIZE, _ID = itemgetter(3), itemgetter(4), itemgetter(5)
 
 
 class StoreError(RiskEngineError):
@@ -331,4 +335,20 @@ def check_aware(ticks: Sequence[Tick]) -> None:
         raise StoreError(
             f"tick {t.venue}/{t.symbol}/{t.trade_id} has a naive time; ts and received_at "
             "must be timezone-aware (UTC)."
+        )
+    price = np.fromiter(map(_PRICE, ticks), np.float64, len(ticks))
+    size = np.fromiter(map(_SIZE, ticks), np.float64, len(ticks))
+    ids = list(map(_ID, ticks))
+    if (
+        not (np.isfinite(price).all() and (price > 0).all())
+        or not (np.isfinite(size).all() and (size >= 0).all())
+        or min(ids) < 0
+        or max(ids) >= 2**63
+    ):
+        t = next(t for t in ticks if not (0 < t.price < math.inf and 0 <= t.size < math.inf
+                                          and 0 <= t.trade_id < 2**63))  # fmt: skip
+        raise StoreError(
+            f"tick {t.venue}/{t.symbol}/{t.trade_id} cannot be stored: price {t.price!r} must "
+            f"be finite and > 0, size {t.size!r} finite and >= 0, trade_id an integer from 0 "
+            "to 2**63 - 1. Fix the feed's parser or drop the tick."
         )

@@ -142,14 +142,16 @@ ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
 
 _LATEST_ALL = "SELECT symbol, venue, ts, price FROM latest_ticks"
 _LATEST_SOME = "SELECT symbol, venue, ts, price FROM latest_ticks WHERE symbol = ANY(%s)"
-# keeps the stored tick unless the new one is later (or as late, from a venue earlier in byte
-# order): the same choice as bars.latest_by_symbol
+# keeps the stored tick unless the new one is later (as late: from a venue earlier in byte
+# order, or a later trade of the same venue): the same choice as bars.latest_by_symbol
 _UPSERT_LATEST = """
 INSERT INTO latest_ticks (symbol, venue, ts, price, trade_id)
 SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[], %s::int8[])
 ON CONFLICT (symbol) DO UPDATE SET
     venue = excluded.venue, ts = excluded.ts, price = excluded.price, trade_id = excluded.trade_id
-WHERE (excluded.ts, latest_ticks.venue) > (latest_ticks.ts, excluded.venue)
+WHERE excluded.ts > latest_ticks.ts OR (excluded.ts = latest_ticks.ts AND (
+    excluded.venue < latest_ticks.venue
+    OR (excluded.venue = latest_ticks.venue AND excluded.trade_id > latest_ticks.trade_id)))
 """
 
 _LAST_TRADE_IDS = """

@@ -44,9 +44,10 @@ from riskengine.store.base import (
 
 logger = logging.getLogger("riskengine.store")
 
+# ON CONFLICT on the key only: INSERT OR IGNORE would also swallow NOT NULL failures silently
 _INSERT_TICK = (
-    "INSERT OR IGNORE INTO ticks (venue, symbol, ts, price, size, trade_id, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO ticks (venue, symbol, ts, price, size, trade_id, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (venue, symbol, trade_id, ts) DO NOTHING"
 )
 
 # Merge a partial bar into the stored one (rules: store/bars.py). SET expressions read the old
@@ -81,13 +82,15 @@ _LATEST_SOME = """
 SELECT symbol, venue, ts, price FROM latest_ticks
 WHERE symbol IN (SELECT value FROM json_each(?))
 """
-# keeps the stored tick unless the new one is later (or as late, from a venue earlier in byte
-# order): the same choice as bars.latest_by_symbol
+# keeps the stored tick unless the new one is later (as late: from a venue earlier in byte
+# order, or a later trade of the same venue): the same choice as bars.latest_by_symbol
 _UPSERT_LATEST = """
 INSERT INTO latest_ticks (symbol, venue, ts, price, trade_id) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (symbol) DO UPDATE SET
     venue = excluded.venue, ts = excluded.ts, price = excluded.price, trade_id = excluded.trade_id
-WHERE (excluded.ts, latest_ticks.venue) > (latest_ticks.ts, excluded.venue)
+WHERE excluded.ts > latest_ticks.ts OR (excluded.ts = latest_ticks.ts AND (
+    excluded.venue < latest_ticks.venue
+    OR (excluded.venue = latest_ticks.venue AND excluded.trade_id > latest_ticks.trade_id)))
 """
 
 _LAST_TRADE_IDS = """

@@ -71,3 +71,13 @@ def test_resume_points_restart_below_the_first_missing_id():
         seq.classify("A", i, 0.0)
     assert seq.resume_points() == {"A": 8, "B": 5}
     assert seq.open_missing() == 0
+
+
+def test_resume_gives_up_ranges_missing_longer_than_the_horizon():
+    seq = TradeSequencer()
+    seq.classify("A", 1, 0.0)
+    seq.classify("A", 5, 0.0)  # 2..4 missing since t=0
+    seq.classify("A", 9, 100.0)  # 6..8 missing since t=100
+    assert seq.resume_points(50.0, 300.0) == {"A": 1}
+    assert seq.resume_points(350.0, 300.0) == {"A": 5}  # 2..4 given up, 6..8 still asked for
+    assert seq.resume_points(500.0, 300.0) == {"A": 9}

@@ -284,12 +284,14 @@ def _check_size(v: object) -> str:
 
 
 def _check_int(v: object) -> str:
-    return "" if type(v) is int else "must be an integer"
+    if type(v) is not int:
+        return "must be an integer"
+    return "" if 0 <= v < 2**63 else "must be an integer from 0 to 2**63 - 1 (a 64-bit id)"
 
 
 def _check_digits(v: object) -> str:
     if type(v) is int or (type(v) is str and v.isascii() and v.isdigit()):
-        return ""
+        return _check_int(int(v))
     return "must be a string of decimal digits (an integer trade id)"
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import Tick, new_tick
+from riskengine.ingest.tick import MAX_TRADE_ID, Tick, new_tick
 from riskengine.ingest.venues.base import (
     EPOCH,
     INF,
@@ -91,6 +91,7 @@ class Binance:
             if (
                 not (0.0 < price < INF and 0.0 <= size < INF)
                 or type(trade_id) is not int
+                or not 0 <= trade_id < MAX_TRADE_ID
                 or type(ms) is not int
                 or not symbol
             ):

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import Tick, new_tick
+from riskengine.ingest.tick import MAX_TRADE_ID, Tick, new_tick
 from riskengine.ingest.venues.base import (
     INF,
     SHAPE_ERRORS,
@@ -94,6 +94,7 @@ class Coinbase:
             if (
                 not (0.0 < price < INF and 0.0 <= size < INF)
                 or type(trade_id) is not int
+                or not 0 <= trade_id < MAX_TRADE_ID
                 or (not symbol)
             ):
                 raise diagnose(self.name, msg, _MATCH)
@@ -261,6 +262,7 @@ class CoinbaseAdvanced:
                 if (
                     not (0.0 < price < INF and 0.0 <= size < INF)
                     or trade_id is None
+                    or not 0 <= trade_id < MAX_TRADE_ID
                     or (not symbol)
                 ):
                     raise diagnose(name, tr, _ADVANCED_TRADE)
