@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from riskengine.errors import RiskEngineError
-from riskengine.ingest.tick import Tick
+from riskengine.ingest.tick import MAX_TRADE_ID, Tick
 from riskengine.market.history import FactorHistory
 
 _TS, _RECEIVED, _TZINFO = itemgetter(2), itemgetter(6), attrgetter("tzinfo")
@@ -343,10 +343,10 @@ def check_aware(ticks: Sequence[Tick]) -> None:
         not (np.isfinite(price).all() and (price > 0).all())
         or not (np.isfinite(size).all() and (size >= 0).all())
         or min(ids) < 0
-        or max(ids) >= 2**63
+        or max(ids) >= MAX_TRADE_ID
     ):
         t = next(t for t in ticks if not (0 < t.price < math.inf and 0 <= t.size < math.inf
-                                          and 0 <= t.trade_id < 2**63))  # fmt: skip
+                                          and 0 <= t.trade_id < MAX_TRADE_ID))  # fmt: skip
         raise StoreError(
             f"tick {t.venue}/{t.symbol}/{t.trade_id} cannot be stored: price {t.price!r} must "
             f"be finite and > 0, size {t.size!r} finite and >= 0, trade_id an integer from 0 "

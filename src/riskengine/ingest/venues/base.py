@@ -11,7 +11,7 @@ from typing import Protocol
 
 import orjson
 
-from riskengine.ingest.tick import Tick
+from riskengine.ingest.tick import MAX_TRADE_ID, Tick
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +193,18 @@ def heartbeat_frames(
     return [] if frame is None else [frame]
 
 
+def valid_trade(symbol: str, price: float, size: float, trade_id: object) -> bool:
+    """The checks every venue's trade passes: a symbol, a finite price > 0, a finite size >= 0,
+    an integer trade id that fits the store's 64 bits (``diagnose`` says which one failed)."""
+    return (
+        0.0 < price < INF
+        and 0.0 <= size < INF
+        and type(trade_id) is int
+        and 0 <= trade_id < MAX_TRADE_ID
+        and bool(symbol)
+    )
+
+
 def iso_z(ts: dt.datetime) -> str:
     """``ts`` as ISO-8601 UTC with microseconds and ``Z`` (``2024-01-02T15:04:05.123456Z``).
     A naive datetime is taken to be UTC. (orjson formats it in C, ~3x faster than isoformat.)"""
@@ -286,7 +298,7 @@ def _check_size(v: object) -> str:
 def _check_int(v: object) -> str:
     if type(v) is not int:
         return "must be an integer"
-    return "" if 0 <= v < 2**63 else "must be an integer from 0 to 2**63 - 1 (a 64-bit id)"
+    return "" if 0 <= v < MAX_TRADE_ID else "must be an integer from 0 to 2**63 - 1 (a 64-bit id)"
 
 
 def _check_digits(v: object) -> str:

@@ -21,10 +21,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import MAX_TRADE_ID, Tick, new_tick
+from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     EPOCH,
-    INF,
     SHAPE_ERRORS,
     Parsed,
     Subscription,
@@ -34,6 +33,7 @@ from riskengine.ingest.venues.base import (
     epoch_ms,
     loads,
     malformed,
+    valid_trade,
 )
 
 _timedelta = dt.timedelta  # positional (days, seconds, microseconds, milliseconds): exact, fast
@@ -88,13 +88,7 @@ class Binance:
                 trade_id = msg["t"]
             except SHAPE_ERRORS:
                 raise diagnose(self.name, msg, _TRADE) from None
-            if (
-                not (0.0 < price < INF and 0.0 <= size < INF)
-                or type(trade_id) is not int
-                or not 0 <= trade_id < MAX_TRADE_ID
-                or type(ms) is not int
-                or not symbol
-            ):
+            if not valid_trade(symbol, price, size, trade_id) or type(ms) is not int:
                 raise diagnose(self.name, msg, _TRADE)
             return Parsed(
                 "trade", (new_tick((self.name, symbol, ts, price, size, trade_id, received_at)),)

@@ -17,9 +17,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import MAX_TRADE_ID, Tick, new_tick
+from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
-    INF,
     SHAPE_ERRORS,
     UTC,
     Parsed,
@@ -32,6 +31,7 @@ from riskengine.ingest.venues.base import (
     malformed,
     missing,
     to_utc,
+    valid_trade,
 )
 
 _fromiso = dt.datetime.fromisoformat
@@ -91,12 +91,7 @@ class Coinbase:
                 trade_id = msg["trade_id"]
             except SHAPE_ERRORS:
                 raise diagnose(self.name, msg, _MATCH) from None
-            if (
-                not (0.0 < price < INF and 0.0 <= size < INF)
-                or type(trade_id) is not int
-                or not 0 <= trade_id < MAX_TRADE_ID
-                or (not symbol)
-            ):
+            if not valid_trade(symbol, price, size, trade_id):
                 raise diagnose(self.name, msg, _MATCH)
             if ts.tzinfo is not UTC:
                 ts = to_utc(ts)
@@ -259,12 +254,7 @@ class CoinbaseAdvanced:
                     trade_id: int | None = int(raw_id)
                 else:
                     trade_id = raw_id if type(raw_id) is int else None
-                if (
-                    not (0.0 < price < INF and 0.0 <= size < INF)
-                    or trade_id is None
-                    or not 0 <= trade_id < MAX_TRADE_ID
-                    or (not symbol)
-                ):
+                if not valid_trade(symbol, price, size, trade_id):
                     raise diagnose(name, tr, _ADVANCED_TRADE)
                 if ts.tzinfo is not UTC:
                     ts = to_utc(ts)

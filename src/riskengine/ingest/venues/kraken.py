@@ -17,9 +17,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import MAX_TRADE_ID, Tick, new_tick
+from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
-    INF,
     SHAPE_ERRORS,
     UTC,
     Parsed,
@@ -31,6 +30,7 @@ from riskengine.ingest.venues.base import (
     malformed,
     missing,
     to_utc,
+    valid_trade,
 )
 
 _fromiso = dt.datetime.fromisoformat
@@ -92,12 +92,7 @@ class Kraken:
                 trade_id = tr["trade_id"]
             except SHAPE_ERRORS:
                 raise diagnose(name, tr, _TRADE) from None
-            if (
-                not (0.0 < price < INF and 0.0 <= size < INF)
-                or type(trade_id) is not int
-                or not 0 <= trade_id < MAX_TRADE_ID
-                or (not symbol)
-            ):
+            if not valid_trade(symbol, price, size, trade_id):
                 raise diagnose(name, tr, _TRADE)
             if ts.tzinfo is not UTC:
                 ts = to_utc(ts)
