@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Until the service exists, the demo is the quickstart on the bundled real data.
+# The demo: bundled history imported into an embedded SQLite store, the simulated feed and
+# ingestion running, a demo book, the API and the page on http://127.0.0.1:8000/ (Ctrl-C stops).
 run: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/riskengine demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

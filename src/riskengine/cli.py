@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from riskengine.api.cli import add_demo, add_keys, add_serve, run_demo, run_keys, run_serve
 from riskengine.backtest.cli import add_backtest, run_backtest
 from riskengine.cli_options import add_model_options, model_fields
 from riskengine.errors import RiskEngineError
@@ -201,6 +202,9 @@ COMMANDS = {
     "feed": (add_feed, run_feed),
     "ingest": (add_ingest, run_ingest),
     "quality": (add_quality, run_quality),
+    "serve": (add_serve, run_serve),
+    "demo": (add_demo, run_demo),
+    "keys": (add_keys, run_keys),
 }
 
 

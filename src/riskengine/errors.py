@@ -41,3 +41,11 @@ class NotPositiveSemidefiniteError(InputError):
 
 class NoPositionsError(RiskEngineError):
     """Every position in the book was excluded, so there is nothing to compute."""
+
+
+class NotFoundError(RiskEngineError):
+    """A stored thing (portfolio, job, report) does not exist for this tenant."""
+
+
+class TooLargeError(InputError):
+    """A request or a portfolio exceeds a configured size limit."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import math
 from pathlib import Path
@@ -213,40 +214,55 @@ def load_portfolio(path: str | Path, name: str | None = None) -> Portfolio:
     if not p.exists():
         raise PortfolioFormatError(f"portfolio file {str(p)!r} does not exist; check the path.")
     suffix = p.suffix.lower()
-    if suffix == ".json":
+    if suffix not in (".json", ".csv", ".txt"):
+        raise PortfolioFormatError(
+            f"portfolio file {p.name!r} has extension {suffix!r}; use .csv or .json."
+        )
+    text = p.read_text(encoding="utf-8-sig")
+    records, doc_name = book_records(text, "json" if suffix == ".json" else "csv", p.name)
+    return portfolio_from_records(records, name or doc_name or p.stem, p.name)
+
+
+def book_records(text: str, fmt: str, source: str) -> tuple[list[dict], str | None]:
+    """The position records of a book file's text (``fmt`` "csv" or "json") and the name the
+    JSON gives, if any; PortfolioFormatError names ``source`` and the problem."""
+    name = None
+    if fmt == "json":
         try:
-            doc = json.loads(p.read_text())
+            doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise PortfolioFormatError(
-                f"{p.name}: not valid JSON ({exc.msg} at line {exc.lineno}). "
+                f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}). "
                 "See docs/formats.md for the book format."
             ) from None
         if isinstance(doc, dict):
-            name = name or doc.get("name")
+            name = doc.get("name") if isinstance(doc.get("name"), str) else None
             records = doc.get("positions")
         else:
             records = doc
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise PortfolioFormatError(
-                f"{p.name}: expected a list of position objects or "
+                f"{source}: expected a list of position objects or "
                 '{"positions": [...]}; see docs/formats.md.'
             )
-    elif suffix in (".csv", ".txt"):
-        with p.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
-            for required in ("quantity",):
-                if required not in header:
-                    raise PortfolioFormatError(
-                        f"{p.name}: the header has no {required!r} column (found: "
-                        f"{', '.join(header) or 'nothing'}). A minimal book is 'symbol,quantity'."
-                    )
-            records = list(reader)
+    elif fmt == "csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if "quantity" not in header:
+            raise PortfolioFormatError(
+                f"{source}: the header has no 'quantity' column (found: "
+                f"{', '.join(header) or 'nothing'}). A minimal book is 'symbol,quantity'."
+            )
+        records = list(reader)
     else:
-        raise PortfolioFormatError(
-            f"portfolio file {p.name!r} has extension {suffix!r}; use .csv or .json."
-        )
+        raise PortfolioFormatError(f"{source}: format {fmt!r} is not csv or json.")
+    return records, name
+
+
+def portfolio_from_records(records: list[dict], name: str, source: str = "portfolio") -> Portfolio:
+    """A Portfolio from position records (CSV rows or JSON objects); errors name ``source``,
+    the position number, the field and the value."""
     if not records:
-        raise PortfolioFormatError(f"{p.name}: the book has no positions.")
-    positions = [position_from_record(r, i + 1, p.name) for i, r in enumerate(records)]
-    return Portfolio(tuple(positions), name or p.stem)
+        raise PortfolioFormatError(f"{source}: the book has no positions.")
+    positions = [position_from_record(r, i + 1, source) for i, r in enumerate(records)]
+    return Portfolio(tuple(positions), name)

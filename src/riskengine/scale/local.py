@@ -33,6 +33,12 @@ def single_threaded_blas():
         yield
 
 
+def set_blas_threads(n: int) -> None:
+    """Limit BLAS to ``n`` threads for the rest of the process (a server whose requests run
+    on parallel threads: each should use one)."""
+    _controller().limit(limits=n, user_api="blas")
+
+
 class LocalExecutor:
     """Map a function over items on up to ``max_workers`` threads (default: the CPU count)."""
 

@@ -140,6 +140,21 @@ SQLITE: tuple[Migration, ...] = (
             "DROP INDEX IF EXISTS ticks_symbol_ts",
         ),
     ),
+    Migration(
+        3,
+        "api_keys: hashed API keys, one tenant each; jobs listed by tenant and state",
+        (
+            """CREATE TABLE api_keys (
+                key_id TEXT PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                secret_hash TEXT NOT NULL,
+                label TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            )""",
+            "CREATE INDEX jobs_state ON jobs (state)",
+        ),
+    ),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -244,6 +259,21 @@ POSTGRES: tuple[Migration, ...] = (
             # each tick paid for this index on every write (about a third of the COPY rate);
             # latest prices now come from latest_ticks
             "DROP INDEX IF EXISTS ticks_symbol_ts",
+        ),
+    ),
+    Migration(
+        3,
+        "api_keys: hashed API keys, one tenant each; jobs listed by tenant and state",
+        (
+            """CREATE TABLE api_keys (
+                key_id text PRIMARY KEY,
+                tenant text NOT NULL,
+                secret_hash text NOT NULL,
+                label text NOT NULL DEFAULT '',
+                created_at timestamptz NOT NULL,
+                revoked_at timestamptz
+            )""",
+            "CREATE INDEX jobs_state ON jobs (state)",
         ),
     ),
 )

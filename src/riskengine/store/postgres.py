@@ -815,6 +815,65 @@ class PostgresStore:
             "updated_at": _utc(u),
         }
 
+    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
+        """The tenant's jobs, newest first, without their request and result bodies."""
+        rows = self._query(
+            "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
+            "WHERE tenant = %s ORDER BY created_at DESC, id LIMIT %s",
+            (tenant, int(limit)),
+        )
+        return [
+            {"id": i, "tenant": tenant, "kind": k, "state": s, "progress": float(p),
+             "error": e, "created_at": _utc(c), "updated_at": _utc(u)}
+            for i, k, s, p, e, c, u in rows
+        ]  # fmt: skip
+
+    def interrupt_jobs(self, error: str) -> int:
+        """Mark every queued or running job failed with ``error`` (a restarted server has lost
+        them); returns how many."""
+        rows = self._write(
+            "UPDATE jobs SET state = 'failed', error = %s, updated_at = %s "
+            "WHERE state IN ('queued', 'running') RETURNING id",
+            (error, utc_now()),
+        )
+        return len(rows)
+
+    # --- API keys ---------------------------------------------------------------------------
+    def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:
+        self._write(
+            "INSERT INTO api_keys (key_id, tenant, secret_hash, label, created_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (key_id, tenant, secret_hash, label, utc_now()),
+        )
+
+    def api_keys(self, tenant: str | None = None, key_id: str | None = None) -> list[dict]:
+        """Stored keys (hashes only), oldest first; filtered by tenant and/or key id."""
+        sql = "SELECT key_id, tenant, secret_hash, label, created_at, revoked_at FROM api_keys"
+        where, params = [], []
+        if tenant is not None:
+            where.append("tenant = %s")
+            params.append(tenant)
+        if key_id is not None:
+            where.append("key_id = %s")
+            params.append(key_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._query(sql + " ORDER BY created_at, key_id", params)
+        return [
+            {"key_id": k, "tenant": t, "secret_hash": h, "label": lab,
+             "created_at": _utc(c), "revoked_at": None if r is None else _utc(r)}
+            for k, t, h, lab, c, r in rows
+        ]  # fmt: skip
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke a key (True), or False when there is no such unrevoked key."""
+        rows = self._write(
+            "UPDATE api_keys SET revoked_at = %s WHERE key_id = %s AND revoked_at IS NULL "
+            "RETURNING key_id",
+            (utc_now(), key_id),
+        )
+        return bool(rows)
+
     # --- lifecycle ------------------------------------------------------------------------
     def schema_version(self) -> int:
         return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])

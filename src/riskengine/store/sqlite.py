@@ -533,6 +533,67 @@ class SQLiteStore:
             "updated_at": from_us(u),
         }
 
+    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
+        """The tenant's jobs, newest first, without their request and result bodies."""
+        rows = self._query(
+            "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
+            "WHERE tenant = ? ORDER BY created_at DESC, id LIMIT ?",
+            (tenant, int(limit)),
+        )
+        return [
+            {"id": i, "tenant": tenant, "kind": k, "state": s, "progress": float(p),
+             "error": e, "created_at": from_us(c), "updated_at": from_us(u)}
+            for i, k, s, p, e, c, u in rows
+        ]  # fmt: skip
+
+    def interrupt_jobs(self, error: str) -> int:
+        """Mark every queued or running job failed with ``error`` (a restarted server has lost
+        them); returns how many."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET state = 'failed', error = ?, updated_at = ? "
+                "WHERE state IN ('queued', 'running')",
+                (error, to_us(utc_now())),
+            )
+            return cur.rowcount
+
+    # --- API keys ---------------------------------------------------------------------------
+    def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (key_id, tenant, secret_hash, label, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key_id, tenant, secret_hash, label, to_us(utc_now())),
+            )
+
+    def api_keys(self, tenant: str | None = None, key_id: str | None = None) -> list[dict]:
+        """Stored keys (hashes only), oldest first; filtered by tenant and/or key id."""
+        sql = "SELECT key_id, tenant, secret_hash, label, created_at, revoked_at FROM api_keys"
+        where, params = [], []
+        if tenant is not None:
+            where.append("tenant = ?")
+            params.append(tenant)
+        if key_id is not None:
+            where.append("key_id = ?")
+            params.append(key_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._query(sql + " ORDER BY created_at, key_id", params)
+        return [
+            {"key_id": k, "tenant": t, "secret_hash": h, "label": lab,
+             "created_at": from_us(c), "revoked_at": None if r is None else from_us(r)}
+            for k, t, h, lab, c, r in rows
+        ]  # fmt: skip
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke a key (True), or False when there is no such unrevoked key."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                (to_us(utc_now()), key_id),
+            )
+            return cur.rowcount > 0
+
     # --- lifecycle ------------------------------------------------------------------------
     def schema_version(self) -> int:
         return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])

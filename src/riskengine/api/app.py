@@ -1,0 +1,130 @@
+"""``create_app(settings)``: the FastAPI application of riskengine.
+
+Dependencies arrive as parameters: ``store`` (default: opened from ``settings.database_url``)
+and ``ingest`` (an IngestService whose moves drive live updates; default: one is started when
+``settings.feed_url`` is set). Nothing connects to anything until the app starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from riskengine import __version__
+from riskengine.api import books, live, market, ops, problems, risk
+from riskengine.api.observe import RequestMiddleware
+from riskengine.api.state import ApiState
+from riskengine.service.settings import Settings
+
+log = logging.getLogger("riskengine.api")
+
+DESCRIPTION = """Value-at-Risk and Expected Shortfall of stored or inline books by historical
+simulation, parametric and Monte Carlo methods; stress scenarios; backtests; jobs for heavy
+work; live reports over WebSocket (`/api/v1/live`). Conventions (signs, quantiles, units):
+docs/conventions.md. Errors are RFC 9457 problem details (docs/api.md#problems)."""
+
+
+def static_dir() -> Path | None:
+    """The web page shipped in the package (the built frontend when present)."""
+    root = Path(str(resources.files("riskengine.api"))) / "static"
+    return root if (root / "index.html").exists() else None
+
+
+def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from riskengine.scale.local import set_blas_threads
+        from riskengine.store.open import open_store
+
+        set_blas_threads(1)  # requests run in parallel threads: one BLAS thread each
+        own_store = store is None
+        st = open_store(settings.database_url) if own_store else store
+        service = ingest
+        started_ingest = None
+        if service is None and settings.feed_url:
+            service = _feed_ingest(settings, st)
+            started_ingest = service
+        state = ApiState(settings, st, ingest=service)
+        app.state.api = state
+        if service is not None:
+            service.add_listener(state.market_moved)
+        if started_ingest is not None:
+            started_ingest.start()
+        log.info(
+            "riskengine %s serving (store %s, auth %s)",
+            __version__,
+            type(st).__name__,
+            "on" if settings.auth else "off",
+        )
+        try:
+            yield
+        finally:
+            if started_ingest is not None:
+                await started_ingest.stop()
+            await state.close()
+            if own_store:
+                st.close()
+
+    app = FastAPI(
+        title="riskengine",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        default_response_class=problems.JSONResponse,
+    )
+    problems.install(app)
+    for module in (ops, books, market, risk, live):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    page = static_dir()
+    if page is not None:
+        app.mount("/", StaticFiles(directory=page, html=True), name="page")
+    # the outermost layer: it sees every request, including the ones the app refuses
+    app.add_middleware(_Deferred, settings=settings)
+    return app
+
+
+class _Deferred:
+    """RequestMiddleware bound to the app's metrics at the first request."""
+
+    def __init__(self, app, *, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self._inner = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, send)
+        if self._inner is None:
+            state = scope["app"].state.api
+            self._inner = RequestMiddleware(
+                self.app, metrics=state.metrics, max_body_bytes=self.settings.max_body_bytes
+            )
+        return await self._inner(scope, receive, send)
+
+
+def _feed_ingest(settings: Settings, store):
+    from riskengine.ingest.service import IngestConfig, IngestService
+
+    symbols = settings.feed_symbols or store.factor_history().symbols
+    return IngestService(
+        store,
+        IngestConfig(feed=settings.feed_url, venue=settings.feed_venue, symbols=tuple(symbols)),
+    )

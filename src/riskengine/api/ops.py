@@ -1,0 +1,49 @@
+"""Health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from riskengine.api.problems import JSONResponse, problem_response
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz():
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", summary="Readiness: the store answers and holds daily history")
+async def readyz(request: Request):
+    state = request.app.state.api
+    try:
+        history = await state.run(state.market.history)
+    except Exception as exc:  # any failure means not ready; the reason goes in the answer
+        return problem_response(
+            request,
+            503,
+            "not-ready",
+            "Not ready",
+            f"{exc} (the service answers risk requests once this is fixed)",
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse(
+        {
+            "status": "ready",
+            "symbols": len(history.symbols),
+            "last_closed_date": history.last_date.isoformat(),
+            "jobs": state.jobs.depth,
+            "store": type(state.store).__name__,
+        }
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request):
+    state = request.app.state.api
+    state.refresh_metrics()
+    registry = state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

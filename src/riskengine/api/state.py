@@ -1,0 +1,152 @@
+"""Everything a request needs, built once per app: store, market snapshots, books, the risk
+service, the job queue, the live hub, API keys, metrics and the compute pool."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from fastapi import Request, WebSocket
+
+from riskengine.api.problems import ApiProblem, engine_problem_body
+from riskengine.errors import RiskEngineError
+from riskengine.service.books import BookStore
+from riskengine.service.jobs import JobQueue
+from riskengine.service.keys import KeyChecker
+from riskengine.service.live import LiveHub
+from riskengine.service.market import MarketData
+from riskengine.service.risk import RiskService
+from riskengine.service.settings import Settings
+from riskengine.store.base import TickStore
+
+DEMO_TENANT = "demo"
+
+
+class ApiState:
+    def __init__(self, settings: Settings, store: TickStore, *, ingest=None):
+        from riskengine.api.observe import Metrics
+
+        self.settings = settings
+        self.store = store
+        self.ingest = ingest
+        self.metrics = Metrics()
+        self.market = MarketData(store)
+        self.books = BookStore(store, max_positions=settings.max_positions)
+        self.risk = RiskService(store, self.market, on_compute=self._observe_compute)
+        self.jobs = JobQueue(store, workers=settings.job_workers)
+        self.keys = KeyChecker(store)
+        self.compute_pool = ThreadPoolExecutor(
+            settings.compute_threads, thread_name_prefix="riskengine-compute"
+        )
+        self.hub = LiveHub(self._live_report, self._live_prices, debounce=settings.live_debounce)
+        m = self.metrics
+        m.queue_depth.set_function(lambda: self.jobs.depth)
+        m.subscribers.set_function(lambda: len(self.hub.subscribers))
+        self._rate = (time.monotonic(), 0)
+        m.ingest_ticks.set_function(self._ingest_stored)
+        m.ingest_rate.set_function(self._ingest_rate)
+
+    def _observe_compute(self, method: str, seconds: float) -> None:
+        self.metrics.compute.labels(method).observe(seconds)
+
+    def _ingest_stored(self) -> float:
+        return float(self.ingest.metrics.ticks_stored) if self.ingest is not None else 0.0
+
+    def refresh_metrics(self) -> None:
+        """Copy the ingest service's counters into the metrics (before a scrape)."""
+        if self.ingest is not None:
+            for name, value in self.ingest.metrics.as_dict().items():
+                self.metrics.ingest.labels(name).set(value)
+
+    def _ingest_rate(self) -> float:
+        now, stored = time.monotonic(), self._ingest_stored()
+        then, before = self._rate
+        self._rate = (now, stored)
+        return (stored - before) / (now - then) if now > then else 0.0
+
+    async def run(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` on the compute pool (off the event loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.compute_pool, partial(fn, *args, **kwargs))
+
+    # --- live -----------------------------------------------------------------------------
+    def market_moved(self, *_event) -> None:
+        """Ingest listener: new ticks are stored."""
+        self.market.moved()
+        self.hub.moved()
+
+    async def _live_report(self, tenant: str, book_id: int, request: dict) -> dict:
+        request = dict(request)
+        if request.get("method") == "montecarlo" and request.get("seed") is None:
+            request["seed"] = self.settings.live_seed
+        try:
+            book = await self.run(self.books.get, tenant, book_id)
+            report = await self.run(self.risk.risk, book, request, tenant=tenant)
+        except RiskEngineError as exc:
+            return {"type": "error", "portfolio_id": book_id, "problem": engine_problem_body(exc)}
+        breaches = [lim for lim in report["limits"] if lim["breached"]]
+        return {"type": "report", "portfolio_id": book_id, "report": report, "breaches": breaches}
+
+    async def _live_prices(self) -> dict | None:
+        state = await self.run(self.market.market)
+        if state is None:
+            return None
+        return {"type": "prices", "as_of": state.as_of.isoformat(), "prices": state.prices}
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.jobs.shutdown)
+        self.compute_pool.shutdown(wait=True, cancel_futures=True)
+
+
+def get_state(request: Request) -> ApiState:
+    return request.app.state.api
+
+
+def _key_from(headers, query) -> str | None:
+    key = headers.get("x-api-key")
+    auth = headers.get("authorization", "")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    return key or query.get("api_key")
+
+
+def tenant_of(state: ApiState, headers, query) -> str:
+    """The tenant of the presented API key (header X-API-Key, Authorization: Bearer, or the
+    api_key query parameter for WebSockets); DEMO_TENANT when auth is off."""
+    if not state.settings.auth:
+        return DEMO_TENANT
+    key = _key_from(headers, query)
+    if not key:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "API key required",
+            "send an API key in the X-API-Key header (or Authorization: Bearer KEY); "
+            "create one with: riskengine keys create --tenant NAME",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    tenant = state.keys.tenant(key)
+    if tenant is None:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "Invalid API key",
+            "the API key is unknown or revoked; check it, or create a new one with: "
+            "riskengine keys create --tenant NAME",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return tenant
+
+
+def tenant(request: Request) -> str:
+    """FastAPI dependency: the request's tenant."""
+    t = tenant_of(get_state(request), request.headers, request.query_params)
+    request.scope.setdefault("state", {})["tenant"] = t
+    return t
+
+
+def ws_tenant(ws: WebSocket) -> str:
+    return tenant_of(ws.app.state.api, ws.headers, ws.query_params)

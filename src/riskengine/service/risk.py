@@ -1,0 +1,183 @@
+"""Risk, stress and backtests of stored or inline books on the store's market snapshot.
+
+One ``RiskCache`` is shared by every request: covariance estimates and scenario sets of a
+snapshot are computed once and reused by every book (never the results of a request).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+import numpy as np
+import orjson
+
+from riskengine.backtest.run import run_backtest
+from riskengine.cache import RiskCache
+from riskengine.errors import InputError
+from riskengine.pipeline import compute_risk
+from riskengine.scale.local import LocalExecutor
+from riskengine.service.books import Book
+from riskengine.service.limits import needs_contributions, utilisation
+from riskengine.service.market import MarketData
+from riskengine.store.base import TickStore
+from riskengine.stress.apply import run_scenarios
+from riskengine.stress.scenarios import load_library, merge_scenarios, parse_scenarios
+
+# Request fields that are not RiskSpec fields.
+SERVICE_FIELDS = ("portfolio_id", "portfolio", "live", "contributions")
+CONTRIBUTIONS = ("none", "components", "full")
+
+
+def spec_fields(request: dict) -> dict:
+    """compute_risk keyword arguments from a risk request (None values left to defaults)."""
+    fields = {k: v for k, v in request.items() if k not in SERVICE_FIELDS and v is not None}
+    if "confidence" in fields:
+        fields["confidence"] = tuple(fields["confidence"])
+    detail = request.get("contributions") or "none"
+    if detail not in CONTRIBUTIONS:
+        raise InputError(f"contributions {detail!r} is not one of: {', '.join(CONTRIBUTIONS)}.")
+    fields["contributions"] = detail != "none"
+    if detail != "none":
+        fields["contribution_detail"] = detail
+    return fields
+
+
+def risk_cost(request: dict, n_positions: int) -> int:
+    """The documented cost rule: scenarios x positions (Monte Carlo paths, or the window for
+    historical simulation and Cornish-Fisher; 1 for the other parametric forms), times 10
+    with full contributions (incremental and standalone VaR revalue every position)."""
+    method = request.get("method") or "historical"
+    if method == "montecarlo":
+        scenarios = request.get("n_scenarios") or 10_000
+    elif method == "historical" or request.get("distribution") == "cornish-fisher":
+        scenarios = request.get("window") or 500
+    else:
+        scenarios = 1
+    cost = int(scenarios) * int(n_positions)
+    if request.get("contributions") == "full":
+        cost *= 10
+    return cost
+
+
+class RiskService:
+    """Runs the engine for the API on ``market``'s snapshot.
+
+    Args:
+        store: where reports are kept.
+        market: the market snapshots.
+        cache: covariance and scenario caches shared by every request.
+        on_compute: called with (method, seconds) after each risk run (metrics).
+    """
+
+    def __init__(
+        self,
+        store: TickStore,
+        market: MarketData,
+        *,
+        cache: RiskCache | None = None,
+        on_compute: Callable[[str, float], None] | None = None,
+    ):
+        self.store = store
+        self.market = market
+        self.cache = cache or RiskCache()
+        self.on_compute = on_compute
+
+    def risk(
+        self,
+        book: Book,
+        request: dict,
+        *,
+        executor: LocalExecutor | None = None,
+        tenant: str | None = None,
+        save: bool = True,
+    ) -> dict:
+        """The RiskReport (as a dict, with ``limits`` utilisation and ``portfolio.id``) of
+        ``book`` for ``request``; stored as the book's risk history when the book is stored."""
+        request = dict(request)
+        if needs_contributions(book.limits) and (request.get("contributions") or "none") == "none":
+            request["contributions"] = "components"
+        fields = spec_fields(request)
+        fields.setdefault("base_currency", book.base_currency)
+        history = self.market.history()
+        live = request.get("live", True)
+        market = self.market.market() if live else None
+        started = time.perf_counter()
+        report = compute_risk(
+            book.portfolio, history, market=market, cache=self.cache, executor=executor, **fields
+        )
+        if self.on_compute is not None:
+            self.on_compute(report.method, time.perf_counter() - started)
+        out = report.to_dict()
+        out["portfolio"]["id"] = book.id
+        out["limits"] = utilisation(book.limits, out)
+        if save and tenant is not None and book.id is not None:
+            self.store.save_report(
+                tenant, book.id, dt.date.fromisoformat(report.as_of), report.method, dumps(out)
+            )
+        return out
+
+    def stress(self, book: Book, request: dict) -> dict:
+        """Named (library) and custom scenarios on ``book`` at the last close (or as_of)."""
+        known = load_library()
+        custom = request.get("custom") or []
+        if custom:
+            known = merge_scenarios(
+                known, parse_scenarios({"scenarios": custom}, "custom"), "custom"
+            )
+        names = request.get("scenarios")
+        if names is None and custom:
+            names = [c.get("name") for c in custom if isinstance(c, dict)]
+        report = run_scenarios(
+            book.portfolio,
+            self.market.history(),
+            names,
+            as_of=request.get("as_of"),
+            base_currency=book.base_currency,
+            known=known,
+        )
+        return report.to_dict()
+
+    def backtest(self, book: Book, request: dict, control=None) -> dict:
+        """A backtest of ``book``: methods side by side, statistics, daily series."""
+        fields = {k: v for k, v in request.items() if k not in SERVICE_FIELDS and v is not None}
+        methods = tuple(fields.pop("methods", ("historical",)))
+        if "confidence" in fields:
+            fields["confidence"] = tuple(fields["confidence"])
+        fields.setdefault("base_currency", book.base_currency)
+        progress = None
+        if control is not None:
+            order = {m: i for i, m in enumerate(methods)}
+
+            def progress(method, done, total):
+                control.report(order.get(method, 0) * total + done, len(methods) * total)
+
+        result = run_backtest(
+            book.portfolio, self.market.history(), methods, progress=progress, **fields
+        )
+        return result.to_dict()
+
+    def forecast_days(self, request: dict) -> int:
+        """Forecast days x methods of a backtest request (for the cost rule)."""
+        history = self.market.history()
+        dates = history.dates
+        window = request.get("window") or 500
+        first = window
+        start, end = request.get("start"), request.get("end")
+        lo = (
+            first
+            if start is None
+            else max(first, int(np.searchsorted(dates, np.datetime64(start, "D"))))
+        )
+        hi = (
+            len(dates) - 2
+            if end is None
+            else int(np.searchsorted(dates, np.datetime64(end, "D"), side="right")) - 1
+        )
+        methods = request.get("methods") or ("historical",)
+        return max(0, hi - lo + 1) * len(methods)
+
+
+def dumps(obj) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()

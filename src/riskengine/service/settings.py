@@ -1,0 +1,121 @@
+"""Settings of the API service, read once from ``RISKENGINE_*`` environment variables.
+
+``Settings.from_env()`` is the only place that reads the environment; everything else takes a
+``Settings`` as a parameter (tests build one directly).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from riskengine.errors import InputError
+
+PREFIX = "RISKENGINE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Attributes (environment variable = ``RISKENGINE_`` + the name in capitals):
+    database_url: store URL (default: ``sqlite:///riskengine.sqlite3``).
+    host, port: where ``riskengine serve`` listens (default 127.0.0.1:8000).
+    auth: require an API key on every request but the health checks (default true;
+        the demo turns it off and listens on 127.0.0.1 only).
+    cors_origins: comma-separated origins allowed by CORS (default: none).
+    max_body_bytes: the largest request body accepted (default 16 MiB).
+    max_positions: the most positions a portfolio may hold (default 50,000).
+    async_cost: a risk request whose cost (scenarios x positions) exceeds this runs as a
+        job and answers 202 (default 200,000,000: 10,000 paths x 20,000 positions).
+    async_backtest_days: a backtest with more forecast days x methods than this runs as
+        a job (default 60).
+    compute_threads: risk computations run at once for synchronous requests (default:
+        the CPU count).
+    job_workers: jobs run at once (default 1).
+    live_debounce: seconds between the first tick after a push and the next push
+        (default 1.0).
+    live_seed: the Monte Carlo seed of live reports that do not give one (default 7), so
+        that a pushed VaR moves with the market, not with sampling noise.
+    feed_url, feed_venue, feed_symbols: a WebSocket feed to ingest while serving (default:
+        none; venue default ``riskengine``; symbols comma-separated, default every
+        symbol with daily bars in the store).
+    log_format: ``json`` (default) or ``text``.
+    log_level: ``info`` (default), ``debug``, ``warning``, ...
+    """
+
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth: bool = True
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 16 * 2**20
+    max_positions: int = 50_000
+    async_cost: int = 200_000_000
+    async_backtest_days: int = 60
+    compute_threads: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
+    job_workers: int = 1
+    live_debounce: float = 1.0
+    live_seed: int = 7
+    feed_url: str | None = None
+    feed_venue: str = "riskengine"
+    feed_symbols: tuple[str, ...] = ()
+    log_format: str = "json"
+    log_level: str = "info"
+
+    def __post_init__(self):
+        for name in (
+            "port",
+            "max_body_bytes",
+            "max_positions",
+            "async_cost",
+            "async_backtest_days",
+            "compute_threads",
+            "job_workers",
+        ):
+            v = getattr(self, name)
+            low = 0 if name == "port" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InputError(f"setting {name} must be an integer >= {low}; got {v!r}.")
+        if not self.live_debounce >= 0:
+            raise InputError(
+                f"setting live_debounce must be >= 0 seconds; got {self.live_debounce}."
+            )
+        if self.log_format not in ("json", "text"):
+            raise InputError(f"setting log_format must be json or text; got {self.log_format!r}.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Settings from ``RISKENGINE_*`` variables (``environ``, default os.environ), then
+        ``overrides``. A value that does not parse is an InputError naming the variable."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in dataclasses.fields(cls):
+            var = PREFIX + f.name.upper()
+            raw = environ.get(var)
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _parse(var, raw.strip(), f.type)
+        values.update(overrides)
+        return cls(**values)
+
+
+def _parse(var: str, raw: str, kind: str):
+    try:
+        if kind == "bool":
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(raw.replace("_", ""))
+        if kind == "float":
+            return float(raw)
+        if kind == "tuple[str, ...]":
+            return tuple(x.strip() for x in raw.split(",") if x.strip())
+        return raw
+    except ValueError:
+        hint = {"bool": "true or false", "int": "an integer", "float": "a number"}.get(kind, kind)
+        raise InputError(f"{var}={raw!r} is not {hint}; fix or unset the variable.") from None
