@@ -96,3 +96,27 @@ def store(store_url):
     s = open_test_store(store_url)
     yield s
     s.close()
+
+
+# --- the API server ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def bundled_history():
+    from pathlib import Path
+
+    from riskengine import load_prices
+
+    return load_prices(Path(__file__).resolve().parents[2] / "data" / "us_equities_daily.csv")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, bundled_history):
+    """The API over a SQLite store holding the bundled history (module-wide)."""
+    from integration.api_support import start_api
+    from riskengine.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.sqlite3'}")
+    store.import_daily(bundled_history)
+    server = start_api(store)
+    yield server
+    server.close()
+    store.close()

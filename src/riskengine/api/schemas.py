@@ -189,7 +189,7 @@ class BacktestRequest(ModelOptions):
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
     start: dt.date | None = None
     end: dt.date | None = None
-    null_simulations: Annotated[int, Field(ge=0, le=10_000)] = 0
+    null_simulations: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
 
 class Measure(BaseModel):

@@ -36,7 +36,7 @@ class ApiState:
         self.books = BookStore(store, max_positions=settings.max_positions)
         self.risk = RiskService(store, self.market, on_compute=self._observe_compute)
         self.jobs = JobQueue(store, workers=settings.job_workers)
-        self.keys = KeyChecker(store)
+        self.keys = KeyChecker(store, ttl=settings.key_cache_seconds)
         self.compute_pool = ThreadPoolExecutor(
             settings.compute_threads, thread_name_prefix="riskengine-compute"
         )

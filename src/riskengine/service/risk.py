@@ -127,8 +127,9 @@ class RiskService:
                 known, parse_scenarios({"scenarios": custom}, "custom"), "custom"
             )
         names = request.get("scenarios")
-        if names is None and custom:
-            names = [c.get("name") for c in custom if isinstance(c, dict)]
+        if custom:  # the named ones (none: only the custom ones), then every custom one
+            extra = [c.get("name") for c in custom if isinstance(c, dict)]
+            names = list(dict.fromkeys([*(names or []), *extra]))
         report = run_scenarios(
             book.portfolio,
             self.market.history(),
@@ -150,8 +151,9 @@ class RiskService:
         if control is not None:
             order = {m: i for i, m in enumerate(methods)}
 
-            def progress(method, done, total):
-                control.report(order.get(method, 0) * total + done, len(methods) * total)
+            def progress(method, done, total):  # the days: 90 %; the statistics after them
+                done_all = order.get(method, 0) * total + done
+                control.report(9 * done_all, 10 * len(methods) * total)
 
         result = run_backtest(
             book.portfolio, self.market.history(), methods, progress=progress, **fields
