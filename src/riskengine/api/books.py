@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 
 from riskengine.api.problems import ApiProblem, JSONResponse
 from riskengine.api.schemas import (
+    MAX_ID,
     LimitIn,
     PortfolioDetail,
     PortfolioIn,
@@ -21,6 +22,7 @@ from riskengine.instruments.book import book_records
 router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"])
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
+BookId = Annotated[int, Path(ge=1, le=MAX_ID, description="the portfolio's id")]
 
 
 def _doc(body: PortfolioIn) -> dict:
@@ -83,19 +85,19 @@ async def upload_portfolio(
 
 
 @router.get("/{portfolio_id}", response_model=PortfolioDetail, summary="A portfolio")
-async def get_portfolio(portfolio_id: int, state: State, who: Tenant):
+async def get_portfolio(portfolio_id: BookId, state: State, who: Tenant):
     book = await state.run(state.books.get, who, portfolio_id)
     return JSONResponse(book.summary() | {"positions": book.doc["positions"]})
 
 
 @router.put("/{portfolio_id}", response_model=PortfolioOut, summary="Replace a portfolio")
-async def replace_portfolio(portfolio_id: int, body: PortfolioIn, state: State, who: Tenant):
+async def replace_portfolio(portfolio_id: BookId, body: PortfolioIn, state: State, who: Tenant):
     book = await state.run(state.books.save, who, _doc(body), portfolio_id)
     return JSONResponse(book.summary())
 
 
 @router.put("/{portfolio_id}/limits", response_model=PortfolioOut, summary="Set the limits")
-async def set_limits(portfolio_id: int, limits: list[LimitIn], state: State, who: Tenant):
+async def set_limits(portfolio_id: BookId, limits: list[LimitIn], state: State, who: Tenant):
     book = await state.run(state.books.get, who, portfolio_id)
     doc = book.doc | {"limits": [lim.model_dump(mode="json") for lim in limits]}
     book = await state.run(state.books.save, who, doc, portfolio_id)
@@ -103,14 +105,14 @@ async def set_limits(portfolio_id: int, limits: list[LimitIn], state: State, who
 
 
 @router.delete("/{portfolio_id}", status_code=204, summary="Delete a portfolio")
-async def delete_portfolio(portfolio_id: int, state: State, who: Tenant):
+async def delete_portfolio(portfolio_id: BookId, state: State, who: Tenant):
     await state.run(state.books.delete, who, portfolio_id)
     return Response(status_code=204)
 
 
 @router.get("/{portfolio_id}/reports", summary="The stored risk history of a portfolio")
 async def reports(
-    portfolio_id: int,
+    portfolio_id: BookId,
     state: State,
     who: Tenant,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

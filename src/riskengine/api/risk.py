@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from riskengine.api.problems import ApiProblem, JSONResponse, RawJSONResponse
 from riskengine.api.schemas import (
@@ -24,6 +24,7 @@ from riskengine.stress.scenarios import load_library
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
+JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 Prefer = Annotated[str | None, Header(description="respond-async: run as a job (202)")]
 
 ASYNC = {
@@ -148,7 +149,7 @@ def _missing(job_id: str) -> ApiProblem:
 
 
 @router.get("/jobs/{job_id}", response_model=Job, tags=["jobs"], summary="A job's state")
-async def job(job_id: str, state: State, who: Tenant):
+async def job(job_id: JobId, state: State, who: Tenant):
     record = await state.run(state.jobs.get, who, job_id)
     if record is None:
         raise _missing(job_id)
@@ -161,7 +162,7 @@ async def job(job_id: str, state: State, who: Tenant):
     summary="A finished job's result",
     responses={409: {"model": Problem}},
 )
-async def job_result(job_id: str, state: State, who: Tenant):
+async def job_result(job_id: JobId, state: State, who: Tenant):
     record, text = await state.run(state.jobs.result, who, job_id)
     if record is None:
         raise _missing(job_id)
@@ -184,7 +185,7 @@ async def job_result(job_id: str, state: State, who: Tenant):
     tags=["jobs"],
     summary="Cancel a job (it stops at its next block of work)",
 )
-async def cancel_job(job_id: str, state: State, who: Tenant, request: Request):
+async def cancel_job(job_id: JobId, state: State, who: Tenant, request: Request):
     record = await state.run(state.jobs.cancel, who, job_id)
     if record is None:
         raise _missing(job_id)

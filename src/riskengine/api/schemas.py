@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Confidence = Annotated[float, Field(gt=0, lt=1, examples=[0.99])]
+MAX_ID = 2**63 - 1
 Method = Literal["historical", "parametric", "montecarlo"]
 
 
@@ -126,7 +127,7 @@ class ModelOptions(Strict):
 class RiskRequest(ModelOptions):
     """A risk run: a stored book (``portfolio_id``) or an inline one (``portfolio``)."""
 
-    portfolio_id: Annotated[int, Field(ge=1)] | None = None
+    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     portfolio: PortfolioIn | None = None
     method: Method = "historical"
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
@@ -154,7 +155,7 @@ class RiskRequest(ModelOptions):
 
 
 class StressRequest(Strict):
-    portfolio_id: Annotated[int, Field(ge=1)] | None = None
+    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     portfolio: PortfolioIn | None = None
     scenarios: (
         Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=200)] | None
@@ -183,7 +184,7 @@ class StressRequest(Strict):
 
 
 class BacktestRequest(ModelOptions):
-    portfolio_id: Annotated[int, Field(ge=1)] | None = None
+    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     portfolio: PortfolioIn | None = None
     methods: Annotated[list[Method], Field(min_length=1, max_length=3)] = ["historical"]
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
