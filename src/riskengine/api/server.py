@@ -39,6 +39,17 @@ def _config(app, settings: Settings, **extra) -> uvicorn.Config:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping on Ctrl-C or SIGTERM without raising the signal again once
+    shut down (uvicorn does, which ends the process with a KeyboardInterrupt)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 class ServerThread:
     """uvicorn serving ``create_app(settings, ...)`` in a background thread.
 
@@ -84,7 +95,7 @@ class ServerThread:
 
 def serve(settings: Settings) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM)."""
-    uvicorn.Server(_config(create_app(settings), settings)).run()
+    _Server(_config(create_app(settings), settings)).run()
 
 
 # --- the demo ---------------------------------------------------------------------------------
@@ -156,7 +167,7 @@ async def _demo(settings: Settings, prices: Path, book_path: Path, rate: float, 
             ),
         )
         app = create_app(settings, store=store, ingest=ingest)
-        server = uvicorn.Server(_config(app, settings))
+        server = _Server(_config(app, settings))
         ingest.start()
         print(
             f"riskengine demo: open http://{settings.host}:{settings.port}/ (API docs: "

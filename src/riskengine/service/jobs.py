@@ -221,7 +221,11 @@ class JobQueue:
         for control in list(self._controls.values()):
             control.cancelled.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for (tenant, job_id), (kind, request_json) in list(self._meta.items()):
+        with self._lock:
+            left = list(self._meta.items())
+            self._meta.clear()
+            self._controls.clear()
+        for (tenant, job_id), (kind, request_json) in left:
             self._save(
                 tenant,
                 job_id,
