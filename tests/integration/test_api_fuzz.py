@@ -9,8 +9,9 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from integration.api_support import api_settings, book_doc, start_api
 from schemathesis.checks import not_a_server_error
+
+from integration.api_support import api_settings, book_doc, start_api
 
 EXAMPLES = int(os.environ.get("RISKENGINE_FUZZ_EXAMPLES", "25"))
 

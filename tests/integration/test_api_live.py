@@ -146,3 +146,33 @@ def test_a_websocket_without_a_key_is_closed(api):
         connect(api.url.replace("http", "ws") + "/api/v1/live") as ws,
     ):
         ws.recv(10)
+
+
+def test_ticks_from_another_process_are_picked_up_by_polling(api):
+    """No ingest service in the server: ticks written to the store by someone else (here,
+    directly) are noticed within the polling interval and pushed."""
+    from riskengine.ingest.tick import Tick
+
+    pid = api.client().post("/api/v1/portfolios", json=book_doc(name="polled")).json()["id"]
+    ws_url = api.url.replace("http", "ws") + f"/api/v1/live?api_key={api.keys['alpha']}"
+    store = api.state.store
+    with connect(ws_url) as ws:
+        ws.send(orjson.dumps({"action": "watch", "portfolio_id": pid}).decode())
+        first = None
+        while first is None:
+            msg = orjson.loads(ws.recv(30))
+            first = msg["report"] if msg["type"] == "report" else None
+        now = dt.datetime.now(dt.UTC)
+        for i, price in enumerate((120.0, 100.0)):  # AAPL falls 20% after the first poll
+            store.write_ticks([Tick("riskengine", "AAPL", now + dt.timedelta(seconds=i), price,
+                                    1.0, i + 1, now)])  # fmt: skip
+            time.sleep(2.5)
+        pushed = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not pushed:
+            msg = orjson.loads(ws.recv(20))
+            if msg["type"] == "report":
+                pushed.append(msg["report"])
+    assert pushed, "no report was pushed after the ticks"
+    assert any("live prices" in n for n in pushed[-1]["notes"])
+    assert pushed[-1]["portfolio"]["market_value"] < first["portfolio"]["market_value"]

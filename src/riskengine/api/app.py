@@ -7,6 +7,7 @@ and ``ingest`` (an IngestService whose moves drive live updates; default: one is
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from importlib import resources
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
             service.add_listener(state.market_moved)
         if started_ingest is not None:
             started_ingest.start()
+        poller = None
+        if service is None:  # ticks may come from a separate `riskengine ingest` process
+            poller = asyncio.get_running_loop().create_task(_poll_prices(state), name="poll")
         log.info(
             "riskengine %s serving (store %s, auth %s)",
             __version__,
@@ -67,6 +71,8 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
         try:
             yield
         finally:
+            if poller is not None:
+                poller.cancel()
             if started_ingest is not None:
                 await started_ingest.stop()
             await state.close()
@@ -118,6 +124,28 @@ class _Deferred:
                 self.app, metrics=state.metrics, max_body_bytes=self.settings.max_body_bytes
             )
         return await self._inner(scope, receive, send)
+
+
+POLL_SECONDS = 2.0
+
+
+async def _poll_prices(state: ApiState) -> None:
+    """Without an ingest service in this process, look for new ticks every POLL_SECONDS while
+    someone watches, and announce a move when the latest event time changes."""
+    last, primed = None, False  # primed: `last` was read while someone watched
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        if not state.hub.subscribers:
+            continue
+        try:
+            latest = await state.run(state.store.latest_prices)
+        except Exception as exc:  # the store is down: try again at the next round
+            log.warning("live: could not read the latest prices: %s", exc)
+            continue
+        newest = max((p.ts for p in latest.values()), default=None)
+        if primed and newest != last:
+            state.market_moved()
+        last, primed = newest, True
 
 
 def _feed_ingest(settings: Settings, store):
