@@ -246,3 +246,37 @@ def test_market_data_endpoints(api, bundled_history):
     assert len(bars) == 5 and bars[-1]["close"] == prices["AAPL"]["close"]
     r = c.get("/api/v1/market/bars/AAPL", params={"start": "2022-01-01T00:00:00"})
     assert_problem(r, 422, "validation", "time zone")
+
+
+def test_cors_and_json_logs(tmp_path, bundled_history, capsys):
+    """CORS answers only the configured origins; each request is logged as one JSON line."""
+    import io
+    import logging
+
+    from integration.api_support import api_settings, start_api
+    from riskengine.api.observe import JsonFormatter
+    from riskengine.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'cors.sqlite3'}")
+    store.import_daily(bundled_history)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("riskengine.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    server = start_api(store, api_settings(cors_origins=("http://desk.example",)))
+    try:
+        c = server.client()
+        ok = c.get("/api/v1/portfolios", headers={"Origin": "http://desk.example"})
+        assert ok.headers["access-control-allow-origin"] == "http://desk.example"
+        other = c.get("/api/v1/portfolios", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    finally:
+        server.close()
+        store.close()
+        access.removeHandler(handler)
+    lines = [json.loads(x) for x in stream.getvalue().splitlines()]
+    mine = [x for x in lines if x.get("route") == "/api/v1/portfolios"]
+    assert len(mine) == 2 and mine[0]["status"] == 200 and mine[0]["tenant"] == "alpha"
+    assert mine[0]["level"] == "info" and mine[0]["ms"] >= 0

@@ -318,3 +318,34 @@ def test_formats_md_contributions_table_lists_exactly_the_contributions_fields()
     estimator = next(r[2] for r in rows if first_code(r[0]) == "estimator")
     for key in c["estimator"]:
         assert f"`{key}`" in estimator, f"estimator key {key!r} is not documented"
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/api.md
+
+
+def test_api_md_settings_table_lists_exactly_the_settings():
+    import dataclasses
+
+    from riskengine.service.settings import PREFIX, Settings
+
+    documented = [first_code(row[0]) for row in table_rows(read(DOCS / "api.md"), "Variable")]
+    assert documented == [PREFIX + f.name.upper() for f in dataclasses.fields(Settings)]
+    defaults = {first_code(r[0]): r[1] for r in table_rows(read(DOCS / "api.md"), "Variable")}
+    for f in dataclasses.fields(Settings):
+        if f.default is dataclasses.MISSING or f.default in (None, ()):
+            continue
+        want = str(f.default).lower() if isinstance(f.default, bool) else str(f.default)
+        assert defaults[PREFIX + f.name.upper()] == f"`{want}`", f.name
+
+
+def test_api_md_endpoint_table_lists_exactly_the_routes():
+    from riskengine.api import create_app
+    from riskengine.service.settings import Settings
+
+    app = create_app(Settings(database_url="sqlite://:memory:"))
+    routes = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    routes.add(("WEBSOCKET", "/api/v1/live"))
+    rows = table_rows(read(DOCS / "api.md"), "Method")
+    documented = {(r[0].upper(), first_code(r[1])) for r in rows if r[0] != "`type`"}
+    assert documented == routes
