@@ -114,7 +114,11 @@ class RiskService:
         out["limits"] = utilisation(book.limits, out)
         if save and tenant is not None and book.id is not None:
             self.store.save_report(
-                tenant, book.id, dt.date.fromisoformat(report.as_of), report.method, dumps(out)
+                tenant,
+                book.id,
+                dt.date.fromisoformat(report.as_of),
+                report.method,
+                dumps(history_entry(out)),
             )
         return out
 
@@ -179,6 +183,21 @@ class RiskService:
         )
         methods = request.get("methods") or ("historical",)
         return max(0, hi - lo + 1) * len(methods)
+
+
+# What the stored risk history keeps of a report: the numbers, limits and provenance, not the
+# per-position detail (a 5,000-position report is megabytes; its history entry a few kB).
+HISTORY_KEYS = (
+    "schema_version", "method", "as_of", "base_currency", "results", "parameters",
+    "n_scenarios", "portfolio", "data_quality", "notes", "provenance", "limits",
+)  # fmt: skip
+
+
+def history_entry(report: dict) -> dict:
+    """The part of ``report`` kept in the risk history (docs/api.md)."""
+    entry = {k: report.get(k) for k in HISTORY_KEYS}
+    entry["n_excluded_positions"] = len(report.get("excluded_positions") or ())
+    return entry
 
 
 def dumps(obj) -> str:
