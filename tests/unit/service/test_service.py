@@ -199,3 +199,26 @@ def test_closed_before_drops_the_forming_day():
     assert closed_before(h, dt.date(2030, 1, 1)) is h
     with pytest.raises(InsufficientHistoryError, match="import daily history"):
         closed_before(h, dt.date(2024, 3, 1))
+
+
+def test_keys_command_creates_lists_and_revokes(tmp_path, capsys):
+    from riskengine.cli import main
+
+    db = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    assert main(["keys", "--database", db, "create", "--tenant", "desk-a", "--label", "ui"]) == 0
+    key = capsys.readouterr().out.split()[0]
+    assert key.startswith("rk_")
+    key_id = key.split("_")[1]
+    assert main(["keys", "--database", db, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert key_id in listing and "desk-a" in listing and key.split("_", 2)[2] not in listing
+    store = open_store(db)
+    try:
+        assert KeyChecker(store, ttl=0).tenant(key) == "desk-a"
+        assert main(["keys", "--database", db, "revoke", key_id]) == 0
+        assert KeyChecker(store, ttl=0).tenant(key) is None
+    finally:
+        store.close()
+    assert main(["keys", "--database", db, "revoke", key_id]) == 2
+    assert "no active key" in capsys.readouterr().err
+    assert main(["keys", "--database", db, "create", "--tenant", "bad name"]) == 2
