@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from riskengine import __version__
-from riskengine.api import books, live, market, ops, problems, risk
+from riskengine.api import books, live, market, ops, problems, risk, valuation
 from riskengine.api.observe import RequestMiddleware
 from riskengine.api.state import ApiState
 from riskengine.service.settings import Settings
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
         default_response_class=problems.JSONResponse,
     )
     problems.install(app)
-    for module in (ops, books, market, risk, live):
+    for module in (ops, books, valuation, market, risk, live):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from riskengine.api.problems import JSONResponse
+from riskengine.api.schemas import PricesOut, SymbolsOut
 from riskengine.api.state import ApiState, get_state, tenant
 
 router = APIRouter(prefix="/api/v1/market", tags=["market data"])
@@ -15,7 +16,11 @@ State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
 
 
-@router.get("/symbols", summary="Symbols with daily history, and the dates it covers")
+@router.get(
+    "/symbols",
+    response_model=SymbolsOut,
+    summary="Symbols with daily history, and the dates it covers",
+)
 async def symbols(state: State, _: Tenant):
     history = await state.run(state.market.history)
     return JSONResponse(
@@ -27,7 +32,11 @@ async def symbols(state: State, _: Tenant):
     )
 
 
-@router.get("/prices", summary="Latest price of each symbol (live ticks, else the last close)")
+@router.get(
+    "/prices",
+    response_model=PricesOut,
+    summary="Latest price of each symbol (live ticks, else the last close)",
+)
 async def prices(
     state: State,
     _: Tenant,

@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from riskengine.api.problems import ApiProblem, JSONResponse, RawJSONResponse
 from riskengine.api.schemas import (
+    BacktestReportOut,
     BacktestRequest,
     Job,
     Problem,
     RiskReportOut,
     RiskRequest,
+    StressReportOut,
     StressRequest,
+    StressScenarioOut,
 )
 from riskengine.api.state import ApiState, get_state, tenant
 from riskengine.service.books import Book, make_book
@@ -93,12 +96,21 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
     return JSONResponse(await state.run(state.risk.risk, book, request, tenant=who))
 
 
-@router.get("/stress/scenarios", summary="The named scenarios of the library")
+@router.get(
+    "/stress/scenarios",
+    response_model=list[StressScenarioOut],
+    summary="The named scenarios of the library",
+)
 async def scenarios(_: Tenant):
     return JSONResponse([s.to_dict() for s in load_library().values()])
 
 
-@router.post("/stress", responses=ASYNC, summary="Named and custom stress scenarios on a book")
+@router.post(
+    "/stress",
+    response_model=StressReportOut,
+    responses=ASYNC,
+    summary="Named and custom stress scenarios on a book",
+)
 async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer = None):
     book = await state.run(_book, state, who, body)
     request = body.model_dump(mode="json", exclude_none=True)
@@ -114,7 +126,12 @@ async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer 
     return JSONResponse(await state.run(state.risk.stress, book, request))
 
 
-@router.post("/backtest", responses=ASYNC, summary="Backtest of VaR and ES forecasts of a book")
+@router.post(
+    "/backtest",
+    response_model=BacktestReportOut,
+    responses=ASYNC,
+    summary="Backtest of VaR and ES forecasts of a book",
+)
 async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Prefer = None):
     """Runs as a job when forecast days x methods exceeds the server's threshold (default 60)
     or the client sends ``Prefer: respond-async``."""
@@ -158,6 +175,7 @@ async def job(job_id: JobId, state: State, who: Tenant):
 
 @router.get(
     "/jobs/{job_id}/result",
+    response_model=RiskReportOut | StressReportOut | BacktestReportOut,
     tags=["jobs"],
     summary="A finished job's result",
     responses={409: {"model": Problem}},

@@ -51,6 +51,13 @@ class LimitIn(Strict):
     tag: Annotated[str, Field(max_length=200, examples=["sector=tech"])] | None = None
 
 
+class LimitOut(BaseModel):
+    measure: Literal["value_at_risk", "expected_shortfall"]
+    confidence: float
+    limit: float
+    tag: str | None
+
+
 class PortfolioIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)] = "portfolio"
     base_currency: Annotated[str, Field(min_length=3, max_length=3)] = "USD"
@@ -89,7 +96,7 @@ class PortfolioOut(BaseModel):
     name: str
     base_currency: str
     n_positions: int
-    limits: list[dict[str, Any]]
+    limits: list[LimitOut]
 
 
 class PortfolioDetail(PortfolioOut):
@@ -193,12 +200,148 @@ class BacktestRequest(ModelOptions):
     null_simulations: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
 
+# --- responses ----------------------------------------------------------------------------
+# The routes answer with orjson-encoded engine dicts (never validated against these models, for
+# speed); the models document those dicts exactly, so the OpenAPI schema and the page's types
+# generated from it (frontend/, docs/page.md) say what the server sends. Models whose dict has
+# keys that vary with the method or estimator allow extra keys; tests/e2e checks the rest
+# against real answers.
+Amount = float  # in the book's base currency
+
+
+class Open(BaseModel):
+    """A response object that may carry keys beyond the documented ones."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class LimitUtilisation(LimitOut):
+    """A limit and the report's measure against it (for a tag, the group's component VaR or
+    ES); ``value`` is null, with a ``reason``, when the report does not hold the measure."""
+
+    value: Amount | None
+    utilisation: float | None
+    breached: bool
+    reason: str | None = None
+
+
 class Measure(BaseModel):
+    """VaR and ES at one confidence: positive loss amounts (docs/conventions.md)."""
+
     confidence: float
-    value_at_risk: float | None
-    expected_shortfall: float | None
-    value_at_risk_standard_error: float | None = None
-    expected_shortfall_standard_error: float | None = None
+    value_at_risk: Amount | None
+    expected_shortfall: Amount | None
+    value_at_risk_standard_error: Amount | None
+    expected_shortfall_standard_error: Amount | None
+
+
+class ReportPortfolio(BaseModel):
+    """The book a result is about: ``id`` is the stored book's (null for an inline book)."""
+
+    name: str
+    n_positions: int
+    n_included: int
+    market_value: Amount
+    id: int | None = None
+
+
+class ExcludedPosition(BaseModel):
+    id: str
+    symbol: str
+    reason: str
+
+
+class DataQualityFlag(Open):
+    code: str
+    message: str
+
+
+class Provenance(Open):
+    seed: int | None
+    data_snapshot_id: str
+    code_version: str
+
+
+class PnlHistogram(BaseModel):
+    """The scenario P&L binned on the server: ``counts[i]`` scenarios with P&L in
+    [``edges[i]``, ``edges[i + 1]``) (gains positive)."""
+
+    edges: list[float]
+    counts: list[int]
+
+
+class ExposureLine(BaseModel):
+    dollar_delta: Amount
+    dollar_gamma: Amount
+    vega: Amount
+    gross_exposure: Amount
+    net_exposure: Amount
+    n_positions: int
+
+
+class FactorExposure(ExposureLine):
+    factor: str
+    spot: float
+    delta_units: float
+
+
+class TagExposure(ExposureLine):
+    key: str
+    value: str | None
+
+
+class Exposures(BaseModel):
+    total: ExposureLine
+    by_underlying: list[FactorExposure]
+    by_tag: list[TagExposure]
+
+
+class ContributionSummary(Open):
+    """Per confidence: VaR and ES, the sums of the components (equal to them), the sum of
+    standalone VaRs and the diversification benefit (null without ``contributions: full``),
+    and the estimator's diagnostics."""
+
+    confidence: float
+    value_at_risk: Amount
+    expected_shortfall: Amount
+    sum_component_var: Amount
+    sum_component_es: Amount
+    sum_standalone_var: Amount | None
+    diversification_benefit: Amount | None
+
+
+class ContributionRow(BaseModel):
+    """Risk contributions of a position or a tag group at one confidence; incremental and
+    standalone VaR are null without ``contributions: full``, marginal VaR where the exposure
+    is 0."""
+
+    confidence: float
+    exposure: Amount
+    marginal_var: float | None
+    component_var: Amount | None
+    component_es: Amount | None
+    incremental_var: Amount | None
+    standalone_var: Amount | None
+
+
+class PositionContribution(ContributionRow):
+    id: str
+    symbol: str
+
+
+class TagContribution(ContributionRow):
+    key: str
+    value: str | None
+    n_positions: int
+
+
+class Contributions(BaseModel):
+    """One row per (confidence, position) and per (confidence, tag group), confidence-major."""
+
+    estimator: dict[str, Any]
+    summary: list[ContributionSummary]
+    by_position: list[PositionContribution]
+    by_tag: list[TagContribution]
 
 
 class RiskReportOut(BaseModel):
@@ -208,18 +351,229 @@ class RiskReportOut(BaseModel):
     method: Method
     as_of: str
     base_currency: str
-    measures: list[Measure]
+    results: list[Measure]
     parameters: dict[str, Any]
     n_scenarios: int | None
-    portfolio: dict[str, Any]
-    excluded_positions: list[dict[str, Any]]
-    data_quality: Any
+    portfolio: ReportPortfolio
+    excluded_positions: list[ExcludedPosition]
+    data_quality: list[DataQualityFlag]
     notes: list[str]
-    provenance: dict[str, Any]
-    pnl_histogram: dict[str, Any] | None
-    exposures: Any = None
-    contributions: Any = None
-    limits: list[dict[str, Any]] = []
+    provenance: Provenance
+    pnl_histogram: PnlHistogram | None
+    exposures: Exposures | None
+    contributions: Contributions | None
+    limits: list[LimitUtilisation]
+
+
+class StressScenarioOut(BaseModel):
+    """A scenario of the library: historical (``start``, ``end``) or hypothetical
+    (``shocks``)."""
+
+    name: str
+    type: Literal["historical", "hypothetical"]
+    description: str
+    start: str | None = None
+    end: str | None = None
+    shocks: list[str] | None = None
+
+
+class StressPosition(BaseModel):
+    """A position's P&L under a scenario (``shock``: its factor's relative move, ``vol_shift``
+    in volatility points or null)."""
+
+    id: str
+    symbol: str
+    factor: str
+    pnl: Amount
+    shock: float
+    fx_shock: float
+    vol_shift: float | None
+
+
+class StressResultOut(BaseModel):
+    scenario: str
+    type: Literal["historical", "hypothetical"]
+    description: str
+    as_of: str
+    base_currency: str
+    pnl: Amount
+    portfolio: ReportPortfolio
+    definition: dict[str, Any]
+    factor_returns: dict[str, float]
+    positions: list[StressPosition]
+    excluded_positions: list[ExcludedPosition]
+    notes: list[str]
+
+
+class StressSkipped(BaseModel):
+    scenario: str
+    reason: str
+
+
+class StressReportOut(BaseModel):
+    """Named and custom scenarios on a book (docs/stress.md)."""
+
+    schema_version: int
+    as_of: str
+    base_currency: str
+    portfolio: ReportPortfolio
+    scenarios: list[StressResultOut]
+    skipped: list[StressSkipped]
+    worst_window: dict[str, Any] | None
+    reverse_stress: dict[str, Any] | None
+
+
+class LikelihoodRatioOut(BaseModel):
+    statistic: float | None
+    df: int
+    p_value: float | None
+
+
+class TransitionsOut(BaseModel):
+    n00: int
+    n01: int
+    n10: int
+    n11: int
+
+
+class TrafficLightOut(BaseModel):
+    """The Basel traffic light on the last ``n_obs`` (250) days."""
+
+    n_obs: int
+    n_exceptions: int
+    zone: Literal["green", "yellow", "red"]
+    cumulative_probability: float
+    plus_factor: float | None
+    green_max: int
+    yellow_max: int
+
+
+class Z2Out(BaseModel):
+    statistic: float | None
+    p_value: float | None
+    n_simulations: int
+
+
+class BacktestStatisticsOut(BaseModel):
+    confidence: float
+    n_obs: int
+    n_exceptions: int
+    expected_exceptions: float
+    exception_rate: float
+    kupiec_pof: LikelihoodRatioOut
+    christoffersen_independence: LikelihoodRatioOut
+    conditional_coverage: LikelihoodRatioOut
+    transitions: TransitionsOut
+    traffic_light: TrafficLightOut | None
+    z2: Z2Out
+
+
+class BacktestMethodSeries(BaseModel):
+    """One method's daily forecasts at one confidence, aligned with ``series.date``."""
+
+    confidence: float
+    value_at_risk: list[Amount | None]
+    expected_shortfall: list[Amount | None]
+    exception: list[bool]
+    traffic_light_exceptions: list[int | None]
+    traffic_light_zone: list[Literal["green", "yellow", "red"] | None]
+
+
+class BacktestMethodOut(BaseModel):
+    method: Method
+    parameters: dict[str, Any]
+    notes: list[str]
+    data_quality: list[DataQualityFlag]
+    statistics: list[BacktestStatisticsOut]
+    series: list[BacktestMethodSeries]
+
+
+class BacktestSeries(BaseModel):
+    """The days: forecast date t, P&L date t + 1, the book's realised P&L from t to t + 1."""
+
+    date: list[str]
+    pnl_date: list[str]
+    realised_pnl: list[Amount | None]
+
+
+class BacktestReportOut(BaseModel):
+    """A backtest of today's book held constant, methods side by side (docs/backtest.md)."""
+
+    schema_version: int
+    kind: Literal["backtest"]
+    as_of: str
+    base_currency: str
+    horizon_days: int
+    window: int
+    confidence: list[float]
+    start: str
+    end: str
+    n_days: int
+    portfolio: ReportPortfolio
+    excluded_positions: list[ExcludedPosition]
+    parameters: dict[str, Any]
+    notes: list[str]
+    provenance: Provenance
+    series: BacktestSeries
+    methods: list[BacktestMethodOut]
+
+
+class PriceOut(BaseModel):
+    """The latest price of a symbol (``source``: a tick, else the last close) and its
+    relative ``change`` since that close."""
+
+    close: float | None
+    close_date: str
+    price: float | None
+    source: Literal["tick", "close"]
+    change: float | None
+
+
+class PricesOut(BaseModel):
+    as_of: str
+    prices: dict[str, PriceOut]
+
+
+class SymbolsOut(BaseModel):
+    symbols: list[str]
+    first_date: str
+    last_closed_date: str
+
+
+class PositionValue(BaseModel):
+    """A position at the latest prices: its factor's price now and at the last close, the
+    instrument's unit price in its own currency (an option's premium), and its value and P&L
+    since the close in the base currency (a future's value is 0, its P&L is not)."""
+
+    id: str
+    symbol: str
+    instrument_type: Literal["equity", "fx", "future", "option"]
+    quantity: float
+    currency: str
+    factor: str
+    factor_price: float
+    factor_close: float
+    change: float | None
+    price: float
+    market_value: Amount
+    close_value: Amount
+    day_pnl: Amount
+
+
+class ValuationOut(BaseModel):
+    """A stored book valued at the latest prices (``prices_as_of``: the latest tick's time,
+    null without ticks) on the snapshot of the last close ``as_of``."""
+
+    portfolio_id: int
+    name: str
+    as_of: str
+    prices_as_of: str | None
+    base_currency: str
+    market_value: Amount
+    close_value: Amount
+    day_pnl: Amount
+    positions: list[PositionValue]
+    excluded_positions: list[ExcludedPosition]
 
 
 class Job(BaseModel):
