@@ -1,0 +1,130 @@
+// The same book by each method, so the differences show.
+import { useEffect, useState } from "react";
+import type { ApiClient } from "../api/client";
+import { METHODS, type Method, type RiskReport } from "../api/types";
+import { MethodBars } from "../charts/MethodBars";
+import { JobProgress } from "../components/JobProgress";
+import { Failure, Loading, Panel } from "../components/Panel";
+import { useSubmit } from "../hooks/useSubmit";
+import { confidenceLabel, type Formatters } from "../lib/format";
+import { METHOD_LABELS, methodRows } from "../lib/methods";
+import { riskRequest, type Controls } from "../lib/request";
+
+export function MethodsView({
+  client,
+  bookId,
+  controls,
+  fmt,
+}: {
+  client: ApiClient;
+  bookId: number;
+  controls: Controls;
+  fmt: Formatters;
+}) {
+  const historical = useSubmit<RiskReport>(client);
+  const parametric = useSubmit<RiskReport>(client);
+  const montecarlo = useSubmit<RiskReport>(client);
+  const runs: Record<Method, ReturnType<typeof useSubmit<RiskReport>>> = { historical, parametric, montecarlo };
+  const [confidence, setConfidence] = useState(Math.max(...controls.confidence));
+  const key = JSON.stringify([bookId, controls]);
+
+  useEffect(() => {
+    for (const m of METHODS) {
+      const body = { ...riskRequest(bookId, { ...controls, method: m }), contributions: "none" as const };
+      runs[m].run("/api/v1/risk", body);
+    }
+    setConfidence((c) => (controls.confidence.includes(c) ? c : Math.max(...controls.confidence)));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const reports: Partial<Record<Method, RiskReport>> = {};
+  for (const m of METHODS) if (runs[m].state.data) reports[m] = runs[m].state.data!;
+  const rows = methodRows(reports, METHODS, confidence);
+  const levels = [...controls.confidence].sort((a, b) => a - b);
+  const horizon = controls.horizon_days;
+
+  return (
+    <Panel
+      title="Methods side by side"
+      testId="panel-methods"
+      wide
+      actions={
+        levels.length > 1 ? (
+          <span className="inline-field">
+            <label htmlFor="methods-confidence">at</label>
+            <select id="methods-confidence" value={confidence} onChange={(e) => setConfidence(Number(e.target.value))}>
+              {levels.map((c) => (
+                <option key={c} value={c}>
+                  {confidenceLabel(c)}
+                </option>
+              ))}
+            </select>
+          </span>
+        ) : null
+      }
+    >
+      {METHODS.map((m) =>
+        runs[m].state.job ? (
+          <JobProgress key={m} job={runs[m].state.job!} what={METHOD_LABELS[m]} onCancel={runs[m].cancel} />
+        ) : null,
+      )}
+      {METHODS.map((m) =>
+        runs[m].state.error ? <Failure key={m} message={`${METHOD_LABELS[m]}: ${runs[m].state.error}`} /> : null,
+      )}
+      {rows.length === 0 ? <Loading>Computing the book by each method…</Loading> : null}
+      {rows.length ? (
+        <div className="split">
+          <MethodBars rows={rows} fmt={fmt} />
+          <div className="table-wrap">
+            <table className="table" data-testid="methods-table">
+              <caption className="caption">
+                {confidenceLabel(confidence)}, {horizon}-day; error bars ±2 standard errors where the method has them.
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Method</th>
+                  <th scope="col" className="num">
+                    VaR
+                  </th>
+                  <th scope="col" className="num">
+                    ES
+                  </th>
+                  <th scope="col" className="num">
+                    VaR vs historical
+                  </th>
+                  <th scope="col">Model</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => {
+                  const p = reports[r.method]!.parameters as Record<string, unknown>;
+                  const model =
+                    r.method === "historical"
+                      ? `${p.window}-day window${p.historical_weighting && p.historical_weighting !== "none" ? `, ${p.historical_weighting} weights` : ""}`
+                      : r.method === "parametric"
+                        ? `${p.distribution}, ${p.approximation}`
+                        : `${p.distribution}, ${fmt.number(Number(p.n_scenarios))} paths`;
+                  return (
+                    <tr key={r.method} data-testid={`method-${r.method}`} data-var={r.valueAtRisk ?? ""}>
+                      <th scope="row">{METHOD_LABELS[r.method]}</th>
+                      <td className="num">
+                        {fmt.money(r.valueAtRisk)}
+                        {r.varError != null ? <span className="se"> ± {fmt.money(r.varError)}</span> : null}
+                      </td>
+                      <td className="num">
+                        {fmt.money(r.expectedShortfall)}
+                        {r.esError != null ? <span className="se"> ± {fmt.money(r.esError)}</span> : null}
+                      </td>
+                      <td className="num">{r.method === "historical" ? "" : fmt.move(r.varVsFirst, 1)}</td>
+                      <td>{model}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      ) : null}
+    </Panel>
+  );
+}

@@ -1,0 +1,232 @@
+// Loss distribution, VaR waterfall and limit utilisation of the current report.
+import { useState } from "react";
+import type { LimitUtilisation, RiskReport } from "../api/types";
+import { LimitBars } from "../charts/LimitBars";
+import { LossHistogram } from "../charts/LossHistogram";
+import { WaterfallChart } from "../charts/WaterfallChart";
+import { Empty, Panel } from "../components/Panel";
+import { confidenceLabel, type Formatters } from "../lib/format";
+import { histogramBins, measureAt, tailMarkers } from "../lib/histogram";
+import { limitKey, limitRows } from "../lib/limits";
+import {
+  componentWaterfall,
+  diversificationWaterfall,
+  positionItems,
+  tagItems,
+  tagKeys,
+  waterfallBars,
+} from "../lib/waterfall";
+
+function ConfidencePicker({
+  report,
+  value,
+  onChange,
+  id,
+}: {
+  report: RiskReport;
+  value: number;
+  onChange: (c: number) => void;
+  id: string;
+}) {
+  if (report.results.length < 2) return null;
+  return (
+    <span className="inline-field">
+      <label htmlFor={id}>at</label>
+      <select id={id} value={value} onChange={(e) => onChange(Number(e.target.value))}>
+        {report.results.map((m) => (
+          <option key={m.confidence} value={m.confidence}>
+            {confidenceLabel(m.confidence)}
+          </option>
+        ))}
+      </select>
+    </span>
+  );
+}
+
+export function DistributionPanel({ report, fmt }: { report: RiskReport; fmt: Formatters }) {
+  const last = report.results[report.results.length - 1].confidence;
+  const [confidence, setConfidence] = useState(last);
+  const m = measureAt(report.results, confidence);
+  const h = report.pnl_histogram;
+  return (
+    <Panel
+      title="Loss distribution"
+      testId="panel-distribution"
+      actions={
+        <ConfidencePicker id="dist-confidence" report={report} value={m?.confidence ?? last} onChange={setConfidence} />
+      }
+    >
+      {h ? (
+        <>
+          <LossHistogram bins={histogramBins(h, m?.value_at_risk)} markers={tailMarkers(m)} fmt={fmt} />
+          <p className="caption">
+            P&L of {fmt.number(report.n_scenarios)} scenarios, gains to the right; the{" "}
+            {confidenceLabel(m?.confidence ?? last)} tail beyond VaR in red, ES dashed.
+          </p>
+        </>
+      ) : (
+        <Empty>
+          The {report.method} method has a closed form and no scenarios to bin: choose Historical or Monte Carlo to see
+          the distribution.
+        </Empty>
+      )}
+    </Panel>
+  );
+}
+
+type By = "position" | "tag";
+
+export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Formatters }) {
+  const c = report.contributions;
+  const last = report.results[report.results.length - 1].confidence;
+  const [confidence, setConfidence] = useState(last);
+  const [by, setBy] = useState<By>("position");
+  const [top, setTop] = useState(8);
+  const keys = c ? tagKeys(c.by_tag) : [];
+  const [tag, setTag] = useState<string | null>(null);
+  const tagKey = tag && keys.includes(tag) ? tag : (keys[0] ?? null);
+  const m = measureAt(report.results, confidence);
+  const at = m?.confidence ?? last;
+  const summary = c?.summary.find((s) => Math.abs(s.confidence - at) < 1e-9);
+
+  const actions = (
+    <>
+      <ConfidencePicker id="wf-confidence" report={report} value={at} onChange={setConfidence} />
+      <span className="inline-field">
+        <label htmlFor="wf-by">by</label>
+        <select id="wf-by" data-testid="waterfall-by" value={by} onChange={(e) => setBy(e.target.value as By)}>
+          <option value="position">position</option>
+          <option value="tag" disabled={keys.length === 0}>
+            tag
+          </option>
+        </select>
+      </span>
+      {by === "tag" && keys.length > 1 ? (
+        <span className="inline-field">
+          <label htmlFor="wf-tag">key</label>
+          <select id="wf-tag" data-testid="waterfall-tag" value={tagKey ?? ""} onChange={(e) => setTag(e.target.value)}>
+            {keys.map((k) => (
+              <option key={k}>{k}</option>
+            ))}
+          </select>
+        </span>
+      ) : null}
+      <span className="inline-field">
+        <label htmlFor="wf-top">top</label>
+        <select id="wf-top" data-testid="waterfall-top" value={top} onChange={(e) => setTop(Number(e.target.value))}>
+          {[3, 5, 8, 12, 20].map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </select>
+      </span>
+    </>
+  );
+  if (!c || !m || m.value_at_risk == null) {
+    return (
+      <Panel title="VaR waterfall" testId="panel-waterfall">
+        <Empty>This report has no risk contributions; they come with every request the page makes, so recompute.</Empty>
+      </Panel>
+    );
+  }
+  const items = by === "tag" && tagKey ? tagItems(c.by_tag, tagKey, at) : positionItems(c.by_position, at);
+  const components = componentWaterfall(items, top, `VaR ${confidenceLabel(at)}`);
+  const standalone =
+    by === "tag" && tagKey
+      ? tagItems(c.by_tag, tagKey, at, "standalone_var")
+      : positionItems(c.by_position, at, "standalone_var");
+  const hasStandalone = summary?.sum_standalone_var != null && standalone.every((s) => Number.isFinite(s.value));
+  return (
+    <Panel title="VaR waterfall" testId="panel-waterfall" actions={actions}>
+      <h3>Component VaR, largest first</h3>
+      <WaterfallChart bars={waterfallBars(components.steps)} fmt={fmt} testId="chart-waterfall" />
+      <p className="caption" data-testid="waterfall-total" data-value={components.total}>
+        Components add up to VaR {fmt.money(components.total)}; red adds risk, green (hedges) takes it away.
+      </p>
+      <h3>From standalone VaRs to VaR</h3>
+      {hasStandalone ? (
+        <>
+          <WaterfallChart
+            bars={waterfallBars(diversificationWaterfall(standalone, top, m.value_at_risk))}
+            fmt={fmt}
+            testId="chart-diversification"
+          />
+          <p className="caption" data-testid="diversification" data-value={summary?.diversification_benefit ?? ""}>
+            Diversification benefit {fmt.money(summary?.diversification_benefit)}: the sum of standalone VaRs{" "}
+            {fmt.money(summary?.sum_standalone_var)} less VaR {fmt.money(m.value_at_risk)}.
+          </p>
+        </>
+      ) : (
+        <Empty>Standalone VaRs need full contributions; recompute the report.</Empty>
+      )}
+    </Panel>
+  );
+}
+
+export function LimitsPanel({
+  report,
+  fmt,
+  breaches,
+}: {
+  report: RiskReport;
+  fmt: Formatters;
+  breaches: readonly LimitUtilisation[];
+}) {
+  const rows = limitRows(report.limits);
+  const pushed = new Set(breaches.map(limitKey));
+  return (
+    <Panel title="Limits" testId="panel-limits">
+      {rows.length === 0 ? (
+        <Empty>
+          This book has no limits. Set them with <code>PUT /api/v1/portfolios/{report.portfolio.id}/limits</code>{" "}
+          (docs/api.md#limits).
+        </Empty>
+      ) : (
+        <>
+          <LimitBars rows={rows} fmt={fmt} />
+          <div className="table-wrap">
+            <table className="table" data-testid="limits-table">
+              <thead>
+                <tr>
+                  <th scope="col">Limit</th>
+                  <th scope="col">On</th>
+                  <th scope="col" className="num">
+                    Value
+                  </th>
+                  <th scope="col" className="num">
+                    Limit
+                  </th>
+                  <th scope="col" className="num">
+                    Used
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr
+                    key={r.key}
+                    className={`limit ${r.state}${pushed.has(r.key) ? " pushed" : ""}`}
+                    data-state={r.state}
+                  >
+                    <td>{r.label}</td>
+                    <td>{r.scope}</td>
+                    <td className="num">{fmt.money(r.value)}</td>
+                    <td className="num">{fmt.money(r.limit)}</td>
+                    <td className="num" title={r.reason ?? undefined}>
+                      {r.state === "breached" ? (
+                        <strong>{fmt.percent(r.utilisation, 0)} breached</strong>
+                      ) : r.reason ? (
+                        "n/a"
+                      ) : (
+                        fmt.percent(r.utilisation, 0)
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </Panel>
+  );
+}

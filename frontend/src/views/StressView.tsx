@@ -1,0 +1,209 @@
+// Stress: the library's named scenarios and the user's own, as bars; one scenario's positions.
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import type { ApiClient } from "../api/client";
+import type { StressReport, StressScenario } from "../api/types";
+import { HorizontalBars } from "../charts/HorizontalBars";
+import { JobProgress } from "../components/JobProgress";
+import { Empty, Failure, Loading, Panel } from "../components/Panel";
+import { useFetch } from "../hooks/useFetch";
+import { useSubmit } from "../hooks/useSubmit";
+import type { Formatters } from "../lib/format";
+import { parseShocks, positionBars, scenarioBars, scenarioName } from "../lib/stress";
+import { tone } from "./BookView";
+
+interface Custom {
+  name: string;
+  type: "hypothetical";
+  shocks: string[];
+}
+
+export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId: number; fmt: Formatters }) {
+  const library = useFetch<StressScenario[]>(client, "/api/v1/stress/scenarios");
+  const { state, run, cancel } = useSubmit<StressReport>(client);
+  const [custom, setCustom] = useState<Custom[]>([]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [name, setName] = useState("");
+  const [shocks, setShocks] = useState("");
+  const [formError, setFormError] = useState<string | null>(null);
+  const added = useRef<string | null>(null);
+
+  const names = library.data?.map((s) => s.name) ?? null;
+  const key = JSON.stringify([bookId, names, custom]);
+  useEffect(() => {
+    if (names === null) return;
+    const adding = added.current;
+    run("/api/v1/stress", { portfolio_id: bookId, scenarios: names, custom }).then((outcome) => {
+      // a scenario the server refuses is taken out again, its error shown by the form
+      if (outcome && "error" in outcome && adding !== null) {
+        setFormError(`${adding}: ${outcome.error}`);
+        setCustom((c) => c.filter((x) => x.name !== adding));
+        setSelected(null);
+      }
+      if (added.current === adding) added.current = null;
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const report = state.data;
+  const bars = report ? scenarioBars(report) : [];
+  const chosen =
+    report?.scenarios.find((s) => s.scenario === selected) ??
+    report?.scenarios.find((s) => s.scenario === bars[0]?.name);
+
+  const add = (e: FormEvent) => {
+    e.preventDefault();
+    const list = parseShocks(shocks);
+    if (list.length === 0) {
+      setFormError("type at least one shock, e.g. *=-10% or sector=tech:-20%");
+      return;
+    }
+    const n = scenarioName(name || list.join(" "));
+    setFormError(null);
+    setCustom((c) => [...c.filter((x) => x.name !== n), { name: n, type: "hypothetical", shocks: list }]);
+    added.current = n;
+    setSelected(n);
+  };
+
+  return (
+    <div className="grid">
+      <Panel title="Stress scenarios" testId="panel-stress">
+        {library.error ? <Failure message={library.error} /> : null}
+        {state.job ? <JobProgress job={state.job} what="Stress" onCancel={cancel} /> : null}
+        {state.error && !formError ? <Failure message={state.error} onRetry={() => setCustom((c) => [...c])} /> : null}
+        {!report && state.status === "loading" ? <Loading>Revaluing the book under every scenario…</Loading> : null}
+        {report ? (
+          <>
+            <HorizontalBars
+              rows={bars.map((b) => ({ key: b.name, label: b.name, value: b.pnl }))}
+              fmt={fmt}
+              testId="chart-stress"
+              selectedKey={chosen?.scenario}
+              onSelect={setSelected}
+            />
+            <div className="table-wrap">
+              <table className="table" data-testid="stress-table">
+                <caption className="sr-only">Scenario P&amp;L; choose one to see its positions</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Scenario</th>
+                    <th scope="col">What</th>
+                    <th scope="col" className="num">
+                      P&amp;L
+                    </th>
+                    <th scope="col" className="num">
+                      of value
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {bars.map((b) => (
+                    <tr key={b.name} className={b.name === chosen?.scenario ? "selected" : undefined}>
+                      <th scope="row">
+                        <button
+                          type="button"
+                          className="link"
+                          aria-pressed={b.name === chosen?.scenario}
+                          onClick={() => setSelected(b.name)}
+                        >
+                          {b.name}
+                        </button>
+                      </th>
+                      <td className="wrap" title={b.description}>
+                        {b.definition}
+                      </td>
+                      <td className={`num ${tone(b.pnl)}`}>{fmt.signed(b.pnl)}</td>
+                      <td className={`num ${tone(b.share)}`}>{fmt.move(b.share, 1)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {report.skipped.length ? (
+              <p className="caption">Skipped: {report.skipped.map((s) => `${s.scenario} (${s.reason})`).join("; ")}</p>
+            ) : null}
+          </>
+        ) : null}
+        <form className="custom-scenario" onSubmit={add} aria-label="Custom scenario">
+          <h3>Your scenario</h3>
+          <div className="field">
+            <label htmlFor="custom-name">Name</label>
+            <input
+              id="custom-name"
+              data-testid="custom-name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="tech-crash"
+            />
+          </div>
+          <div className="field grow">
+            <label htmlFor="custom-shocks">Shocks</label>
+            <input
+              id="custom-shocks"
+              data-testid="custom-shocks"
+              value={shocks}
+              onChange={(e) => setShocks(e.target.value)}
+              placeholder="sector=tech:-30%, *=-10%, vol:*=+12"
+              aria-describedby="shocks-help"
+            />
+          </div>
+          <button type="submit" data-testid="custom-add">
+            Run
+          </button>
+          <p id="shocks-help" className="caption">
+            Relative moves by symbol, tag or <code>*</code>, volatility in points (<code>vol:AAPL=+5</code>);
+            docs/stress.md.
+          </p>
+          {formError ? (
+            <p className="field-error" role="alert" data-testid="custom-error">
+              {formError}
+            </p>
+          ) : null}
+        </form>
+      </Panel>
+      <Panel title={chosen ? `Positions under ${chosen.scenario}` : "Positions"} testId="panel-stress-positions">
+        {chosen ? (
+          <>
+            <HorizontalBars
+              rows={positionBars(chosen).map((p) => ({ key: p.id, label: p.id, value: p.pnl }))}
+              fmt={fmt}
+              testId="chart-stress-positions"
+              labelWidth={110}
+            />
+            <div className="table-wrap">
+              <table className="table" data-testid="stress-positions-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Position</th>
+                    <th scope="col">Symbol</th>
+                    <th scope="col" className="num">
+                      Shock
+                    </th>
+                    <th scope="col" className="num">
+                      Vol
+                    </th>
+                    <th scope="col" className="num">
+                      P&amp;L
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {positionBars(chosen).map((p) => (
+                    <tr key={p.id}>
+                      <th scope="row">{p.id}</th>
+                      <td>{p.symbol}</td>
+                      <td className="num">{fmt.move(p.shock, 1)}</td>
+                      <td className="num">{p.volShift ? `${p.volShift > 0 ? "+" : ""}${p.volShift} pts` : ""}</td>
+                      <td className={`num ${tone(p.pnl)}`}>{fmt.signed(p.pnl)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        ) : (
+          <Empty>{report ? "Choose a scenario to see its positions." : "Waiting for the scenarios."}</Empty>
+        )}
+      </Panel>
+    </div>
+  );
+}
