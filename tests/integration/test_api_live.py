@@ -138,41 +138,13 @@ def test_live_messages_are_validated(api):
         assert orjson.loads(ws.recv(10)) == {"type": "pong"}
 
 
-def test_a_websocket_without_a_key_is_closed(api):
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
+def test_a_websocket_without_a_key_is_told_why_and_closed(api):
+    from websockets.exceptions import ConnectionClosed
 
-    with (
-        pytest.raises((ConnectionClosed, InvalidStatus)),
-        connect(api.url.replace("http", "ws") + "/api/v1/live") as ws,
-    ):
-        ws.recv(10)
-
-
-def test_ticks_from_another_process_are_picked_up_by_polling(api):
-    """No ingest service in the server: ticks written to the store by someone else (here,
-    directly) are noticed within the polling interval and pushed."""
-    from riskengine.ingest.tick import Tick
-
-    pid = api.client().post("/api/v1/portfolios", json=book_doc(name="polled")).json()["id"]
-    ws_url = api.url.replace("http", "ws") + f"/api/v1/live?api_key={api.keys['alpha']}"
-    store = api.state.store
-    with connect(ws_url) as ws:
-        ws.send(orjson.dumps({"action": "watch", "portfolio_id": pid}).decode())
-        first = None
-        while first is None:
-            msg = orjson.loads(ws.recv(30))
-            first = msg["report"] if msg["type"] == "report" else None
-        now = dt.datetime.now(dt.UTC)
-        for i, price in enumerate((120.0, 100.0)):  # AAPL falls 20% after the first poll
-            store.write_ticks([Tick("riskengine", "AAPL", now + dt.timedelta(seconds=i), price,
-                                    1.0, i + 1, now)])  # fmt: skip
-            time.sleep(2.5)
-        pushed = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not pushed:
-            msg = orjson.loads(ws.recv(20))
-            if msg["type"] == "report":
-                pushed.append(msg["report"])
-    assert pushed, "no report was pushed after the ticks"
-    assert any("live prices" in n for n in pushed[-1]["notes"])
-    assert pushed[-1]["portfolio"]["market_value"] < first["portfolio"]["market_value"]
+    with connect(api.url.replace("http", "ws") + "/api/v1/live?api_key=rk_nope") as ws:
+        msg = orjson.loads(ws.recv(10))
+        assert msg["type"] == "error" and msg["problem"]["status"] == 401
+        assert "riskengine keys create" in msg["problem"]["detail"]
+        with pytest.raises(ConnectionClosed) as exc:
+            ws.recv(10)
+    assert exc.value.rcvd.code == 4401

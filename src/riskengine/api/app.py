@@ -130,20 +130,18 @@ POLL_SECONDS = 2.0
 
 
 async def _poll_prices(state: ApiState) -> None:
-    """Without an ingest service in this process, look for new ticks every POLL_SECONDS while
-    someone watches, and announce a move when the latest event time changes."""
-    last, primed = None, False  # primed: `last` was read while someone watched
+    """Without an ingest service in this process, look for new ticks every POLL_SECONDS and,
+    while someone watches, announce a move when the latest event time changed."""
+    last, primed = None, False  # primed: `last` has been read once
     while True:
         await asyncio.sleep(POLL_SECONDS)
-        if not state.hub.subscribers:
-            continue
         try:
             latest = await state.run(state.store.latest_prices)
         except Exception as exc:  # the store is down: try again at the next round
             log.warning("live: could not read the latest prices: %s", exc)
             continue
         newest = max((p.ts for p in latest.values()), default=None)
-        if primed and newest != last:
+        if primed and newest != last and state.hub.subscribers:
             state.market_moved()
         last, primed = newest, True
 

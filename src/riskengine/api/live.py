@@ -48,7 +48,9 @@ async def live(ws: WebSocket):
     state: ApiState = ws.app.state.api
     try:
         who = ws_tenant(ws)
-    except ApiProblem as exc:
+    except ApiProblem as exc:  # accept first, so the client sees the reason and the code
+        await ws.accept()
+        await ws.send_text(_dumps(_error(exc.detail, "unauthorized", 401)))
         await ws.close(code=4401, reason=exc.title)
         return
     await ws.accept()
