@@ -80,6 +80,12 @@ def _add_risk(sub) -> None:
     add("--paths", type=int, default=10_000, help="Monte Carlo paths")
     add("--seed", type=int, default=None, help="Monte Carlo seed (drawn if omitted)")
     add(
+        "--scheduler",
+        default=None,
+        help="run the blocks on the Dask cluster of this scheduler (tcp://host:8786; default "
+        "$RISKENGINE_DASK_SCHEDULER, else this machine; needs the dask extra)",
+    )
+    add(
         "--sampling",
         choices=SAMPLINGS,
         default="plain",
@@ -177,7 +183,9 @@ def _run_risk(args) -> str:
     )
     portfolio = load_portfolio(args.portfolio)
     history = read_history(args.prices)
-    report = compute_risk(portfolio, history, spec)
+    from riskengine.scale.select import make_executor
+
+    report = compute_risk(portfolio, history, spec, executor=make_executor(args.scheduler))
     return report.to_json() if args.format == "json" else report.format_table()
 
 

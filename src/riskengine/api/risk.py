@@ -90,7 +90,12 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
     if _wants_async(prefer) or risk_cost(request, len(book.portfolio)) > state.settings.async_cost:
 
         def job(control):
-            return state.risk.risk(book, request, executor=ControlledExecutor(control), tenant=who)
+            return state.risk.risk(
+                book,
+                request,
+                executor=ControlledExecutor(control, state.job_executor()),
+                tenant=who,
+            )
 
         return _job_response(state, await state.run(state.jobs.submit, who, "risk", request, job))
     return JSONResponse(await state.run(state.risk.risk, book, request, tenant=who))

@@ -48,6 +48,13 @@ class ApiState:
         m.ingest_ticks.set_function(self._ingest_stored)
         m.ingest_rate.set_function(self._ingest_rate)
 
+    def job_executor(self):
+        """Where jobs run their blocks: the Dask cluster of ``settings.dask_scheduler`` (connected
+        at the first job; a ClusterError fails that job with the reason), else this machine."""
+        from riskengine.scale.select import make_executor
+
+        return make_executor(self.settings.dask_scheduler or "local")
+
     def _observe_compute(self, method: str, seconds: float) -> None:
         self.metrics.compute.labels(method).observe(seconds)
 

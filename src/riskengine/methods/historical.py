@@ -61,9 +61,8 @@ def run_historical(ctx: MethodContext) -> MethodResult:
                 f"{spec.horizon_days}). Lengthen --window or lower --confidence."
             )
     chunks = range(0, n, _CHUNK)
-    pnl = np.concatenate(
-        ctx.executor.map(lambda s: ctx.book.pnl(scen.returns[s : s + _CHUNK]), chunks)
-    )
+    book, returns = ctx.book, scen.returns  # what the work needs (not ctx: sent to workers)
+    pnl = np.concatenate(ctx.executor.map(lambda s: book.pnl(returns[s : s + _CHUNK]), chunks))
     notes = [f"{n} scenarios: h-day returns by {scen.scaling} scaling inside the window"]
     parameters: dict = {"historical_scaling": scen.scaling, "historical_weighting": weighting}
     data_quality: list[dict] = []

@@ -357,6 +357,20 @@ class MonteCarloScenarios:
             start += half
         return np.concatenate(labels)
 
+    def __getstate__(self) -> dict:
+        """Pickled (sent to a Dask worker) without the kept blocks, the stream cache and the
+        Sobol cursors: the worker regenerates what it needs from the seed, the same bits."""
+        state = dict(self.__dict__)
+        for name in ("_kept", "_children", "_cursors", "_cursor_lock"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.sampling == "sobol":
+            object.__setattr__(self, "_cursors", {})
+            object.__setattr__(self, "_cursor_lock", threading.Lock())
+
     @property
     def nbytes(self) -> int:
         return self.n_scenarios * self.model.n_columns * np.dtype(SCENARIO_DTYPE).itemsize

@@ -58,20 +58,25 @@ class JobControl:
                 self._on_progress(fraction)
 
 
-class ControlledExecutor(LocalExecutor):
-    """A LocalExecutor that checks for cancellation before each item and reports the items
-    done as progress. The results are those of LocalExecutor (same order, same numbers)."""
+class ControlledExecutor:
+    """Runs ``inner``'s map (a LocalExecutor by default, or a DaskExecutor) with the job's
+    control: cancellation is checked before each item (locally) or as tasks finish (on a
+    cluster), and the items done are reported as progress. The results are ``inner``'s (same
+    order, same numbers)."""
 
-    def __init__(self, control: JobControl, max_workers: int | None = None):
-        super().__init__(max_workers)
+    def __init__(self, control: JobControl, inner=None, *, max_workers: int | None = None):
         self.control = control
+        self.inner = inner if inner is not None else LocalExecutor(max_workers)
+        self.max_workers = getattr(self.inner, "max_workers", None)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         items = list(items)
+        control = self.control
+        if not isinstance(self.inner, LocalExecutor):  # a cluster: the control stays here
+            return self.inner.map(fn, items, control=control)
         total = len(items)
         done = 0
         lock = threading.Lock()
-        control = self.control
 
         def step(x):
             nonlocal done
@@ -83,7 +88,7 @@ class ControlledExecutor(LocalExecutor):
             control.report(n, total)
             return out
 
-        return super().map(step, items)
+        return self.inner.map(step, items)
 
 
 class JobQueue:

@@ -60,6 +60,7 @@ class Settings:
     feed_url: str | None = None
     feed_venue: str = "riskengine"
     feed_symbols: tuple[str, ...] = ()
+    dask_scheduler: str | None = None
     key_cache_seconds: float = 5.0
     log_format: str = "json"
     log_level: str = "info"

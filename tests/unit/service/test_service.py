@@ -124,7 +124,7 @@ def test_controlled_executor_returns_what_the_local_one_does_and_reports_progres
     seen = []
     control = JobControl(seen.append)
     items = list(range(40))
-    out = ControlledExecutor(control, 2).map(lambda x: x * x, items)
+    out = ControlledExecutor(control, max_workers=2).map(lambda x: x * x, items)
     assert out == LocalExecutor(2).map(lambda x: x * x, items)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 40
 
@@ -140,7 +140,7 @@ def test_cancellation_stops_between_items():
         return x
 
     with pytest.raises(JobCancelled):
-        ControlledExecutor(control, 1).map(work, range(100))
+        ControlledExecutor(control, max_workers=1).map(work, range(100))
     assert len(done) == 4
 
 
