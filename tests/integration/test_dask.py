@@ -214,3 +214,21 @@ def test_api_jobs_run_on_the_cluster(cluster, tmp_path, bundled_history):
     finally:
         server.close()
         store.close()
+
+
+@pytest.mark.parametrize("method", ["montecarlo", "historical"])
+def test_backtest_days_split_over_the_cluster_give_the_same_numbers(dask_ex, bundled_history,
+                                                                    method):  # fmt: skip
+    from riskengine.backtest import run_backtest
+
+    book = load_portfolio(BOOK)
+    kw = dict(start="2022-09-01", seed=3, n_scenarios=2000, null_simulations=50,
+              historical_weighting="filtered" if method == "historical" else "none")  # fmt: skip
+    plain = run_backtest(book, bundled_history, (method,), **kw)
+    for executor in (dask_ex, LocalExecutor(2)):
+        split = run_backtest(book, bundled_history, (method,), executor=executor, **kw)
+        a, b = split.methods[0], plain.methods[0]
+        assert np.array_equal(a.value_at_risk, b.value_at_risk)
+        assert np.array_equal(a.expected_shortfall, b.expected_shortfall)
+        assert a.statistics[0].n_exceptions == b.statistics[0].n_exceptions
+        assert a.statistics[0].z2_p_value == b.statistics[0].z2_p_value

@@ -23,9 +23,11 @@ calibration_end=<day>, seed=day_seed(seed, row))``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -174,8 +176,46 @@ def _check_tail(window: int, confidences) -> None:
             )
 
 
-def _each_day(setup: BacktestSetup, spec, progress: Progress | None, visit) -> None:
-    """Run ``spec.method`` on every backtest day; ``visit(i, ctx, result)`` takes each result."""
+DAYS_PER_TASK = 10  # days of one task when the days are split over an executor
+
+
+def _day_results(setup: BacktestSetup, spec, rows) -> list:
+    """``spec.method`` on each day of ``rows``, results without what only the day's context
+    could use (scenario sources, models): what a worker sends back."""
+    one = LocalExecutor(1)
+    method = METHODS[spec.method]
+    out = []
+    for t in rows:
+        day_spec = spec
+        if spec.method == "montecarlo":
+            day_spec = spec.replace(seed=day_seed(setup.seed, int(t)))
+        universe, book = setup.day_book(int(t))
+        ctx = MethodContext(setup.history, int(t), universe, book, day_spec, RiskCache(), one)
+        out.append(dataclasses.replace(method(ctx), scenarios=None, model=None))
+    return out
+
+
+def _each_day_split(setup: BacktestSetup, spec, progress, visit, executor) -> None:
+    """The days in tasks of DAYS_PER_TASK on ``executor`` (threads here, or a Dask cluster);
+    ``visit(i, None, result)`` in day order. Each day's numbers do not depend on where it ran
+    (a Monte Carlo day draws from its own seed)."""
+    rows = [setup.rows[k : k + DAYS_PER_TASK] for k in range(0, setup.rows.size, DAYS_PER_TASK)]
+    results = [r for part in executor.map(partial(_day_results, setup, spec), rows) for r in part]
+    for i, result in enumerate(results):
+        visit(i, None, result)
+    if progress is not None:
+        progress(spec.method, setup.rows.size, setup.rows.size)
+
+
+def _each_day(setup: BacktestSetup, spec, progress: Progress | None, visit,
+              executor=None) -> None:  # fmt: skip
+    """Run ``spec.method`` on every backtest day; ``visit(i, ctx, result)`` takes each result.
+
+    With ``executor`` (visits that do not need the day's context only), the days are split
+    over it by date."""
+    if executor is not None:
+        _each_day_split(setup, spec, progress, visit, executor)
+        return
     one = LocalExecutor(1)  # days run one after another; each day's work is small
     method = METHODS[spec.method]
     total = setup.rows.size
@@ -217,7 +257,9 @@ class _Collector:
         )
 
 
-def roll_historical(setup: BacktestSetup, spec, progress: Progress | None = None) -> RolledMethod:
+def roll_historical(
+    setup: BacktestSetup, spec, progress: Progress | None = None, executor=None
+) -> RolledMethod:
     """Historical simulation: sliding windows of the full-revaluation P&L series (equal
     weights), or the method day by day (age-weighted or filtered scenarios)."""
     n = setup.window
@@ -251,7 +293,7 @@ def roll_historical(setup: BacktestSetup, spec, progress: Progress | None = None
             w = age_weights(result.pnl.size, decay)
         tails.append((result.pnl, w, float(np.min(col.var[i]))))
 
-    _each_day(setup, spec, progress, visit)
+    _each_day(setup, spec, progress, visit, executor)
     return RolledMethod(
         col.var,
         col.es,
@@ -262,7 +304,9 @@ def roll_historical(setup: BacktestSetup, spec, progress: Progress | None = None
     )
 
 
-def roll_montecarlo(setup: BacktestSetup, spec, progress: Progress | None = None) -> RolledMethod:
+def roll_montecarlo(
+    setup: BacktestSetup, spec, progress: Progress | None = None, executor=None
+) -> RolledMethod:
     """Monte Carlo day by day: ``spec.n_scenarios`` paths per day, seed ``day_seed``."""
     col = _Collector(setup.rows.size, len(spec.confidence))
     tails = []
@@ -271,7 +315,7 @@ def roll_montecarlo(setup: BacktestSetup, spec, progress: Progress | None = None
         col.add(i, result)
         tails.append((result.pnl, None, float(np.min(col.var[i]))))
 
-    _each_day(setup, spec, progress, visit)
+    _each_day(setup, spec, progress, visit, executor)
     notes = (
         *col.notes,
         f"{spec.n_scenarios} paths per day; each day's seed derives from the run's seed and the "
@@ -363,7 +407,10 @@ def _roll_parametric_linear(setup: BacktestSetup, spec, progress) -> RolledMetho
     return RolledMethod(var, es, null, params, notes)
 
 
-def roll_parametric(setup: BacktestSetup, spec, progress: Progress | None = None) -> RolledMethod:
+def roll_parametric(
+    setup: BacktestSetup, spec, progress: Progress | None = None, executor=None
+) -> RolledMethod:
+    # the days run here: each visit reads the day's covariance from its context (cheap days)
     """The parametric method on each window's covariance estimate.
 
     A linear book (no options, nothing converted at an FX factor) with the sample covariance

@@ -273,6 +273,7 @@ def run_backtest(
     *,
     progress=None,
     null_simulations: int = NULL_SIMULATIONS,
+    executor=None,
     **spec_fields,
 ) -> BacktestResult:
     """Backtest 1-day VaR and ES forecasts of today's book, one or more methods side by side.
@@ -291,6 +292,9 @@ def run_backtest(
         start, end: first and last forecast date (ISO strings or dates). Default: every day
             with a complete window, up to the day before as_of.
         progress: None, True (a text bar on stderr) or a callable (method, done, total).
+        executor: split the days of Monte Carlo and historical forecasts over it, by date
+            (a LocalExecutor's threads or a DaskExecutor's cluster); None: one after another.
+            The numbers do not depend on it.
         null_simulations: simulated backtests behind the Z2 p-value (0: none).
         **spec_fields: other RiskSpec fields: ``as_of`` (the book's snapshot, default the last
             date), ``seed`` (drawn and reported when omitted; Monte Carlo days and the Z2
@@ -326,7 +330,7 @@ def run_backtest(
     results = tuple(
         _statistics(
             m,
-            ROLLERS[m](setup, specs[m], progress),
+            ROLLERS[m](setup, specs[m], progress, executor),
             realised,
             spec.confidence,
             seed,
