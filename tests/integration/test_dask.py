@@ -232,3 +232,13 @@ def test_backtest_days_split_over_the_cluster_give_the_same_numbers(dask_ex, bun
         assert np.array_equal(a.expected_shortfall, b.expected_shortfall)
         assert a.statistics[0].n_exceptions == b.statistics[0].n_exceptions
         assert a.statistics[0].z2_p_value == b.statistics[0].z2_p_value
+
+
+def test_stress_scenarios_split_over_the_cluster_give_the_same_report(dask_ex, bundled_history):
+    from riskengine.stress import run_scenarios
+
+    book = load_portfolio(BOOK)
+    plain = run_scenarios(book, bundled_history).to_dict()
+    assert run_scenarios(book, bundled_history, executor=dask_ex).to_dict() == plain
+    assert run_scenarios(book, bundled_history, executor=LocalExecutor(2)).to_dict() == plain
+    assert plain["scenarios"] and plain["skipped"] is not None

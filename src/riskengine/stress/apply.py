@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -241,6 +242,16 @@ def run_scenario(
     return _hypothetical(compile_snapshot(portfolio, history, as_of, base_currency), sc)
 
 
+def _one_scenario(portfolio, history, snap, base_currency, sc) -> StressResult | dict:
+    """One scenario's result, or ``{"scenario", "reason"}`` when it cannot run."""
+    try:
+        if isinstance(sc, HistoricalScenario):
+            return _historical(portfolio, history, sc, snap.as_of, base_currency)
+        return _hypothetical(snap, sc)
+    except (InsufficientHistoryError, NoPositionsError) as exc:
+        return {"scenario": sc.name, "reason": str(exc)}
+
+
 def run_scenarios(
     portfolio: Portfolio,
     history: FactorHistory,
@@ -249,11 +260,14 @@ def run_scenarios(
     as_of: dt.date | str | None = None,
     base_currency: str = "USD",
     known: dict[str, Scenario] | None = None,
+    executor=None,
 ) -> StressReport:
     """Several scenarios (default: the whole library) on today's book.
 
     A scenario that cannot run (its window outside the history, every position excluded)
-    is listed in ``skipped`` with the reason; the others still run.
+    is listed in ``skipped`` with the reason; the others still run. With ``executor`` (a
+    LocalExecutor or a DaskExecutor) the scenarios are split over it, one task each; the
+    results are the same, in the same order.
     """
     known = known if known is not None else load_library()
     chosen = (
@@ -261,15 +275,10 @@ def run_scenarios(
     )
     base_currency = str(base_currency).upper()
     snap = compile_snapshot(portfolio, history, as_of, base_currency)
-    results, skipped = [], []
-    for sc in chosen:
-        try:
-            if isinstance(sc, HistoricalScenario):
-                results.append(_historical(portfolio, history, sc, snap.as_of, base_currency))
-            else:
-                results.append(_hypothetical(snap, sc))
-        except (InsufficientHistoryError, NoPositionsError) as exc:
-            skipped.append({"scenario": sc.name, "reason": str(exc)})
+    one = partial(_one_scenario, portfolio, history, snap, base_currency)
+    outcomes = executor.map(one, chosen) if executor is not None else [one(s) for s in chosen]
+    results = [r for r in outcomes if isinstance(r, StressResult)]
+    skipped = [r for r in outcomes if not isinstance(r, StressResult)]
     return StressReport(
         as_of=snap.as_of.isoformat(),
         base_currency=base_currency,
