@@ -56,12 +56,19 @@ def add_backtest(sub) -> None:
     add("--base-currency", default="USD")
     add("--format", choices=FORMATS, default="table")
     add("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
+    add(
+        "--scheduler",
+        default=None,
+        help="split the days over the Dask cluster of this scheduler (tcp://host:8786; default "
+        "$RISKENGINE_DASK_SCHEDULER, else the days run one after another here)",
+    )
 
 
 def run_backtest(args) -> str:
     from riskengine.backtest.run import run_backtest as backtest
     from riskengine.cli_options import read_history
     from riskengine.instruments import load_portfolio
+    from riskengine.scale.select import make_executor, scheduler_address
 
     portfolio = load_portfolio(args.portfolio)
     history = read_history(args.prices)
@@ -75,6 +82,7 @@ def run_backtest(args) -> str:
         end=args.end,
         progress=True if args.progress or sys.stderr.isatty() else None,
         null_simulations=args.simulations,
+        executor=make_executor(args.scheduler) if scheduler_address(args.scheduler) else None,
         as_of=args.as_of,
         n_scenarios=args.paths,
         seed=args.seed,

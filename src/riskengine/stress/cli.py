@@ -61,6 +61,12 @@ def add_stress(sub) -> None:
     add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
     add("--base-currency", default="USD")
     add("--format", choices=("table", "json"), default="table")
+    add(
+        "--scheduler",
+        default=None,
+        help="run the scenarios on the Dask cluster of this scheduler (tcp://host:8786; "
+        "default $RISKENGINE_DASK_SCHEDULER, else here)",
+    )
 
 
 def _list(known, fmt: str) -> str:
@@ -106,8 +112,16 @@ def run_stress(args) -> str:
     portfolio = load_portfolio(args.portfolio)
     history = read_history(args.prices)
     base = args.base_currency.upper()
+    from riskengine.scale.select import make_executor, scheduler_address
+
     report = run_scenarios(
-        portfolio, history, chosen, as_of=args.as_of, base_currency=base, known=known
+        portfolio,
+        history,
+        chosen,
+        as_of=args.as_of,
+        base_currency=base,
+        known=known,
+        executor=make_executor(args.scheduler) if scheduler_address(args.scheduler) else None,
     )
     if args.worst_window:
         report = dataclasses.replace(
