@@ -16,7 +16,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.methods import METHODS, MethodContext
 from riskengine.pricing.book import compile_book
-from riskengine.pricing.exposures import book_exposures, tags_of
+from riskengine.pricing.exposures import book_exposures
 from riskengine.report import RiskReport
 from riskengine.scale.local import LocalExecutor
 from riskengine.scenarios.historical import SCALINGS
@@ -376,6 +376,6 @@ def compute_risk(
         notes=tuple(notes),
         provenance=provenance,
         pnl_histogram=histogram,
-        exposures=book_exposures(book, tags_of(portfolio)),
+        exposures=book_exposures(book, book.position_tags),
         contributions=contributions,
     )

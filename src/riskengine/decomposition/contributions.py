@@ -12,6 +12,7 @@ from riskengine.decomposition.revalue import PositionPnl
 from riskengine.decomposition.selection import kept_count, stream_vars
 from riskengine.instruments.types import Portfolio
 from riskengine.methods.base import MethodContext, MethodResult
+from riskengine.pricing.book import tag_labels
 
 
 def tag_groups(
@@ -27,27 +28,28 @@ def tag_groups(
         (keys, values, members) with members of shape (n_positions, n_groups), 0/1.
     """
     tags = {p.id: p.tags for p in portfolio.positions if p.tags}
-    if not tags:
+    return _groups(position_ids, tags)
+
+
+def _groups(position_ids, tags, labels_of=None):
+    """``tag_groups`` from ``tag_labels``'s ``tags`` (a mapping or one tuple per position)
+    or from its result ``labels_of``."""
+    if not any(tags.values() if isinstance(tags, dict) else tags):
         return (), (), np.zeros((len(position_ids), 0))
-    values_of = []
-    for pid in position_ids:
-        first: dict[str, str] = {}
-        for key, value in tags.get(pid, ()):
-            first.setdefault(key, value)
-        values_of.append(first)
+    if labels_of is None:
+        labels_of = tag_labels(position_ids, tags)
+    n = len(position_ids)
     keys: list[str] = []
     values: list[str | None] = []
-    columns = []
-    for key in sorted({k for v in values_of for k in v}):
-        labels: list[str | None] = sorted({v[key] for v in values_of if key in v})
-        if not all(key in v for v in values_of):
-            labels.append(None)
-        for label in labels:
-            keys.append(key)
-            values.append(label)
-            columns.append([float(v.get(key) == label) for v in values_of])
-    members = np.array(columns, dtype=float).T if columns else np.zeros((len(values_of), 0))
-    return tuple(keys), tuple(values), members.reshape(len(values_of), len(keys))
+    codes = []
+    for key, labels, code in labels_of:
+        codes.append(code + len(keys))
+        keys += [key] * len(labels)
+        values += labels
+    members_t = np.zeros((len(keys), n))  # built transposed, as np.array(columns).T was
+    for code in codes:
+        members_t[code, np.arange(n)] = 1.0
+    return tuple(keys), tuple(values), members_t.T
 
 
 def decompose(
@@ -75,9 +77,14 @@ def decompose(
     confidences = [m.confidence for m in result.measures]
     totals_var = tuple(m.value_at_risk for m in result.measures)
     totals_es = tuple(m.expected_shortfall for m in result.measures)
-    symbol_of = {p.id: p.symbol for p in portfolio.positions}
     ids = book.position_ids
-    keys, values, members = tag_groups(ids, portfolio)
+    if len(book.position_tags) == len(ids):  # compiled with its symbols and tags
+        symbols = book.position_symbols
+        keys, values, members = _groups(ids, book.position_tags, book.tag_labels)
+    else:
+        symbol_of = {p.id: p.symbol for p in portfolio.positions}
+        symbols = tuple(symbol_of.get(i, "") for i in ids)
+        keys, values, members = tag_groups(ids, portfolio)
     terms = local_terms(book, book.columns)
     exposure = terms.exposure
     group_exposure = exposure @ members
@@ -122,7 +129,7 @@ def decompose(
         value_at_risk=totals_var,
         expected_shortfall=totals_es,
         position_ids=ids,
-        symbols=tuple(symbol_of.get(i, "") for i in ids),
+        symbols=symbols,
         positions=positions,
         tag_keys=keys,
         tag_values=values,

@@ -83,13 +83,12 @@ def local_terms(book: CompiledBook, columns: np.ndarray) -> LocalTerms:
     where = np.full(book.n_columns, -1, dtype=np.intp)
     where[np.asarray(columns, dtype=np.intp)] = np.arange(len(columns))
     n = book.n_positions
-    position_of = {pid: i for i, pid in enumerate(book.position_ids)}
+    lin, opt = book.position_index
     alpha = np.zeros(n)
     index = np.zeros((n, 2), dtype=np.intp)
     beta = np.zeros((n, 2))
     gamma = np.zeros((n, 2, 2))
 
-    lin = np.array([position_of[i] for i in book.linear_ids], dtype=np.intp)
     if lin.size:
         own = where[book.linear_column]
         fx = book.linear_fx_column
@@ -105,7 +104,6 @@ def local_terms(book: CompiledBook, columns: np.ndarray) -> LocalTerms:
 
     o = book.options
     if len(o):
-        opt = np.array([position_of[i] for i in book.option_ids], dtype=np.intp)
         s0 = book.spot[o.column]
         gr = o.at_horizon.greeks(s0)
         units = o.units_base

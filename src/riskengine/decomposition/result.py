@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The order of the numbers in a row (``ContributionTable.row``, ``Contributions.to_dict``).
 MEASURES = ("marginal_var", "component_var", "component_es", "incremental_var", "standalone_var")
 
 
 def _num(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _nums(a: np.ndarray) -> list[float | None]:
+    """``[_num(x) for x in a]``, at the speed of ``tolist`` when every value is finite."""
+    out = a.tolist()
+    if not np.isfinite(a).all():
+        out = [x if math.isfinite(x) else None for x in out]
+    return out
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,16 @@ class ContributionTable:
             opt(incremental_var),
             opt(standalone_var),
         )
+
+    def columns(self, j: int) -> list[list]:
+        """The values of ``row(j, u)`` for every unit u, column by column: exposure, then
+        ``MEASURES`` (for lists of thousands of rows, built from whole columns)."""
+        n = self.exposure.size
+        out = [self.exposure.tolist()]
+        for name in MEASURES:
+            arr = getattr(self, name)
+            out.append([None] * n if arr is None else _nums(arr[j]))
+        return out
 
     def row(self, j: int, u: int) -> dict:
         """The numbers of unit ``u`` at confidence number ``j`` (None where not available)."""
@@ -157,20 +176,38 @@ class Contributions:
     def to_dict(self) -> dict:
         """``{"estimator", "summary", "by_position", "by_tag"}``: one row per (confidence,
         position) and per (confidence, tag group), confidence-major (docs/formats.md)."""
-        by_position = [
-            {"confidence": c, "id": pid, "symbol": sym} | self.positions.row(j, u)
-            for j, c in enumerate(self.confidence)
-            for u, (pid, sym) in enumerate(zip(self.position_ids, self.symbols, strict=True))
-        ]
-        by_tag = []
-        if self.tags is not None:
-            by_tag = [
-                {"confidence": c, "key": k, "value": v, "n_positions": size} | self.tags.row(j, u)
-                for j, c in enumerate(self.confidence)
-                for u, (k, v, size) in enumerate(
-                    zip(self.tag_keys, self.tag_values, self.tag_sizes, strict=True)
+        # Rows as dict displays from whole columns: a 5,000-position book has 5,000 per level.
+        by_position = []
+        for j, c in enumerate(self.confidence):
+            by_position += [
+                {
+                    "confidence": c,
+                    "id": pid,
+                    "symbol": sym,
+                    "exposure": e,
+                    "marginal_var": mv,
+                    "component_var": cv,
+                    "component_es": ce,
+                    "incremental_var": iv,
+                    "standalone_var": sv,
+                }
+                for pid, sym, e, mv, cv, ce, iv, sv in zip(
+                    self.position_ids, self.symbols, *self.positions.columns(j), strict=True
                 )
             ]
+        by_tag = []
+        if self.tags is not None:
+            for j, c in enumerate(self.confidence):
+                by_tag += [
+                    {"confidence": c, "key": k, "value": v, "n_positions": size} | row
+                    for k, v, size, row in zip(
+                        self.tag_keys,
+                        self.tag_values,
+                        self.tag_sizes,
+                        (self.tags.row(j, u) for u in range(len(self.tag_keys))),
+                        strict=True,
+                    )
+                ]
         return {
             "estimator": dict(self.estimator),
             "summary": self.summary(),

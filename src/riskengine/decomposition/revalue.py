@@ -14,11 +14,9 @@ class PositionPnl:
 
     def __init__(self, book: CompiledBook):
         self.book = book
-        position_of = {pid: i for i, pid in enumerate(book.position_ids)}
         # column of each linear / option position in the output, in book.linear_ids /
         # book.option_ids order
-        self.linear_at = np.array([position_of[i] for i in book.linear_ids], dtype=np.intp)
-        self.option_at = np.array([position_of[i] for i in book.option_ids], dtype=np.intp)
+        self.linear_at, self.option_at = book.position_index
 
     @property
     def n_positions(self) -> int:

@@ -25,7 +25,7 @@ from riskengine.methods.base import (
     covariance_flags,
     empirical_measures,
 )
-from riskengine.pricing.grid import build_option_grid
+from riskengine.pricing.grid import GridCoordinates, GridLocations, build_option_grid
 from riskengine.report import RiskMeasure
 from riskengine.scenarios.montecarlo import (
     MonteCarloModel,
@@ -153,9 +153,14 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
             notes.append("options fully revalued on every path")
         notes.append(VEGA_NOTE)
 
+    locations = _grid_locations(ctx, key, scen, grid)
+
     def revalue(i: int) -> np.ndarray:
         block = scen.block(i)
-        return grid.pnl(block, book.linear_exposure) if grid is not None else book.pnl(block)
+        if grid is None:
+            return book.pnl(block)
+        located = locations.block(i, block) if locations is not None else None
+        return grid.pnl(block, book.linear_exposure, located)
 
     # Workers take whole blocks; totals merge in block order (only P&L totals are kept).
     pnl = np.concatenate(ctx.executor.map(revalue, range(scen.n_blocks)))
@@ -176,6 +181,27 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         scenarios=ScenarioSource(
             spec.n_scenarios, scen.block_size, scen.block, None, exact=grid is None
         ),
+    )
+
+
+def _grid_locations(ctx: MethodContext, key: tuple, scen, grid) -> GridLocations | None:
+    """Where the scenarios fall on the option grid, kept with the scenario set: the grid's
+    nodes depend only on the model's range of returns, so every book revalued on these
+    scenarios reads its tables at the same nodes (located once, when the set is kept and the
+    locations fit in the scenario cache too; None otherwise)."""
+    if grid is None or not scen.keeps_blocks:
+        return None
+    lo, hi = scen.model.marginal_range(GRID_TAIL_PROBABILITY)
+    coords = GridCoordinates.of(lo, hi, grid.n_points)
+    limit = ctx.cache.scenarios.max_bytes
+    if limit is not None and scen.n_scenarios * coords.row_bytes > limit // 2:
+        return None
+    if not coords.matches(grid):
+        return None
+    return ctx.cache.scenarios.get_or_create(
+        (*key, "grid-locations", GRID_TAIL_PROBABILITY, grid.n_points),
+        lambda: GridLocations(coords, scen.n_blocks, scen.n_scenarios),
+        lambda locations: locations.nbytes,
     )
 
 

@@ -93,9 +93,22 @@ class OptionTerms:
         return OptionTerms(*(getattr(self, f.name)[index] for f in fields(self)))
 
     def _d1(self, spot):
-        d1 = np.log(np.maximum(spot, _TINY)) - self.log_strike_less_drift  # broadcast shape
+        """d1 at ``spot``: a new array of the broadcast shape (at least one dimension)."""
+        d1 = np.maximum(np.atleast_1d(spot), _TINY)
+        np.log(d1, out=d1)
+        if d1.shape == np.broadcast_shapes(d1.shape, self.log_strike_less_drift.shape):
+            d1 -= self.log_strike_less_drift
+        else:
+            d1 = d1 - self.log_strike_less_drift
         d1 *= self.inv_vst
         return d1
+
+    def _scalar(self, spot, x):
+        """``x`` (at least 1-d) as the plain formula would give it: a scalar for a scalar
+        spot and scalar terms."""
+        if x.ndim == 1 and x.size == 1 and spot.ndim == 0 and self.strike.ndim == 0:
+            return x[0]
+        return x
 
     def _finish(self, spot, value):
         if not self.live.all():
@@ -103,22 +116,54 @@ class OptionTerms:
             value = np.where(self.live, value, intrinsic)
         return value
 
+    # The formulas below work in place on their temporaries (a price is ~10 passes over
+    # arrays of scenarios x options): the same operations in the same order as written out,
+    # hence the same values. Put parity adds k_df - s_df to the puts only: adding 0 to a call
+    # changes nothing (a call's value is never -0).
+
     def price(self, spot) -> np.ndarray:
         """Per-unit values at ``spot`` (broadcast against the option arrays)."""
         spot = np.asarray(spot, float)
         d1 = self._d1(spot)
-        s_df = spot * self.df_s
-        value = s_df * ndtr(d1)
+        s_df = np.atleast_1d(spot) * self.df_s
+        value = ndtr(d1)
+        value *= s_df
         d1 -= self.vst  # now d2
-        value -= self.k_df * ndtr(d1)
+        n2 = ndtr(d1, out=d1)
+        n2 *= self.k_df
+        value -= n2
         if self.is_put.any():
-            value += np.where(self.is_put, self.k_df - s_df, 0.0)
-        return self._finish(spot, value)
+            np.subtract(self.k_df, s_df, out=s_df)
+            np.add(value, s_df, out=value, where=self.is_put)
+        return self._scalar(spot, self._finish(spot, value))
+
+    def price_delta(self, spot) -> tuple[np.ndarray, np.ndarray]:
+        """(price, delta) at ``spot``: ``greeks(spot)``'s without gamma and vega."""
+        spot = np.asarray(spot, float)
+        d1 = self._d1(spot)
+        n1 = ndtr(d1)
+        s_df = np.atleast_1d(spot) * self.df_s
+        value = s_df * n1
+        d1 -= self.vst
+        n2 = ndtr(d1, out=d1)
+        n2 *= self.k_df
+        value -= n2
+        delta = n1
+        delta *= self.df_s
+        if self.is_put.any():
+            np.subtract(self.k_df, s_df, out=s_df)
+            np.add(value, s_df, out=value, where=self.is_put)
+            np.subtract(delta, self.df_s, out=delta, where=self.is_put)
+        if not self.live.all():
+            itm = self.sign * (spot - self.strike) > 0
+            delta = np.where(self.live, delta, np.where(itm, self.sign, 0.0))
+        return self._scalar(spot, self._finish(spot, value)), self._scalar(spot, delta)
 
     def greeks(self, spot) -> OptionGreeks:
         """Price, delta, gamma and vega at ``spot`` (as ``bsm_greeks``)."""
         spot = np.asarray(spot, float)
-        d1 = self._d1(spot)
+        d1 = np.log(np.maximum(spot, _TINY)) - self.log_strike_less_drift
+        d1 *= self.inv_vst
         n1 = ndtr(d1)
         pdf = np.exp(-0.5 * d1 * d1) / _SQRT_2PI
         s_df = spot * self.df_s

@@ -28,6 +28,7 @@ Positions that cannot be priced are excluded with a reason; the rest is compiled
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -120,6 +121,8 @@ class CompiledBook:
         market_value: value of the included positions in the base currency.
         factor_names: shape (n_columns,), the factor symbol of every scenario column.
         base_currency: the currency of every amount.
+        position_symbols, position_tags: per included position (``position_ids`` order), its
+            symbol and its tags (empty when compiled without them).
     """
 
     n_columns: int
@@ -143,6 +146,8 @@ class CompiledBook:
     cross_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     factor_names: tuple[str, ...] = ()
     base_currency: str = "USD"
+    position_symbols: tuple[str, ...] = ()
+    position_tags: tuple[tuple[tuple[str, str], ...], ...] = ()
 
     @property
     def n_positions(self) -> int:
@@ -281,12 +286,25 @@ class CompiledBook:
         return out
 
     @cached_property
-    def _position_layout(self):
-        """Where the linear and option positions sit among ``position_ids`` (a slice when they
-        form a run, as books usually list their stocks, then their options)."""
+    def position_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(linear_at, option_at): the index among ``position_ids`` of each linear position
+        (``linear_ids`` order) and of each option (``option_ids`` order)."""
         position_of = {pid: i for i, pid in enumerate(self.position_ids)}
         linear_at = np.array([position_of[i] for i in self.linear_ids], dtype=np.intp)
         option_at = np.array([position_of[i] for i in self.option_ids], dtype=np.intp)
+        return linear_at, option_at
+
+    @cached_property
+    def tag_labels(self) -> list[tuple[str, list[str | None], np.ndarray]]:
+        """``tag_labels(position_ids, position_tags)``: the tag groups of the included
+        positions (exposures and contributions by tag)."""
+        return tag_labels(self.position_ids, self.position_tags)
+
+    @cached_property
+    def _position_layout(self):
+        """Where the linear and option positions sit among ``position_ids`` (a slice when they
+        form a run, as books usually list their stocks, then their options)."""
+        linear_at, option_at = self.position_index
         foreign = np.nonzero(self.linear_fx_column >= 0)[0]
         o = self.options
         option_fx = np.nonzero(o.fx_column >= 0)[0] if len(o) else np.zeros(0, np.intp)
@@ -451,13 +469,19 @@ def compile_book(
     lin_ids, lin_col, lin_fx, lin_units, lin_val, lin_fut = [], [], [], [], [], []
     opt_ids, opt_rows = [], []
     included: list[str] = []
+    symbols: list[str] = []
+    tags: list[tuple[tuple[str, str], ...]] = []
 
     def reject(p: Position, reason: str):
         excluded.append(Exclusion(p.id, p.symbol, reason))
 
+    # One pass over the positions, on every request for a served book: the prices as Python
+    # floats once (the same values as float(spot[k])), each lookup once.
+    spot_of = np.asarray(spot, dtype=float).tolist()
     for p in portfolio.positions:
         inst = p.instrument
-        factor = inst.factor
+        is_option = isinstance(inst, EuropeanOption)
+        factor = inst.underlying if is_option else inst.factor
         currency = inst.currency
         fx_col, x0 = _NO_COLUMN, 1.0
         if currency != base_currency:
@@ -479,21 +503,21 @@ def compile_book(
                 )
                 continue
             fx_col = column_of[pair]
-            x0 = float(spot[fx_col])
-        if factor in unusable:
-            reject(p, unusable[factor])
+            x0 = spot_of[fx_col]
+        col = column_of.get(factor)
+        if col is None or factor in unusable:
+            if factor in unusable:
+                reject(p, unusable[factor])
+            else:
+                reject(
+                    p,
+                    f"unknown symbol {factor!r}: not in the price history. Add its closes to "
+                    "the history file or fix the symbol in the book.",
+                )
             continue
-        if factor not in column_of:
-            reject(
-                p,
-                f"unknown symbol {factor!r}: not in the price history. Add its closes to the "
-                "history file or fix the symbol in the book.",
-            )
-            continue
-        col = column_of[factor]
-        s0 = float(spot[col])
+        s0 = spot_of[col]
         units = p.quantity * p.multiplier
-        if isinstance(inst, EuropeanOption):
+        if is_option:
             if inst.expiry <= as_of:
                 reject(
                     p, f"option expired on {inst.expiry} (as_of {as_of}); remove it from the book."
@@ -525,6 +549,8 @@ def compile_book(
             lin_val.append(units * s0 * x0)
             lin_fut.append(isinstance(inst, Future))
         included.append(p.id)
+        symbols.append((inst.symbol or inst.underlying) if is_option else inst.symbol)
+        tags.append(p.tags)
 
     n_columns = len(spot)
     if opt_rows:
@@ -602,6 +628,8 @@ def compile_book(
         cross_weight=cross_weight.astype(float),
         factor_names=tuple(names),
         base_currency=base_currency,
+        position_symbols=tuple(symbols),
+        position_tags=tuple(tags),
     )
 
 
@@ -610,3 +638,41 @@ def _as_slice(index: np.ndarray):
     if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
         return slice(int(index[0]), int(index[0]) + index.size)
     return index
+
+
+def tag_labels(
+    position_ids, tags: Mapping | Sequence
+) -> list[tuple[str, list[str | None], np.ndarray]]:
+    """Per tag key (sorted): its labels (the values sorted, then None when some positions
+    lack the key) and each position's label, as an index into them, shape (n_positions,).
+
+    Args:
+        position_ids: the positions, in order.
+        tags: position id -> (key, value) pairs, or one tuple of pairs per position (in
+            ``position_ids`` order); a key repeated on one position counts with its first value.
+    """
+    n = len(position_ids)
+    columns: dict[str, list] = {}  # key -> each position's first value of it (or None)
+    if isinstance(tags, Mapping):
+        tags = [tags.get(pid, ()) for pid in position_ids]
+    elif len(tags) != n:
+        raise ValueError(f"tags of {len(tags)} positions for {n} position ids")
+    for i, pairs in enumerate(tags):
+        for key, value in pairs:
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = [None] * n
+            if column[i] is None:
+                column[i] = value
+    out = []
+    for key in sorted(columns):
+        column = columns[key]
+        present = set(column)
+        has_none = None in present
+        present.discard(None)
+        labels: list[str | None] = sorted(present)
+        if has_none:
+            labels.append(None)
+        index = {label: i for i, label in enumerate(labels)}
+        out.append((key, labels, np.array([index[x] for x in column], dtype=np.intp)))
+    return out

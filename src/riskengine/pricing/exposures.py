@@ -32,7 +32,7 @@ different factors cannot be added, so tags and totals carry none.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +41,7 @@ from riskengine.errors import NoPositionsError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.pricing.black_scholes import bsm_greeks
-from riskengine.pricing.book import CompiledBook, compile_book
+from riskengine.pricing.book import CompiledBook, compile_book, tag_labels
 from riskengine.report import ExposureReport
 
 _METRICS = ("dollar_delta", "dollar_gamma", "vega", "gross_exposure", "net_exposure")
@@ -133,11 +133,10 @@ def _entries(book: CompiledBook):
         position index (into ``book.position_ids``), column, dollar delta, delta units, dollar
         gamma and vega, each of shape (n_entries,).
     """
-    index_of = {pid: i for i, pid in enumerate(book.position_ids)}
+    lin_pos, opt_pos = book.position_index
     pos, col, dd, du, dg, vg = [], [], [], [], [], []
     spot = book.spot
     # Linear positions: the factor, then the FX translation of the foreign ones.
-    lin_pos = np.array([index_of[i] for i in book.linear_ids], dtype=np.intp)
     x0 = np.ones(lin_pos.size)
     foreign = book.linear_fx_column >= 0
     x0[foreign] = spot[book.linear_fx_column[foreign]]
@@ -156,7 +155,6 @@ def _entries(book: CompiledBook):
     vg.append(np.zeros(int(foreign.sum())))
     o = book.options
     if len(o):
-        opt_pos = np.array([index_of[i] for i in book.option_ids], dtype=np.intp)
         s0 = spot[o.column]
         gr = bsm_greeks(s0, o.strike, o.t_now, o.vol, o.rate, o.carry, o.is_call)
         ub = o.units_base
@@ -179,8 +177,11 @@ def _entries(book: CompiledBook):
     )
 
 
-def _line(group: np.ndarray, n_groups: int, pos, dd, dg, vg) -> list[ExposureLine]:
-    """Sums of the entries by ``group`` (shape (n_entries,), values in [0, n_groups))."""
+def _line(
+    group: np.ndarray, n_groups: int, pos, dd, dg, vg, once: bool = False
+) -> list[ExposureLine]:
+    """Sums of the entries by ``group`` (shape (n_entries,), values in [0, n_groups));
+    ``once``: every position has exactly one entry (no FX translation entries)."""
 
     def total(w):
         return np.bincount(group, w, minlength=n_groups)
@@ -188,9 +189,12 @@ def _line(group: np.ndarray, n_groups: int, pos, dd, dg, vg) -> list[ExposureLin
     delta, gross = total(dd), total(np.abs(dd))
     gamma, vega = total(dg), total(vg)
     # positions per group: distinct (group, position) pairs
-    stride = int(pos.max(initial=0)) + 1
-    pairs = np.unique(group.astype(np.int64) * stride + pos)
-    n_pos = np.bincount(pairs // stride, minlength=n_groups)
+    if once:
+        n_pos = np.bincount(group, minlength=n_groups)
+    else:
+        stride = int(pos.max(initial=0)) + 1
+        pairs = np.unique(group.astype(np.int64) * stride + pos)
+        n_pos = np.bincount(pairs // stride, minlength=n_groups)
     return [
         ExposureLine(
             float(delta[k]),
@@ -205,20 +209,23 @@ def _line(group: np.ndarray, n_groups: int, pos, dd, dg, vg) -> list[ExposureLin
 
 
 def book_exposures(
-    book: CompiledBook, tags: Mapping[str, Iterable[tuple[str, str]]] | None = None
+    book: CompiledBook, tags: Mapping[str, Iterable[tuple[str, str]]] | Sequence | None = None
 ) -> Exposures:
     """Delta, gamma, vega and gross/net exposure of ``book`` (definitions: module docstring).
 
     Args:
         book: the compiled book (its included positions; exclusions are not counted).
-        tags: position id -> (key, value) pairs, e.g. ``tags_of(portfolio)``; a key repeated
+        tags: position id -> (key, value) pairs, e.g. ``tags_of(portfolio)``, or the
+            (key, value) pairs of each included position in order (``book.position_tags``
+            of a book compiled from the portfolio); a key repeated
             on one position counts with its first value. Without it, ``by_tag`` is empty.
 
     Returns:
         An ``Exposures``: totals, by underlying, by tag.
     """
     pos, col, dd, du, dg, vg = _entries(book)
-    [total] = _line(np.zeros(pos.size, np.intp), 1, pos, dd, dg, vg)
+    once = pos.size == book.n_positions  # each position has an entry: then only one
+    [total] = _line(np.zeros(pos.size, np.intp), 1, pos, dd, dg, vg, once)
 
     used = np.unique(col)
     names = book.factor_names or tuple(str(c) for c in range(book.n_columns))
@@ -226,7 +233,7 @@ def book_exposures(
     row_of = np.full(book.n_columns, -1, dtype=np.intp)
     row_of[used] = np.arange(used.size)
     group = row_of[col]
-    lines = _line(group, used.size, pos, dd, dg, vg)
+    lines = _line(group, used.size, pos, dd, dg, vg, once)
     units = np.bincount(group, du, minlength=used.size)
     by_factor = tuple(
         FactorExposure(names[c], float(book.spot[c]), float(units[k]), lines[k])
@@ -235,21 +242,12 @@ def book_exposures(
 
     by_tag: list[TagExposure] = []
     if tags:
-        values_of: list[dict[str, str]] = []
-        for pid in book.position_ids:
-            first: dict[str, str] = {}
-            for key, value in tags.get(pid, ()):
-                first.setdefault(key, value)
-            values_of.append(first)
-        for key in sorted({k for v in values_of for k in v}):
-            values = sorted({v[key] for v in values_of if key in v})
-            labels: list[str | None] = [*values, None]
-            if all(key in v for v in values_of):
-                labels.pop()
-            index = {label: i for i, label in enumerate(labels)}
-            pos_group = np.array([index[v.get(key)] for v in values_of], dtype=np.intp)
+        labels_of = (
+            book.tag_labels if tags is book.position_tags else tag_labels(book.position_ids, tags)
+        )
+        for key, labels, pos_group in labels_of:
             for label, line in zip(
-                labels, _line(pos_group[pos], len(labels), pos, dd, dg, vg), strict=True
+                labels, _line(pos_group[pos], len(labels), pos, dd, dg, vg, once), strict=True
             ):
                 by_tag.append(TagExposure(key, label, line))
     return Exposures(total, by_factor, tuple(by_tag))

@@ -7,6 +7,8 @@ snapshot are computed once and reused by every book (never the results of a requ
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -69,6 +71,12 @@ class RiskService:
         market: the market snapshots.
         cache: covariance and scenario caches shared by every request.
         on_compute: called with (method, seconds) after each risk run (metrics).
+        cpus: the cores the computations share (default: the CPU count).
+
+    A risk run without an explicit executor spreads its blocks of work over the cores that
+    the runs in progress leave it: all of them when it runs alone, one when as many runs as
+    cores are in progress (more workers would only contend for the same cores; the result
+    does not depend on the number of workers).
     """
 
     def __init__(
@@ -78,11 +86,15 @@ class RiskService:
         *,
         cache: RiskCache | None = None,
         on_compute: Callable[[str, float], None] | None = None,
+        cpus: int | None = None,
     ):
         self.store = store
         self.market = market
         self.cache = cache or RiskCache()
         self.on_compute = on_compute
+        self.cpus = cpus or os.cpu_count() or 1
+        self._running = 0
+        self._running_lock = threading.Lock()
 
     def risk(
         self,
@@ -104,9 +116,23 @@ class RiskService:
         live = request.get("live", True)
         market = self.market.market() if live else None
         started = time.perf_counter()
-        report = compute_risk(
-            book.portfolio, history, market=market, cache=self.cache, executor=executor, **fields
-        )
+        with self._running_lock:
+            self._running += 1
+            running = self._running
+        try:
+            if executor is None:
+                executor = LocalExecutor(max(1, self.cpus // running))
+            report = compute_risk(
+                book.portfolio,
+                history,
+                market=market,
+                cache=self.cache,
+                executor=executor,
+                **fields,
+            )
+        finally:
+            with self._running_lock:
+                self._running -= 1
         if self.on_compute is not None:
             self.on_compute(report.method, time.perf_counter() - started)
         out = report.to_dict()
