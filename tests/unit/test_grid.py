@@ -218,3 +218,27 @@ def test_grid_bound_holds_for_near_expiry_option():
     returns[:, 0] = np.linspace(-0.999, 0.999, 40001)
     err = np.abs(grid.pnl(returns) - book.option_pnl_full(returns))
     assert err.max() <= grid.error_bound + 1e-9
+
+
+@pytest.mark.parametrize("keep", ["all", "subset"])
+def test_located_scenarios_give_the_same_pnl_bit_for_bit(book, keep):
+    """Scenarios located once on the grid coordinates (shared by every book) and read by a
+    book's tables equal the book locating them itself, in both table layouts (a table per
+    column, or only the columns with options)."""
+    from riskengine.pricing.grid import GridCoordinates
+
+    lo, hi = np.full(4, -0.3), np.full(4, 0.3)
+    if keep == "subset":  # options on one column only: tables for that column alone
+        portfolio = Portfolio(tuple(p for p in _portfolio().positions
+                                    if not isinstance(p.instrument, EuropeanOption)
+                                    or p.instrument.factor == "AAA"))  # fmt: skip
+        book = compile_book(portfolio, AS_OF, COLUMN_OF, SPOT, 1, "USD")
+    grid = build_option_grid(book, lo, hi)
+    coords = GridCoordinates.of(lo, hi, grid.n_points)  # from the model's range, not the book
+    assert coords.matches(grid) and grid.all_columns is (keep == "all")
+    returns, far = _scenarios()
+    mixed = np.vstack([returns, far])  # inside and beyond the grid
+    located = coords.locate(mixed)
+    linear = book.linear_exposure
+    assert np.array_equal(grid.pnl(mixed, located=located), grid.pnl(mixed))
+    assert np.array_equal(grid.pnl(mixed, linear, located=located), grid.pnl(mixed, linear))

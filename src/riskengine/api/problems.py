@@ -42,6 +42,12 @@ class JSONResponse(Response):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
+def encode(content) -> bytes:
+    """JSON bytes of ``content`` as JSONResponse writes them (call it off the event loop for
+    large answers: a 5,000-position report is over a megabyte)."""
+    return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
 class RawJSONResponse(Response):
     """Pre-encoded JSON text (a stored report or job result)."""
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
-from riskengine.api.problems import ApiProblem, JSONResponse, RawJSONResponse
+from riskengine.api.problems import ApiProblem, JSONResponse, RawJSONResponse, encode
 from riskengine.api.schemas import (
     BacktestReportOut,
     BacktestRequest,
@@ -98,7 +98,11 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
             )
 
         return _job_response(state, await state.run(state.jobs.submit, who, "risk", request, job))
-    return JSONResponse(await state.run(state.risk.risk, book, request, tenant=who))
+
+    def answer() -> bytes:  # computed and encoded on the compute pool, not the event loop
+        return encode(state.risk.risk(book, request, tenant=who))
+
+    return RawJSONResponse(await state.run(answer))
 
 
 @router.get(

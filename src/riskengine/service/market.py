@@ -71,9 +71,8 @@ class MarketData:
         """The latest stored price of every symbol (None when no tick is stored), as of the
         latest event time among them."""
         now = time.monotonic()
-        cached = self._prices
-        if cached is not None and now - self._prices_at < self.price_ttl:
-            return cached
+        if now - self._prices_at < self.price_ttl:  # None (no tick stored) is cached too
+            return self._prices
         latest = self.store.latest_prices()
         state = None
         if latest:
