@@ -84,7 +84,7 @@ test: $(STAMP) lint postgres frontend frontend-test chromium
 	$(BIN)/python -m pytest
 
 # Every benchmark prints its figures with ratios to baselines measured in the same run; the
-# latest figures are recorded in docs/benchmarks.md. About 9-10 minutes on 2 cores.
+# latest figures are recorded in docs/benchmarks.md. About 15 minutes on 2 cores.
 bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/variants.py
@@ -93,6 +93,7 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/decomposition.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache test-artifacts \

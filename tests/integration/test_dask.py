@@ -29,7 +29,12 @@ def cluster():
     import dask
 
     # fail a task after 2 workers died running it (default 3): the dying-worker test is quicker
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # and without the nanny's MALLOC_TRIM_THRESHOLD_ (docs/scale.md)
+    config = {
+        "distributed.scheduler.allowed-failures": 1,
+        "distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": None},
+    }
+    with dask.config.set(config):
         cl = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                       dashboard_address=None, silence_logs=40)  # fmt: skip
         client = distributed.Client(cl, set_as_default=False)
