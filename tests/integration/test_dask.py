@@ -203,19 +203,31 @@ def test_api_jobs_run_on_the_cluster(cluster, tmp_path, bundled_history):
         c = server.client()
         pid = c.post("/api/v1/portfolios", json=book_doc()).json()["id"]
         body = {"portfolio_id": pid, "method": "montecarlo", "n_scenarios": 40_000, "seed": 6}
-        with distributed.get_task_stream(client=cluster[1]) as stream:
-            r = c.post("/api/v1/risk", json=body, headers={"Prefer": "respond-async"})
+        backtest = {"portfolio_id": pid, "methods": ["montecarlo"], "start": "2022-11-01",
+                    "seed": 2, "n_scenarios": 1000, "null_simulations": 20}  # fmt: skip
+        stress = {"portfolio_id": pid}
+
+        def run_job(path, payload):
+            r = c.post(path, json=payload, headers={"Prefer": "respond-async"})
             assert r.status_code == 202
             deadline = time.monotonic() + 120
             while (job := c.get(r.headers["location"]).json())["state"] not in (
                 "succeeded", "failed"):  # fmt: skip
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-        assert job["state"] == "succeeded", job
-        assert len(stream.data) >= 8  # the 8 blocks of 5,000 paths ran on the workers
-        result = c.get(job["links"]["result"]).json()
-        sync = c.post("/api/v1/risk", json=body).json()  # synchronous: on the server itself
-        assert result["results"] == sync["results"]
+            assert job["state"] == "succeeded", job
+            return c.get(job["links"]["result"]).json()
+
+        for path, payload, tasks, compare in (
+            ("/api/v1/risk", body, 8, lambda d: d["results"]),  # 8 blocks of 5,000 paths
+            ("/api/v1/backtest", backtest, 4, lambda d: d["methods"][0]["series"]),  # 4x10 days
+            ("/api/v1/stress", stress, 10, lambda d: [x["pnl"] for x in d["scenarios"]]),
+        ):
+            with distributed.get_task_stream(client=cluster[1]) as stream:
+                result = run_job(path, payload)
+            assert len(stream.data) >= tasks, path  # the pieces ran on the workers
+            sync = c.post(path, json=payload).json()  # synchronous: on the server itself
+            assert compare(result) == compare(sync), path
     finally:
         server.close()
         store.close()

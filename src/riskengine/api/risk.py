@@ -129,7 +129,9 @@ async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer 
             who,
             "stress",
             request,
-            lambda control: state.risk.stress(book, request),
+            lambda control: state.risk.stress(
+                book, request, ControlledExecutor(control, state.job_executor())
+            ),
         )
         return _job_response(state, record)
     return JSONResponse(await state.run(state.risk.stress, book, request))
@@ -153,7 +155,9 @@ async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Pre
             who,
             "backtest",
             request,
-            lambda control: state.risk.backtest(book, request, control),
+            lambda control: state.risk.backtest(
+                book, request, control, ControlledExecutor(control, state.job_executor())
+            ),
         )
         return _job_response(state, record)
     return JSONResponse(await state.run(state.risk.backtest, book, request))

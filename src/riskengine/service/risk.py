@@ -148,8 +148,9 @@ class RiskService:
             )
         return out
 
-    def stress(self, book: Book, request: dict) -> dict:
-        """Named (library) and custom scenarios on ``book`` at the last close (or as_of)."""
+    def stress(self, book: Book, request: dict, executor=None) -> dict:
+        """Named (library) and custom scenarios on ``book`` at the last close (or as_of);
+        ``executor`` splits them (one task each: the same report)."""
         known = load_library()
         custom = request.get("custom") or []
         if custom:
@@ -167,11 +168,13 @@ class RiskService:
             as_of=request.get("as_of"),
             base_currency=book.base_currency,
             known=known,
+            executor=executor,
         )
         return report.to_dict()
 
-    def backtest(self, book: Book, request: dict, control=None) -> dict:
-        """A backtest of ``book``: methods side by side, statistics, daily series."""
+    def backtest(self, book: Book, request: dict, control=None, executor=None) -> dict:
+        """A backtest of ``book``: methods side by side, statistics, daily series;
+        ``executor`` splits Monte Carlo and weighted historical days by date (same numbers)."""
         fields = {k: v for k, v in request.items() if k not in SERVICE_FIELDS and v is not None}
         methods = tuple(fields.pop("methods", ("historical",)))
         if "confidence" in fields:
@@ -186,7 +189,12 @@ class RiskService:
                 control.report(9 * done_all, 10 * len(methods) * total)
 
         result = run_backtest(
-            book.portfolio, self.market.history(), methods, progress=progress, **fields
+            book.portfolio,
+            self.market.history(),
+            methods,
+            progress=progress,
+            executor=executor,
+            **fields,
         )
         return result.to_dict()
 
