@@ -148,3 +148,32 @@ def test_a_websocket_without_a_key_is_told_why_and_closed(api):
         with pytest.raises(ConnectionClosed) as exc:
             ws.recv(10)
     assert exc.value.rcvd.code == 4401
+
+
+def test_ticks_from_another_process_are_picked_up_by_polling(api):
+    """No ingest service in the server: ticks written to the store by someone else (here,
+    directly) are noticed within the polling interval and pushed."""
+    from riskengine.ingest.tick import Tick
+
+    pid = api.client().post("/api/v1/portfolios", json=book_doc(name="polled")).json()["id"]
+    ws_url = api.url.replace("http", "ws") + f"/api/v1/live?api_key={api.keys['alpha']}"
+    store = api.state.store
+    with connect(ws_url) as ws:
+        ws.send(orjson.dumps({"action": "watch", "portfolio_id": pid}).decode())
+        first = None
+        while first is None:
+            msg = orjson.loads(ws.recv(30))
+            first = msg["report"] if msg["type"] == "report" else None
+        now = dt.datetime.now(dt.UTC)
+        # AAPL falls 20% in a tick written right after the watch began (the poller tracks
+        # the latest tick all the time, so the first one is not missed)
+        store.write_ticks([Tick("riskengine", "AAPL", now, 100.0, 1.0, 1, now)])
+        pushed = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not pushed:
+            msg = orjson.loads(ws.recv(20))
+            if msg["type"] == "report":
+                pushed.append(msg["report"])
+    assert pushed, "no report was pushed after the tick"
+    assert any("live prices" in n for n in pushed[-1]["notes"])
+    assert pushed[-1]["portfolio"]["market_value"] < first["portfolio"]["market_value"]

@@ -132,18 +132,18 @@ POLL_SECONDS = 2.0
 async def _poll_prices(state: ApiState) -> None:
     """Without an ingest service in this process, look for new ticks every POLL_SECONDS and,
     while someone watches, announce a move when the latest event time changed."""
-    last, primed = None, False  # primed: `last` has been read once
+    last, primed = None, False  # primed: `last` has been read once (at the start)
     while True:
-        await asyncio.sleep(POLL_SECONDS)
         try:
             latest = await state.run(state.store.latest_prices)
         except Exception as exc:  # the store is down: try again at the next round
             log.warning("live: could not read the latest prices: %s", exc)
-            continue
-        newest = max((p.ts for p in latest.values()), default=None)
-        if primed and newest != last and state.hub.subscribers:
-            state.market_moved()
-        last, primed = newest, True
+        else:
+            newest = max((p.ts for p in latest.values()), default=None)
+            if primed and newest != last and state.hub.subscribers:
+                state.market_moved()
+            last, primed = newest, True
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def _feed_ingest(settings: Settings, store):
