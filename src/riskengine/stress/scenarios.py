@@ -235,6 +235,7 @@ def lookup(name: str, known: dict[str, Scenario]) -> Scenario:
         return known[name]
     except KeyError:
         raise InputError(
-            f"unknown scenario {name!r}; known: {', '.join(known)}. Add it with "
-            "--scenarios-file, or list them with --list."
+            f"unknown scenario {name!r}; known: {', '.join(known)}. Define it as a custom "
+            "scenario (CLI --scenarios-file; API: the request's custom list), or list the "
+            "library (CLI --list; API: GET /api/v1/stress/scenarios)."
         ) from None
