@@ -117,6 +117,8 @@ def test_every_view_renders_its_chart_with_data(server, page_at):
 
     # methods side by side, each equal to the API's
     tab.get_by_test_id("tab-methods").click()
+    # the three methods' answers arrive one by one: wait for the third bar
+    tab.wait_for_selector("[data-testid=chart-methods][data-bars='3']")
     assert bars(tab, "chart-methods") == 3
     for method, extra in (("historical", {}), ("parametric", {}),
                           ("montecarlo", {"n_scenarios": 10_000, "seed": 7})):  # fmt: skip
