@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from riskengine import __version__
 from riskengine.api import books, live, market, ops, problems, risk, valuation
-from riskengine.api.observe import RequestMiddleware
+from riskengine.api.observe import Metrics, RequestMiddleware
 from riskengine.api.state import ApiState
 from riskengine.service.settings import Settings
 
@@ -39,6 +39,7 @@ def static_dir() -> Path | None:
 
 def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> FastAPI:
     settings = settings or Settings.from_env()
+    metrics = Metrics()  # the middleware's and the state's
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
         if service is None and settings.feed_url:
             service = _feed_ingest(settings, st)
             started_ingest = service
-        state = ApiState(settings, st, ingest=service)
+        state = ApiState(settings, st, metrics, ingest=service)
         app.state.api = state
         if service is not None:
             service.add_listener(state.market_moved)
@@ -103,27 +104,8 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
     if page is not None:
         app.mount("/", StaticFiles(directory=page, html=True), name="page")
     # the outermost layer: it sees every request, including the ones the app refuses
-    app.add_middleware(_Deferred, settings=settings)
+    app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     return app
-
-
-class _Deferred:
-    """RequestMiddleware bound to the app's metrics at the first request."""
-
-    def __init__(self, app, *, settings: Settings):
-        self.app = app
-        self.settings = settings
-        self._inner = None
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan":
-            return await self.app(scope, receive, send)
-        if self._inner is None:
-            state = scope["app"].state.api
-            self._inner = RequestMiddleware(
-                self.app, metrics=state.metrics, max_body_bytes=self.settings.max_body_bytes
-            )
-        return await self._inner(scope, receive, send)
 
 
 POLL_SECONDS = 2.0

@@ -59,7 +59,7 @@ async def live(ws: WebSocket):
     await ws.send_text(
         _dumps({"type": "hello", "tenant": who, "debounce": state.settings.live_debounce})
     )
-    prices = await state._live_prices()
+    prices = await state.live_prices()
     if prices is not None:
         sub.send(prices)
     sender = asyncio.create_task(_send(ws, sub))

@@ -87,15 +87,7 @@ class RequestMiddleware:
                 except ValueError:
                     length = -1
         if length is not None and (length < 0 or length > self.max_body):
-            resp = problem_response(
-                None,
-                413,
-                "too-large",
-                "Request too large",
-                f"the request body of {length} bytes exceeds the limit of {self.max_body} bytes; "
-                "send a smaller body (split the book) or raise RISKENGINE_MAX_BODY_BYTES.",
-            )
-            await resp(scope, receive, send)
+            await self._too_large(f"of {length} bytes ")(scope, receive, send)
             self._done(scope, 413, started)
             return
         seen = [0]
@@ -117,17 +109,19 @@ class RequestMiddleware:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
-            resp = problem_response(
-                None,
-                413,
-                "too-large",
-                "Request too large",
-                f"the request body exceeds the limit of {limit} bytes; send a "
-                "smaller body or raise RISKENGINE_MAX_BODY_BYTES.",
-            )
-            await resp(scope, receive, send)
+            await self._too_large("")(scope, receive, send)
             status[0] = 413
         self._done(scope, status[0], started)
+
+    def _too_large(self, size: str):
+        return problem_response(
+            None,
+            413,
+            "too-large",
+            "Request too large",
+            f"the request body {size}exceeds the limit of {self.max_body} bytes; send a "
+            "smaller body (split the book) or raise RISKENGINE_MAX_BODY_BYTES.",
+        )
 
     def _done(self, scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started

@@ -10,6 +10,7 @@ from functools import partial
 
 from fastapi import Request, WebSocket
 
+from riskengine.api.observe import Metrics
 from riskengine.api.problems import ApiProblem, engine_problem_body
 from riskengine.errors import RiskEngineError
 from riskengine.service.books import BookStore
@@ -25,13 +26,11 @@ DEMO_TENANT = "demo"
 
 
 class ApiState:
-    def __init__(self, settings: Settings, store: TickStore, *, ingest=None):
-        from riskengine.api.observe import Metrics
-
+    def __init__(self, settings: Settings, store: TickStore, metrics: Metrics, *, ingest=None):
         self.settings = settings
         self.store = store
         self.ingest = ingest
-        self.metrics = Metrics()
+        self.metrics = metrics
         self.market = MarketData(store)
         self.books = BookStore(store, max_positions=settings.max_positions)
         self.risk = RiskService(store, self.market, on_compute=self._observe_compute)
@@ -40,7 +39,7 @@ class ApiState:
         self.compute_pool = ThreadPoolExecutor(
             settings.compute_threads, thread_name_prefix="riskengine-compute"
         )
-        self.hub = LiveHub(self._live_report, self._live_prices, debounce=settings.live_debounce)
+        self.hub = LiveHub(self.live_report, self.live_prices, debounce=settings.live_debounce)
         m = self.metrics
         m.queue_depth.set_function(lambda: self.jobs.depth)
         m.subscribers.set_function(lambda: len(self.hub.subscribers))
@@ -84,7 +83,7 @@ class ApiState:
         self.market.moved()
         self.hub.moved()
 
-    async def _live_report(self, tenant: str, book_id: int, request: dict) -> dict:
+    async def live_report(self, tenant: str, book_id: int, request: dict) -> dict:
         request = dict(request)
         if request.get("method") == "montecarlo" and request.get("seed") is None:
             request["seed"] = self.settings.live_seed
@@ -96,7 +95,7 @@ class ApiState:
         breaches = [lim for lim in report["limits"] if lim["breached"]]
         return {"type": "report", "portfolio_id": book_id, "report": report, "breaches": breaches}
 
-    async def _live_prices(self) -> dict | None:
+    async def live_prices(self) -> dict | None:
         state = await self.run(self.market.market)
         if state is None:
             return None
