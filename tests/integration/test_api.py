@@ -221,6 +221,23 @@ def test_limits_report_utilisation_and_breaches(api):
     assert history[0]["limits"][0]["breached"]
 
 
+def test_a_deleted_book_takes_its_history_and_its_id_is_not_given_again(api):
+    """Delete the newest book and create another: on SQLite it got the same id and showed the
+    deleted book's reports and breaches."""
+    c = api.client()
+    limits = [{"measure": "value_at_risk", "confidence": 0.99, "limit": 1.0}]
+    gone = c.post("/api/v1/portfolios", json=book_doc(name="gone", limits=limits)).json()["id"]
+    r = c.post("/api/v1/risk", json={"portfolio_id": gone, "method": "parametric"})
+    assert r.status_code == 200 and r.json()["limits"][0]["breached"]
+    assert len(c.get(f"/api/v1/portfolios/{gone}/reports").json()) == 1
+    assert c.delete(f"/api/v1/portfolios/{gone}").status_code == 204
+    assert_problem(c.get(f"/api/v1/portfolios/{gone}/reports"), 404, "not-found", "portfolio")
+    new = c.post("/api/v1/portfolios", json=book_doc(name="new")).json()["id"]
+    assert new > gone
+    assert c.get(f"/api/v1/portfolios/{new}/reports").json() == []
+    assert c.get(f"/api/v1/portfolios/{new}").json()["limits"] == []
+
+
 # --- operations -----------------------------------------------------------------------------------
 def test_health_readiness_metrics_and_openapi(api, book_id):
     assert api.anonymous.get("/healthz").json() == {"status": "ok"}

@@ -417,6 +417,63 @@ def test_portfolios_per_tenant(store):
         store.save_portfolio("alice", "bad", "{not json")
 
 
+def test_portfolio_ids_are_never_reused_and_delete_takes_the_history(store_url, store):
+    """Deleting the newest book and creating another gives a new id (SQLite reused the rowid,
+    and the new book showed the deleted one's reports), also after reopening the store; the
+    deleted book's reports and jobs go with it, other books keep theirs."""
+    from .conftest import open_test_store
+
+    keep = store.save_portfolio("alice", "keep", "{}")
+    gone = store.save_portfolio("alice", "gone", "{}")
+    store.save_report("alice", keep, dt.date(2024, 1, 2), "historical", '{"n": 1}')
+    store.save_report("alice", gone, dt.date(2024, 1, 2), "historical", '{"n": 2}')
+    store.save_job("alice", "jk", "risk", "succeeded", 1.0, f'{{"portfolio_id": {keep}}}', "{}")
+    store.save_job("alice", "jg", "risk", "succeeded", 1.0, f'{{"portfolio_id": {gone}}}', "{}")
+    store.save_job("alice", "ji", "risk", "succeeded", 1.0, '{"portfolio": {}}', "{}")
+    assert store.delete_portfolio("alice", gone)
+    again = store.save_portfolio("alice", "again", "{}")
+    assert again > gone
+    assert store.reports("alice", again) == [] and store.reports("alice", gone) == []
+    assert [r[2] for r in store.reports("alice")] == ['{"n": 1}']
+    assert store.load_job("alice", "jg") is None
+    assert store.load_job("alice", "jk") is not None and store.load_job("alice", "ji") is not None
+    assert store.delete_portfolio("alice", again)
+    store.close()
+    reopened = open_test_store(store_url)
+    try:
+        assert reopened.save_portfolio("alice", "after reopening", "{}") > again
+    finally:
+        reopened.close()
+
+
+def test_migration_4_never_reuses_an_id_an_old_database_gave(tmp_path, monkeypatch):
+    """A SQLite database written before ids were kept unique (schema version 3), whose newest
+    book was deleted leaving its reports, gives new books ids above every id it ever gave."""
+    from riskengine.store import migrations
+
+    from .conftest import open_test_store
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    monkeypatch.setattr(migrations, "SQLITE", migrations.SQLITE[:3])
+    old = open_test_store(url)
+    first = old.save_portfolio("alice", "first", "{}")
+    second = old.save_portfolio("alice", "second", "{}")
+    old.save_report("alice", second, dt.date(2024, 1, 2), "historical", '{"n": 2}')
+    old.close()
+    with sqlite3.connect(tmp_path / "old.sqlite3") as conn:  # a delete as version 3 did it
+        conn.execute("DELETE FROM portfolios WHERE id = ?", (second,))
+    monkeypatch.undo()
+    new = open_test_store(url)
+    try:
+        assert new.schema_version() == migrations.latest(migrations.SQLITE) >= 4
+        assert new.list_portfolios("alice") == [(first, "first")]
+        third = new.save_portfolio("alice", "third", "{}")
+        assert third > second
+        assert new.reports("alice", third) == []
+    finally:
+        new.close()
+
+
 def test_reports_per_tenant_newest_first(store):
     pid = store.save_portfolio("alice", "core", "{}")
     ids = [

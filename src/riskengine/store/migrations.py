@@ -155,6 +155,54 @@ SQLITE: tuple[Migration, ...] = (
             "CREATE INDEX jobs_state ON jobs (state)",
         ),
     ),
+    Migration(
+        4,
+        "ids never reused: portfolios and risk_reports AUTOINCREMENT, above every id given; "
+        "reports of deleted books removed",
+        (
+            # SQLite hands the largest rowid + 1 to a new row, so deleting the newest book gave
+            # its id (and its left-over reports) to the next one; AUTOINCREMENT never does
+            """CREATE TABLE portfolios_v4 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                tenant TEXT NOT NULL,
+                name TEXT NOT NULL,
+                body TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            )""",
+            "INSERT INTO portfolios_v4 SELECT id, tenant, name, body, created_at, updated_at "
+            "FROM portfolios",
+            "DROP TABLE portfolios",
+            "ALTER TABLE portfolios_v4 RENAME TO portfolios",
+            "CREATE INDEX portfolios_tenant ON portfolios (tenant, id)",
+            """CREATE TABLE risk_reports_v4 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                tenant TEXT NOT NULL,
+                portfolio_id INTEGER,
+                as_of TEXT NOT NULL,
+                method TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                body TEXT NOT NULL
+            )""",
+            "INSERT INTO risk_reports_v4 SELECT id, tenant, portfolio_id, as_of, method, "
+            "created_at, body FROM risk_reports",
+            "DROP TABLE risk_reports",
+            "ALTER TABLE risk_reports_v4 RENAME TO risk_reports",
+            "CREATE INDEX risk_reports_tenant ON risk_reports (tenant, portfolio_id, created_at)",
+            # start above every id this database ever handed out, deleted books' included
+            "DELETE FROM sqlite_sequence WHERE name IN "
+            "('portfolios', 'risk_reports', 'portfolios_v4', 'risk_reports_v4')",
+            """INSERT INTO sqlite_sequence (name, seq) SELECT 'portfolios', max(
+                (SELECT coalesce(max(id), 0) FROM portfolios),
+                (SELECT coalesce(max(portfolio_id), 0) FROM risk_reports),
+                (SELECT coalesce(max(CAST(json_extract(request, '$.portfolio_id') AS INTEGER)), 0)
+                 FROM jobs WHERE json_valid(request)))""",
+            "INSERT INTO sqlite_sequence (name, seq) "
+            "SELECT 'risk_reports', coalesce(max(id), 0) FROM risk_reports",
+            "DELETE FROM risk_reports WHERE portfolio_id IS NOT NULL "
+            "AND portfolio_id NOT IN (SELECT id FROM portfolios)",
+        ),
+    ),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -274,6 +322,14 @@ POSTGRES: tuple[Migration, ...] = (
                 revoked_at timestamptz
             )""",
             "CREATE INDEX jobs_state ON jobs (state)",
+        ),
+    ),
+    Migration(
+        4,
+        "reports of deleted books removed (identity columns never reuse an id)",
+        (
+            "DELETE FROM risk_reports WHERE portfolio_id IS NOT NULL "
+            "AND portfolio_id NOT IN (SELECT id FROM portfolios)",
         ),
     ),
 )

@@ -730,11 +730,24 @@ class PostgresStore:
         return [(int(i), n) for i, n in rows]
 
     def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
-        rows = self._write(
-            "DELETE FROM portfolios WHERE id = %s AND tenant = %s RETURNING id",
-            (portfolio_id, tenant),
-        )
-        return bool(rows)
+        """Delete the book with its risk history and its jobs (one transaction); its id is
+        never given again (an identity column). False when the tenant has no such book."""
+        with self._connection() as conn:
+            gone = conn.execute(
+                "DELETE FROM portfolios WHERE id = %s AND tenant = %s RETURNING id",
+                (portfolio_id, tenant),
+            ).fetchall()
+            if not gone:
+                return False
+            conn.execute(
+                "DELETE FROM risk_reports WHERE tenant = %s AND portfolio_id = %s",
+                (tenant, portfolio_id),
+            )
+            conn.execute(
+                "DELETE FROM jobs WHERE tenant = %s AND request->>'portfolio_id' = %s",
+                (tenant, str(portfolio_id)),
+            )
+            return True
 
     def save_report(
         self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str

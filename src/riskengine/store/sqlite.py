@@ -446,11 +446,24 @@ class SQLiteStore:
         ]
 
     def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
+        """Delete the book with its risk history and its jobs (one transaction); its id is
+        never given again. False when the tenant has no such book."""
         with self._tx() as conn:
             cur = conn.execute(
                 "DELETE FROM portfolios WHERE id = ? AND tenant = ?", (portfolio_id, tenant)
             )
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            conn.execute(
+                "DELETE FROM risk_reports WHERE tenant = ? AND portfolio_id = ?",
+                (tenant, portfolio_id),
+            )
+            conn.execute(
+                "DELETE FROM jobs WHERE tenant = ? AND json_valid(request) "
+                "AND json_extract(request, '$.portfolio_id') = ?",
+                (tenant, portfolio_id),
+            )
+            return True
 
     def save_report(
         self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
