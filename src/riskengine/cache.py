@@ -7,18 +7,35 @@ estimator and every model parameter, so an entry can never be served for other i
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 
+class _Build:
+    """A value being built for a key: the requests that want it wait on ``done``."""
+
+    __slots__ = ("done", "value", "error", "waiters")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.waiters = 0
+
+
 class LruCache:
-    """A small LRU map bounded by entry count and by an approximate byte budget."""
+    """A small LRU map bounded by entry count and by an approximate byte budget, safe to share
+    between threads: one thread builds a missing value while the others asking for the same
+    key wait for it (a failed build is raised to them too and not kept)."""
 
     def __init__(self, max_entries: int = 32, max_bytes: int | None = None):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._building: dict[Hashable, _Build] = {}
+        self._lock = threading.Lock()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -26,25 +43,62 @@ class LruCache:
     def __len__(self) -> int:
         return len(self._data)
 
+    @property
+    def nbytes(self) -> int:
+        """The approximate bytes held (the sizes given at insertion)."""
+        return self._bytes
+
+    def waiting(self, key: Hashable) -> int:
+        """Requests waiting for ``key``'s value to be built (0 when none is being built)."""
+        with self._lock:
+            build = self._building.get(key)
+            return build.waiters if build is not None else 0
+
     def get_or_create(
         self, key: Hashable, create: Callable[[], Any], size: Callable[[Any], int] = lambda v: 0
     ) -> Any:
-        if key in self._data:
-            self._data.move_to_end(key)
-            self.hits += 1
-            return self._data[key][0]
-        self.misses += 1
-        value = create()
-        nbytes = size(value)
-        if self.max_bytes is not None and nbytes > self.max_bytes:
-            return value  # too big to keep: callers regenerate it next time
-        self._data[key] = (value, nbytes)
-        self._bytes += nbytes
-        while len(self._data) > self.max_entries or (
-            self.max_bytes is not None and self._bytes > self.max_bytes
-        ):
-            _, (_, old) = self._data.popitem(last=False)
-            self._bytes -= old
+        """The value for ``key``: cached, being built by another thread (waits for it), or
+        built here by ``create()`` and kept when ``size(value)`` fits the byte budget."""
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return entry[0]
+            build = self._building.get(key)
+            owner = build is None
+            if owner:
+                build = self._building[key] = _Build()
+                self.misses += 1
+            else:
+                build.waiters += 1
+                self.hits += 1
+        if not owner:
+            build.done.wait()
+            if build.error is not None:
+                raise build.error
+            return build.value
+        try:
+            value = create()
+            nbytes = size(value)
+        except BaseException as exc:
+            build.error = exc
+            with self._lock:
+                del self._building[key]
+            build.done.set()
+            raise
+        with self._lock:
+            del self._building[key]
+            if self.max_bytes is None or nbytes <= self.max_bytes:  # else too big to keep
+                self._data[key] = (value, nbytes)
+                self._bytes += nbytes
+                while len(self._data) > self.max_entries or (
+                    self.max_bytes is not None and self._bytes > self.max_bytes
+                ):
+                    _, (_, old) = self._data.popitem(last=False)
+                    self._bytes -= old
+        build.value = value
+        build.done.set()
         return value
 
 
