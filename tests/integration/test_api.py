@@ -5,6 +5,7 @@ against their Python functions, problem details, limits, the risk history, opera
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,31 @@ def test_cors_and_json_logs(tmp_path, bundled_history, capsys):
     mine = [x for x in lines if x.get("route") == "/api/v1/portfolios"]
     assert len(mine) == 2 and mine[0]["status"] == 200 and mine[0]["tenant"] == "alpha"
     assert mine[0]["level"] == "info" and mine[0]["ms"] >= 0
+
+
+def test_readiness_checks_the_store(pg_server, pg_url, open_test_store, bundled_history):
+    """/readyz answered ready while PostgreSQL was down (the history was cached) and every data
+    route answered 503: it asks the store each time."""
+    from integration.api_support import start_api
+
+    store = open_test_store(pg_url)
+    store.import_daily(bundled_history)
+    server = start_api(store)
+    try:
+        anon = server.anonymous
+        assert anon.get("/readyz").json()["status"] == "ready"
+        pg_server.stop()
+        r = anon.get("/readyz")
+        body = assert_problem(r, 503, "not-ready", "store")
+        assert r.headers["retry-after"] == "5" and "retry" in body["detail"]
+        assert server.client().get("/api/v1/portfolios").status_code == 503
+        pg_server.start()
+        deadline = time.monotonic() + 30  # the pool reconnects on its own
+        while anon.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert anon.get("/readyz").json()["status"] == "ready"
+    finally:
+        if not pg_server.running:
+            pg_server.start()
+        server.close()
+        store.close()

@@ -18,16 +18,24 @@ async def healthz():
 
 @router.get("/readyz", summary="Readiness: the store answers and holds daily history")
 async def readyz(request: Request):
+    """Ready when the store answers a query now (the history may be served from memory, so it
+    alone would not tell) and holds daily history."""
     state = request.app.state.api
+
+    def check():
+        state.store.schema_version()
+        return state.market.history()
+
     try:
-        history = await state.run(state.market.history)
+        history = await state.run(check)
     except Exception as exc:  # any failure means not ready; the reason goes in the answer
         return problem_response(
             request,
             503,
             "not-ready",
             "Not ready",
-            f"{exc} (the service answers risk requests once this is fixed)",
+            f"the store is not ready: {exc} (the service answers risk requests once this is "
+            "fixed; retry later)",
             headers={"Retry-After": "5"},
         )
     return JSONResponse(
