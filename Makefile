@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo: bundled history imported into an embedded SQLite store, the simulated feed and
-# ingestion running, a demo book, the API and the page on http://127.0.0.1:8000/ (Ctrl-C stops).
+# ingestion running, a demo book, the API and the page on http://127.0.0.1:8000/ (Ctrl-C stops;
+# make run PORT=8080 to serve on another port).
 run: $(STAMP) frontend
-	$(BIN)/riskengine demo
+	$(BIN)/riskengine demo $(if $(PORT),--port $(PORT))
 
 # The page (frontend/: Vite + React + TypeScript + Recharts), built into the package's
 # api/static/ so the API serves it and the wheel carries it. npm installs from the lock file;

@@ -62,7 +62,9 @@ def add_demo(sub) -> None:
         default="sqlite:///riskengine-demo.sqlite3",
         help="store URL (default: riskengine-demo.sqlite3 here, emptied at each start)",
     )
-    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    p.add_argument(
+        "--port", type=int, default=None, help="port (default $RISKENGINE_PORT, else 8000)"
+    )
     p.add_argument("--rate", type=float, default=40.0, help="simulated trades per second")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import logging
 import socket
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from riskengine.api.app import create_app
+from riskengine.errors import InputError
 from riskengine.service.settings import Settings
 
 log = logging.getLogger("riskengine.api")
@@ -24,6 +26,44 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+PORT_WAY_OUT = "choose another with --port N or RISKENGINE_PORT=N (make run PORT=N for the demo)"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server (port 0: a free one), before anything
+    else starts; InputError when the port is taken, saying how to choose another."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # listening, the port is ours: another bind to it fails from now on
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"port {port} on {host} is in use (another riskengine, or another server, "
+                f"listens there): stop it, or {PORT_WAY_OUT}."
+            ) from None
+        raise InputError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; {PORT_WAY_OUT}, or "
+            "give another host with --host or RISKENGINE_HOST."
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_until_stopped(server: uvicorn.Server, sock: socket.socket, on_listening) -> None:
+    """``server`` on ``sock``; ``on_listening()`` is called once it accepts connections (its
+    start-up done), never before and never when start-up failed."""
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+    while not server.started and not serving.done():
+        await asyncio.wait([serving], timeout=0.02)
+    if server.started:
+        on_listening()
+    await serving
 
 
 def _config(app, settings: Settings, **extra) -> uvicorn.Config:
@@ -57,13 +97,17 @@ class ServerThread:
     """
 
     def __init__(self, settings: Settings, **app_options):
-        if settings.port == 0:
-            settings = Settings(**{**settings.__dict__, "port": free_port(settings.host)})
+        self._socket = bind(settings.host, settings.port)  # port 0: no race for a free one
+        port = self._socket.getsockname()[1]
+        if settings.port != port:
+            settings = Settings(**{**settings.__dict__, "port": port})
         self.settings = settings
         self.app = create_app(settings, **app_options)
         self.server = uvicorn.Server(_config(self.app, settings))
         self.server.install_signal_handlers = lambda: None  # the main thread keeps its own
-        self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, name="uvicorn", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -84,7 +128,9 @@ class ServerThread:
 
     def stop(self, timeout: float = 30.0) -> None:
         self.server.should_exit = True
-        self._thread.join(timeout)
+        if self._thread.is_alive() or self._thread.ident is not None:
+            self._thread.join(timeout)
+        self._socket.close()
 
     def __enter__(self) -> ServerThread:
         return self.start()
@@ -94,8 +140,13 @@ class ServerThread:
 
 
 def serve(settings: Settings) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM)."""
-    _Server(_config(create_app(settings), settings)).run()
+    """Serve until interrupted (Ctrl-C / SIGTERM). A port in use is refused (InputError)
+    before the app is made."""
+    sock = bind(settings.host, settings.port)
+    try:
+        _Server(_config(create_app(settings), settings)).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 # --- the demo ---------------------------------------------------------------------------------
@@ -129,6 +180,14 @@ def fresh_demo_store(url: str | None) -> None:
 
 
 async def _demo(settings: Settings, prices: Path, book_path: Path, rate: float, seed: int):
+    sock = bind(settings.host, settings.port)  # a busy port is refused before anything starts
+    try:
+        await _demo_on(sock, settings, prices, book_path, rate, seed)
+    finally:
+        sock.close()
+
+
+async def _demo_on(sock, settings: Settings, prices: Path, book_path: Path, rate: float, seed):
     from riskengine.ingest.feed import FeedServer
     from riskengine.ingest.service import IngestConfig, IngestService
     from riskengine.ingest.sources import simulated_ticks
@@ -169,13 +228,17 @@ async def _demo(settings: Settings, prices: Path, book_path: Path, rate: float, 
         app = create_app(settings, store=store, ingest=ingest)
         server = _Server(_config(app, settings))
         ingest.start()
-        print(
-            f"riskengine demo: open http://{settings.host}:{settings.port}/ (API docs: "
-            f"http://{settings.host}:{settings.port}/api/v1/docs); Ctrl-C stops it",
-            flush=True,
-        )
+        url = f"http://{settings.host}:{settings.port}"
         try:
-            await server.serve()
+            await serve_until_stopped(
+                server,
+                sock,
+                lambda: print(
+                    f"riskengine demo: open {url}/ (API docs: {url}/api/v1/docs); "
+                    "Ctrl-C stops it",
+                    flush=True,
+                ),
+            )
         finally:
             await ingest.stop()
             await feed.stop()
