@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from integration.api_support import api_settings, assert_problem, book_doc, start_api
-from riskengine.service.jobs import RESTART_ERROR
+from riskengine.service.jobs import lease_error
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,15 +99,20 @@ def test_a_failed_job_says_why(api):
     assert_problem(c.get(f"/api/v1/jobs/{job['id']}/result"), 409, "job-not-done", "9000")
 
 
-def test_jobs_left_by_a_stopped_server_are_marked_failed(tmp_path, bundled_history):
-    from riskengine.store import open_store
+def test_jobs_left_by_a_stopped_server_are_marked_failed(tmp_path, bundled_history, monkeypatch):
+    import datetime as dt
+
+    from riskengine.store import open_store, sqlite
 
     store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
-    store.save_job("alpha", "0e0e0e", "risk", "running", 0.4, "{}")
+    last_heartbeat = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)  # past the 30 s lease
+    with monkeypatch.context() as m:
+        m.setattr(sqlite, "utc_now", lambda: last_heartbeat)
+        store.save_job("alpha", "0e0e0e", "risk", "running", 0.4, "{}")
     server = start_api(store)
     try:
         job = server.client().get("/api/v1/jobs/0e0e0e").json()
-        assert job["state"] == "failed" and job["error"] == RESTART_ERROR
+        assert job["state"] == "failed" and job["error"] == lease_error(30.0)
     finally:
         server.close()
         store.close()

@@ -196,13 +196,28 @@ class TickStore(Protocol):
 
     def save_job(self, tenant: str, job_id: str, kind: str, state: str, progress: float,
                  request_json: str, result_json: str | None = None,
-                 error: str | None = None) -> None: ...  # fmt: skip
+                 error: str | None = None) -> None:  # fmt: skip
+        """Insert or replace the job's row, ``updated_at`` = now (a heartbeat too). A finished
+        row (succeeded, failed, cancelled) is replaced only by another finished state: a late
+        progress write never brings a job back to queued or running."""
+        ...
 
     def load_job(self, tenant: str, job_id: str) -> dict | None: ...
 
     def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]: ...
 
-    def interrupt_jobs(self, error: str) -> int: ...
+    def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The heartbeat: ``updated_at`` = now for those of ``jobs`` ((tenant, id) pairs) that
+        are still queued or running; returns those pairs (a pair left out has finished, or
+        has gone)."""
+        ...
+
+    def interrupt_jobs(self, error: str, *, updated_before: dt.datetime | None = None,
+                       job: tuple[str, str] | None = None) -> int:  # fmt: skip
+        """Mark queued or running jobs failed with ``error``: every one, or with
+        ``updated_before`` only those whose heartbeat (``updated_at``) is older; with ``job``
+        ((tenant, id)) only that one. Returns how many."""
+        ...
 
     def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None: ...
 

@@ -791,7 +791,10 @@ class PostgresStore:
             "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s, %s) "
             "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
             "state = excluded.state, progress = excluded.progress, request = excluded.request, "
-            "result = excluded.result, error = excluded.error, updated_at = excluded.updated_at",
+            "result = excluded.result, error = excluded.error, updated_at = excluded.updated_at "
+            # a finished row is replaced only by another finished state
+            "WHERE jobs.state IN ('queued', 'running') "
+            "OR excluded.state IN ('succeeded', 'failed', 'cancelled')",
             (
                 job_id,
                 tenant,
@@ -841,15 +844,39 @@ class PostgresStore:
             for i, k, s, p, e, c, u in rows
         ]  # fmt: skip
 
-    def interrupt_jobs(self, error: str) -> int:
-        """Mark every queued or running job failed with ``error`` (a restarted server has lost
-        them); returns how many."""
+    def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The heartbeat: ``updated_at`` = now for those of ``jobs`` still queued or running;
+        returns those (tenant, id) pairs."""
+        if not jobs:
+            return set()
+        tenants, ids = zip(*jobs, strict=True)
         rows = self._write(
-            "UPDATE jobs SET state = 'failed', error = %s, updated_at = %s "
-            "WHERE state IN ('queued', 'running') RETURNING id",
-            (error, utc_now()),
+            "UPDATE jobs SET updated_at = %s FROM unnest(%s::text[], %s::text[]) AS u(t, i) "
+            "WHERE jobs.tenant = u.t AND jobs.id = u.i AND jobs.state IN ('queued', 'running') "
+            "RETURNING jobs.tenant, jobs.id",
+            (utc_now(), list(tenants), list(ids)),
         )
-        return len(rows)
+        return {(t, i) for t, i in rows}
+
+    def interrupt_jobs(
+        self,
+        error: str,
+        *,
+        updated_before: dt.datetime | None = None,
+        job: tuple[str, str] | None = None,
+    ) -> int:
+        """Mark queued or running jobs failed with ``error``: all, or those whose heartbeat is
+        older than ``updated_before``; only ``job`` (tenant, id) when given. Returns how many."""
+        sql = "UPDATE jobs SET state = 'failed', error = %s, updated_at = %s "
+        sql += "WHERE state IN ('queued', 'running')"
+        params: list = [error, utc_now()]
+        if updated_before is not None:
+            sql += " AND updated_at < %s"
+            params.append(updated_before)
+        if job is not None:
+            sql += " AND tenant = %s AND id = %s"
+            params.extend(job)
+        return len(self._write(sql + " RETURNING id", params))
 
     # --- API keys ---------------------------------------------------------------------------
     def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:

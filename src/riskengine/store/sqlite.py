@@ -509,7 +509,10 @@ class SQLiteStore:
                 "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
                 "state = excluded.state, progress = excluded.progress, "
                 "request = excluded.request, result = excluded.result, error = excluded.error, "
-                "updated_at = excluded.updated_at",
+                "updated_at = excluded.updated_at "
+                # a finished row is replaced only by another finished state
+                "WHERE jobs.state IN ('queued', 'running') "
+                "OR excluded.state IN ('succeeded', 'failed', 'cancelled')",
                 (
                     job_id,
                     tenant,
@@ -559,16 +562,41 @@ class SQLiteStore:
             for i, k, s, p, e, c, u in rows
         ]  # fmt: skip
 
-    def interrupt_jobs(self, error: str) -> int:
-        """Mark every queued or running job failed with ``error`` (a restarted server has lost
-        them); returns how many."""
+    def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The heartbeat: ``updated_at`` = now for those of ``jobs`` still queued or running;
+        returns those (tenant, id) pairs."""
+        now, live = to_us(utc_now()), set()
         with self._tx() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET state = 'failed', error = ?, updated_at = ? "
-                "WHERE state IN ('queued', 'running')",
-                (error, to_us(utc_now())),
-            )
-            return cur.rowcount
+            for tenant, job_id in jobs:
+                cur = conn.execute(
+                    "UPDATE jobs SET updated_at = ? WHERE tenant = ? AND id = ? "
+                    "AND state IN ('queued', 'running')",
+                    (now, tenant, job_id),
+                )
+                if cur.rowcount:
+                    live.add((tenant, job_id))
+        return live
+
+    def interrupt_jobs(
+        self,
+        error: str,
+        *,
+        updated_before: dt.datetime | None = None,
+        job: tuple[str, str] | None = None,
+    ) -> int:
+        """Mark queued or running jobs failed with ``error``: all, or those whose heartbeat is
+        older than ``updated_before``; only ``job`` (tenant, id) when given. Returns how many."""
+        sql = "UPDATE jobs SET state = 'failed', error = ?, updated_at = ? "
+        sql += "WHERE state IN ('queued', 'running')"
+        params: list = [error, to_us(utc_now())]
+        if updated_before is not None:
+            sql += " AND updated_at < ?"
+            params.append(to_us(updated_before))
+        if job is not None:
+            sql += " AND tenant = ? AND id = ?"
+            params.extend(job)
+        with self._tx() as conn:
+            return conn.execute(sql, params).rowcount
 
     # --- API keys ---------------------------------------------------------------------------
     def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:

@@ -3,6 +3,7 @@ market snapshots of closed bars."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -17,6 +18,7 @@ from riskengine.service.limits import check_limits, utilisation
 from riskengine.service.market import closed_before
 from riskengine.service.settings import Settings
 from riskengine.store import open_store
+from riskengine.store.base import StoreUnavailable
 from support import history_from_returns
 
 
@@ -187,6 +189,94 @@ def test_shutdown_cancels_queued_and_running_jobs(store):
     assert store.load_job("t", running["id"])["state"] == "cancelled"
     assert store.load_job("t", queued["id"])["state"] == "cancelled"
     assert queue.depth == 0
+
+
+def wait_for(condition, *, timeout: float = 10.0, what: str = "the condition"):
+    deadline = time.monotonic() + timeout
+    while not (out := condition()):
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}; last seen {out!r}"
+        time.sleep(0.01)
+    return out
+
+
+class FlakyStore:
+    """``store`` whose job methods fail with StoreUnavailable while ``down`` is set."""
+
+    def __init__(self, store):
+        self.store = store
+        self.down = threading.Event()
+
+    def __getattr__(self, name):
+        attr = getattr(self.store, name)
+        if name not in ("save_job", "load_job", "touch_jobs", "interrupt_jobs"):
+            return attr
+
+        def call(*args, **kwargs):
+            if self.down.is_set():
+                raise StoreUnavailable("the test's store is down; retry later.")
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def test_a_final_state_the_store_refuses_is_kept_answered_and_saved_later(store):
+    flaky = FlakyStore(store)
+    queue = JobQueue(flaky, progress_interval=0, heartbeat=0.05, lease=0.3)
+    release = threading.Event()
+
+    def job(control):
+        assert release.wait(10)
+        return {"answer": 42}
+
+    job_id = queue.submit("t", "risk", {"n": 1}, job)["id"]
+    try:
+        wait_for(lambda: store.load_job("t", job_id)["state"] == "running")
+        flaky.down.set()
+        release.set()
+        wait_for(lambda: queue.depth == 0, what="the job to finish")
+        # the store is down: the answers come from memory, the true state
+        job = queue.get("t", job_id)
+        assert (job["state"], job["progress"], job["request"]) == ("succeeded", 1.0, {"n": 1})
+        assert queue.result("t", job_id)[1] == '{"answer":42}'
+        assert [j["state"] for j in queue.jobs("t")] == ["succeeded"]
+        assert store.load_job("t", job_id)["state"] == "running"  # not saved yet
+        time.sleep(0.4)  # an outage longer than the lease: back, the job must not be swept
+        flaky.down.clear()
+        saved = wait_for(lambda: (r := store.load_job("t", job_id))["state"] == "succeeded" and r)
+        assert saved["result"] == '{"answer":42}' and saved["progress"] == 1.0
+        assert queue.get("t", job_id)["state"] == "succeeded"
+    finally:
+        release.set()
+        queue.shutdown()
+
+
+def test_the_heartbeat_keeps_a_held_job_alive_and_stops_one_failed_elsewhere(store):
+    queue = JobQueue(store, progress_interval=0, heartbeat=0.05, lease=0.3)
+
+    def forever(control):
+        while True:
+            control.check()
+            time.sleep(0.01)
+
+    job_id = queue.submit("t", "risk", {}, forever)["id"]
+    try:
+        first = store.load_job("t", job_id)["updated_at"]
+        past_lease = first + dt.timedelta(seconds=3 * 0.3)
+        wait_for(lambda: store.load_job("t", job_id)["updated_at"] > past_lease, what="beats")
+        assert store.load_job("t", job_id)["state"] == "running"  # its own sweep spares it
+        # another server, which lost sight of our heartbeat, failed it
+        store.interrupt_jobs("failed elsewhere", job=("t", job_id))
+        wait_for(lambda: queue.depth == 0, what="the queue to stop the job")
+        record = store.load_job("t", job_id)
+        assert (record["state"], record["error"]) == ("failed", "failed elsewhere")
+    finally:
+        queue.shutdown()
+
+
+@pytest.mark.parametrize(("heartbeat", "lease"), [(0.05, 0.0), (0.05, 0.1), (0.0, 30.0)])
+def test_the_lease_must_outlast_several_heartbeats(store, heartbeat, lease):
+    with pytest.raises(InputError, match=r"job lease .* at least 3 heartbeats"):
+        JobQueue(store, heartbeat=heartbeat, lease=lease)
 
 
 # --- market snapshots -------------------------------------------------------------------------
