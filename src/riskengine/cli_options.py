@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from riskengine.market.quality import POLICIES
 from riskengine.pipeline import COVARIANCES, WEIGHTINGS
 
 #: ``--prices`` values that name a store instead of a CSV file
@@ -58,6 +59,13 @@ def add_model_options(add) -> None:
         help="historical: none, age (BRW, --decay) or filtered (EWMA volatility)",
     )
     add("--decay", type=float, default=0.99, help="age-weighting decay in (0, 1]")
+    add(
+        "--bad-prints",
+        choices=POLICIES,
+        default="exclude",
+        help="a symbol with a bad print (an isolated close that cannot be real, "
+        "docs/conventions.md#bad-prints): exclude its positions (default), refuse, or use it",
+    )
 
 
 def model_fields(args) -> dict:
@@ -70,4 +78,5 @@ def model_fields(args) -> dict:
         "ewma_lambda": args.ewma_lambda,
         "historical_weighting": args.weighting,
         "decay": args.decay,
+        "bad_prints": args.bad_prints,
     }

@@ -24,6 +24,15 @@ class PortfolioFormatError(InputError):
     """A portfolio (book) file is malformed."""
 
 
+class DataQualityError(InputError):
+    """The data holds values that cannot be real (a bad print) and the policy is to refuse."""
+
+
+class NonFiniteResultError(RiskEngineError):
+    """A measure came out infinite or NaN: refused rather than reported (a report never
+    carries a non-finite number)."""
+
+
 class InsufficientHistoryError(RiskEngineError):
     """Too few observations for the requested window, horizon or confidence."""
 

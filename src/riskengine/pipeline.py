@@ -14,6 +14,7 @@ from riskengine.core.measures import check_confidence
 from riskengine.errors import InputError, NoPositionsError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
+from riskengine.market.quality import check_policy, screen_bad_prints
 from riskengine.methods import METHODS, MethodContext
 from riskengine.pricing.book import compile_book
 from riskengine.pricing.exposures import book_exposures
@@ -91,6 +92,9 @@ class RiskSpec:
         contribution_detail: "full" (every measure) or "components" (marginal, component VaR
             and ES only: no incremental or standalone VaR, which revalue every position on
             every scenario and cost ~1 s for 5,000 positions over 10,000 paths).
+        bad_prints: what to do with a symbol whose closes in the window (or at as_of) hold a
+            bad print (``riskengine.market.quality``): "exclude" its positions (the default),
+            "refuse" the request, or "use" the close; each is flagged in ``data_quality``.
     """
 
     method: str = "historical"
@@ -119,6 +123,7 @@ class RiskSpec:
     preset: str | None = None
     contributions: bool = False
     contribution_detail: str = "full"
+    bad_prints: str = "exclude"
 
     def __post_init__(self):
         _choice("method", self.method, tuple(METHODS))
@@ -162,6 +167,7 @@ class RiskSpec:
         _choice("sampling", self.sampling, SAMPLINGS)
         _choice("return_model", self.return_model, RETURN_MODELS)
         _choice("contribution_detail", self.contribution_detail, CONTRIBUTION_DETAILS)
+        check_policy(self.bad_prints)
         if self.preset is not None:
             _choice("preset", self.preset, tuple(PRESETS))
             raise InputError(
@@ -304,6 +310,10 @@ def compute_risk(
             )
     history.check_window(calibration, spec.window, spec.horizon_days)
     universe, unusable = _universe(history, calibration, spec.window, index)
+    universe, bad_print_flags = screen_bad_prints(
+        history, calibration - spec.window, max(calibration, index), universe, unusable,
+        spec.bad_prints,
+    )  # fmt: skip
     column_of = {history.symbols[j]: k for k, j in enumerate(universe)}
     as_of = history.date_at(index)
     spot = history.prices[index, universe].copy()
@@ -372,7 +382,7 @@ def compute_risk(
             "market_value": book.market_value,
         },
         excluded_positions=tuple(e.to_dict() for e in book.excluded),
-        data_quality=result.data_quality,
+        data_quality=(*bad_print_flags, *result.data_quality),
         notes=tuple(notes),
         provenance=provenance,
         pnl_histogram=histogram,

@@ -8,6 +8,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from riskengine.errors import NonFiniteResultError
+
 if TYPE_CHECKING:
     from riskengine.decomposition import Contributions
     from riskengine.pricing.exposures import Exposures
@@ -29,6 +31,20 @@ class RiskMeasure:
     expected_shortfall: float
     value_at_risk_standard_error: float | None = None
     expected_shortfall_standard_error: float | None = None
+
+    def __post_init__(self):
+        for name in ("value_at_risk", "expected_shortfall"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise NonFiniteResultError(
+                    f"{name} at confidence {self.confidence} is {value} (the P&L overflowed or "
+                    "is undefined): no report carries a non-finite number. Check the positions' "
+                    "quantities and the prices for values far beyond real ones."
+                )
+        for name in ("value_at_risk_standard_error", "expected_shortfall_standard_error"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                object.__setattr__(self, name, None)  # no error bar rather than a wrong one
 
     def to_dict(self) -> dict:
         return {

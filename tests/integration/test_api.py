@@ -150,6 +150,34 @@ def test_stress_and_backtest_equal_their_python_functions(api, book_id, bundled_
     )
 
 
+def test_no_answer_or_stored_report_carries_a_non_finite_number(api, bundled_history):
+    """Quantity 1e308: parametric answered 200 with VaR and ES null and stored that in the
+    book's history; AAPL=1e308 as a stress shock answered 200 with pnl null."""
+    c = api.client()
+    doc = book_doc(name="huge")
+    doc["positions"][0] = doc["positions"][0] | {"quantity": 1e308}
+    huge_id = doc["positions"][0]["id"]
+    pid = c.post("/api/v1/portfolios", json=doc).json()["id"]
+    r = c.post("/api/v1/risk", json={"portfolio_id": pid, "method": "parametric"})
+    assert r.status_code == 200, r.text
+    var = r.json()["results"][0]
+    assert all(isinstance(var[k], float) for k in ("value_at_risk", "expected_shortfall"))
+    (excluded,) = r.json()["excluded_positions"]
+    assert excluded["id"] == huge_id and "limit 1e+15" in excluded["reason"]
+    rest = book_doc(name="rest")
+    rest["positions"] = rest["positions"][1:]
+    want = c.post("/api/v1/risk", json={"portfolio": rest, "method": "parametric"}).json()
+    assert var == want["results"][0]  # the oracle: the book without it
+    (stored,) = c.get(f"/api/v1/portfolios/{pid}/reports").json()
+    assert stored["measures"][0] == var
+    only = {"name": "only", "positions": [doc["positions"][0]]}
+    r = c.post("/api/v1/risk", json={"portfolio": only, "method": "parametric"})
+    assert_problem(r, 422, "no-positions", "1e+308", "limit 1e+15")
+    custom = [{"name": "absurd", "type": "hypothetical", "shocks": ["AAPL=1e308"]}]
+    r = c.post("/api/v1/stress", json={"portfolio_id": pid, "custom": custom})
+    assert_problem(r, 422, "invalid-input", "AAPL=1e308", "beyond the limit 100")
+
+
 # --- problem details ------------------------------------------------------------------------------
 def test_bad_requests_get_problem_details_naming_the_field(api, book_id):
     c = api.client()

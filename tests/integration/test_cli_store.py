@@ -81,3 +81,29 @@ def test_quality_lists_recorded_events_and_stale_symbols(store_url, open_test_st
     assert [e["kind"] for e in json.loads(only.stdout)["events"]] == ["malformed"]
     table = run("quality", "--database", store_url, "--stale-after", "600")
     assert "BTC-USD" in table.stdout and "trade ids 5..9 missing" in table.stdout
+
+
+def test_import_finds_records_and_lists_a_bad_print(store_url, tmp_path):
+    """A bad print imported into a store is printed, recorded as a quality event that
+    `riskengine quality` lists, and excluded from risk runs on the store by default."""
+    lines = (ROOT / "data" / "us_equities_daily.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = len(lines) - 40
+    cells = lines[row].split(",")
+    day = cells[0]
+    cells[header.index("AAPL")] = "1000000"
+    lines[row] = ",".join(cells)
+    path = tmp_path / "prices.csv"
+    path.write_text("\n".join(lines) + "\n")
+    imported = run("import", str(path), "--database", store_url, "--quiet")
+    assert imported.returncode == 0, imported.stderr
+    assert f"AAPL close 1e+06 on {day} is a bad print" in imported.stdout
+    listed = run("quality", "--database", store_url, "--kind", "bad_print", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    (event,) = json.loads(listed.stdout)["events"]
+    assert event["symbol"] == "AAPL" and event["ts"].startswith(day)
+    out = run("risk", "--portfolio", BOOK, "--prices", store_url, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert [f["date"] for f in report["data_quality"] if f["code"] == "bad_print"] == [day]
+    assert "AAPL" in {e["symbol"] for e in report["excluded_positions"]}

@@ -592,9 +592,9 @@ def test_import_file_wide_and_long_with_progress_bar(store, tmp_path, capsys):
     wide.write_text("date,AAA,BBB\n2024-01-02,1.5,\n2024-01-03,1.6,20.0\n")
     long = tmp_path / "long.csv"
     long.write_text("date,symbol,close\n2024-01-02,CCC,7.0\n2024-01-03,CCC,7.5\n")
-    assert import_file(store, wide) == 3
+    assert import_file(store, wide).rows == 3
     assert "importing wide.csv [" in capsys.readouterr().err
-    assert import_file(store, long, progress=False) == 2
+    assert import_file(store, long, progress=False).rows == 2
     assert capsys.readouterr().err == ""
     h = store.factor_history(["AAA", "BBB", "CCC"])
     np.testing.assert_array_equal(h.prices, [[1.5, np.nan, 7.0], [1.6, 20.0, 7.5]])

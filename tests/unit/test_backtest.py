@@ -439,7 +439,7 @@ def test_parametric_null_is_the_forecast_distribution(gauss):
     for book in books:
         specs, seed = _specs(("parametric",), 200, (0.975,), {"seed": 1})
         spec = specs["parametric"]
-        index, universe, compiled, pnl = _setup(book, gauss, spec)
+        index, universe, compiled, pnl, _ = _setup(book, gauss, spec)
         rows, _ = _days(gauss, index, universe, 200, None, None)
         from riskengine.backtest.rolling import BacktestSetup
 

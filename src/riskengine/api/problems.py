@@ -17,8 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from riskengine.errors import (
+    DataQualityError,
     InputError,
     InsufficientHistoryError,
+    NonFiniteResultError,
     NoPositionsError,
     NotFoundError,
     RiskEngineError,
@@ -107,6 +109,8 @@ ENGINE_PROBLEMS: tuple[tuple[type, int, str, str], ...] = (
     (UnknownSymbolError, 422, "unknown-symbol", "Unknown symbol"),
     (InsufficientHistoryError, 422, "insufficient-history", "Not enough history"),
     (NoPositionsError, 422, "no-positions", "No position can be priced"),
+    (DataQualityError, 422, "data-quality", "Bad data"),
+    (NonFiniteResultError, 422, "non-finite-result", "No finite result"),
     (InputError, 422, "invalid-input", "Invalid input"),
     (StoreUnavailable, 503, "store-unavailable", "Database unavailable"),
     (StoreError, 500, "store-error", "Database error"),

@@ -129,6 +129,7 @@ class ModelOptions(Strict):
     sampling: Literal["plain", "antithetic", "sobol"] | None = None
     n_scrambles: Annotated[int, Field(ge=2, le=1024)] | None = None
     return_model: Literal["simple", "log"] | None = None
+    bad_prints: Literal["exclude", "refuse", "use"] | None = None
 
 
 class RiskRequest(ModelOptions):

@@ -27,6 +27,7 @@ from riskengine.core.random import draw_seed
 from riskengine.errors import InputError, InsufficientHistoryError, NoPositionsError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
+from riskengine.market.quality import screen_bad_prints
 from riskengine.pricing.book import compile_book
 
 BACKTEST_PATHS = 2_000  # Monte Carlo paths per day unless n_scenarios is given
@@ -95,6 +96,8 @@ def _setup(portfolio: Portfolio, history: FactorHistory, spec):
         for j, s in enumerate(history.symbols)
         if not np.isfinite(spot[j])
     }
+    priced = np.array([j for j, s in enumerate(history.symbols) if s not in unusable], np.intp)
+    _, flags = screen_bad_prints(history, 0, index, priced, unusable, spec.bad_prints)
     column_of = {s: j for j, s in enumerate(history.symbols) if s not in unusable}
     first = compile_book(portfolio, as_of, column_of, spot, 1, spec.base_currency, unusable)
     if first.n_positions == 0:
@@ -119,7 +122,7 @@ def _setup(portfolio: Portfolio, history: FactorHistory, spec):
     pnl = np.full(index, np.nan)
     if ok.any():
         pnl[ok] = book.pnl(returns[ok])
-    return index, universe, book, pnl
+    return index, universe, book, pnl, flags
 
 
 def _days(history, index, universe, window, start, end) -> tuple[np.ndarray, list[str]]:
@@ -321,7 +324,7 @@ def run_backtest(
         progress = TextProgress()
     elif progress is False:
         progress = None
-    index, universe, book, pnl = _setup(portfolio, history, spec)
+    index, universe, book, pnl, bad_print_flags = _setup(portfolio, history, spec)
     rows, notes = _days(history, index, universe, spec.window, start, end)
     setup = BacktestSetup(
         history, index, portfolio, universe, book, pnl, rows, spec.window, seed, spec.base_currency
@@ -338,6 +341,11 @@ def run_backtest(
         )
         for m in names
     )
+    if bad_print_flags:  # found once for the whole run, flagged on every method
+        results = tuple(
+            dataclasses.replace(r, data_quality=(*bad_print_flags, *r.data_quality))
+            for r in results
+        )
     from riskengine import __version__
 
     first = int(rows[0]) - spec.window

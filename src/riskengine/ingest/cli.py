@@ -234,15 +234,23 @@ def run_import(args) -> str:
     try:
         lines = []
         for f in args.files:
-            rows = import_file(store, f, progress=not args.quiet)
+            rows, bad = import_file(store, f, progress=not args.quiet)
             lines.append(f"{f}: {rows} daily closes imported")
+            for b in bad:
+                lines.append(f"  data quality: {b.describe()}")
+            if bad:
+                lines.append(
+                    f"  {len(bad)} bad print(s) stored as they are and recorded (riskengine "
+                    "quality --kind bad_print); risk runs exclude the positions on them unless "
+                    "told otherwise (--bad-prints)"
+                )
         lines.append(f"store: {store.capabilities.describe()}")
         return "\n".join(lines)
     finally:
         store.close()
 
 
-QUALITY_KINDS = ("gap", "jump", "stale", "overflow", "malformed", "rejected")
+QUALITY_KINDS = ("gap", "jump", "stale", "overflow", "malformed", "rejected", "bad_print")
 
 
 def add_quality(sub) -> None:

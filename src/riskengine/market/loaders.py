@@ -13,6 +13,10 @@ import numpy as np
 from riskengine.errors import PriceDataError
 from riskengine.market.history import FactorHistory
 
+# Closes outside this range are refused at load: none is real, and returns between them stay
+# far from float64 overflow (docs/formats.md).
+MIN_CLOSE = 1e-12
+MAX_CLOSE = 1e12
 _DATE_NAMES = ("date", "day", "timestamp")
 _LONG_PRICE_NAMES = ("close", "price", "adj_close")
 
@@ -46,6 +50,13 @@ def _parse_price(raw: str, where: str, symbol: str, date: str) -> float:
         raise PriceDataError(
             f"{where}: price of {symbol} on {date} is {raw}, but prices must be > 0. "
             "Fix the value or leave the cell empty for a day without a close."
+        )
+    if not MIN_CLOSE <= value <= MAX_CLOSE:
+        raise PriceDataError(
+            f"{where}: price of {symbol} on {date} is {raw}, outside the accepted range "
+            f"[{MIN_CLOSE:g}, {MAX_CLOSE:g}] (no real close is there, and returns from it would "
+            "overflow). Fix the value, quote the instrument in another unit, or leave the cell "
+            "empty for a day without a close."
         )
     return value
 

@@ -443,6 +443,12 @@ class CompiledBook:
         return a, b[columns], g
 
 
+# The largest notional one position may have, in the base currency: far above any real book
+# (world GDP is about 1e14 USD), low enough that 50,000 such positions under any scenario
+# return, squared and summed, stay finite in float64.
+MAX_NOTIONAL = 1e15
+
+
 def compile_book(
     portfolio: Portfolio,
     as_of: dt.date,
@@ -517,6 +523,16 @@ def compile_book(
             continue
         s0 = spot_of[col]
         units = p.quantity * p.multiplier
+        notional = abs(units * s0 * x0)
+        if not notional <= MAX_NOTIONAL:  # also NaN and inf
+            reject(
+                p,
+                f"notional quantity x multiplier x price = {p.quantity:g} x {p.multiplier:g} x "
+                f"{s0 * x0:,.6g} = {notional:.3g} {base_currency} is beyond the limit "
+                f"{MAX_NOTIONAL:.0e} {base_currency} (no finite risk can be computed with it); "
+                "check the quantity and the multiplier.",
+            )
+            continue
         if is_option:
             if inst.expiry <= as_of:
                 reject(

@@ -3,14 +3,22 @@ with source ``import``; what ``riskengine import FILE`` runs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
+from riskengine.market.history import FactorHistory
 from riskengine.market.loaders import load_prices
-from riskengine.store.base import TickStore
+from riskengine.market.quality import BadPrint, find_bad_prints
+from riskengine.store.base import QualityEvent, TickStore
+
+
+class Imported(NamedTuple):
+    rows: int
+    bad_prints: tuple[BadPrint, ...]
 
 
 class ProgressBar:
@@ -62,7 +70,7 @@ def import_file(
     path: str | Path,
     *,
     progress: bool | Callable[[int, int], None] = True,
-) -> int:
+) -> Imported:
     """Load ``path`` (wide or long CSV, via ``load_prices``) and store its closes with
     ``store.import_daily``; a re-import replaces the closes of the same (symbol, day).
 
@@ -71,7 +79,8 @@ def import_file(
             ``(done, total)`` instead; False is silent.
 
     Returns:
-        rows written (one per symbol and day with a close).
+        rows written (one per symbol and day with a close), and the bad prints found among
+        them (stored as they are, and recorded as ``bad_print`` quality events).
     """
     history = load_prices(path)
     if progress is True:
@@ -80,7 +89,29 @@ def import_file(
         callback = progress
     else:
         callback = None
-    return store.import_daily(history, progress=callback)
+    rows = store.import_daily(history, progress=callback)
+    return Imported(rows, tuple(record_bad_prints(store, history, Path(path).name)))
 
 
-__all__ = ["ProgressBar", "import_file"]
+def record_bad_prints(store: TickStore, history: FactorHistory, source: str) -> list[BadPrint]:
+    """Find the bad prints of an imported history and record them as ``bad_print`` quality
+    events (``riskengine quality`` lists them); the closes are stored as they are, and risk
+    runs apply their ``bad_prints`` policy to them."""
+    found = find_bad_prints(history)
+    if found:
+        store.record_quality(
+            [
+                QualityEvent(
+                    ts=dt.datetime.combine(b.date, dt.time(), dt.UTC),
+                    kind="bad_print",
+                    symbol=b.symbol,
+                    venue=None,
+                    detail=f"{b.describe()} (imported from {source})",
+                )
+                for b in found
+            ]
+        )
+    return found
+
+
+__all__ = ["Imported", "ProgressBar", "import_file", "record_bad_prints"]

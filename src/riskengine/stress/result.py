@@ -6,8 +6,11 @@ Every amount is in the base currency; P&L is positive for a gain (a loss is nega
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from riskengine.errors import NonFiniteResultError
 
 if TYPE_CHECKING:
     from riskengine.stress.reverse import ReverseStressResult
@@ -100,6 +103,14 @@ class StressResult:
     factor_returns: dict
     excluded_positions: tuple[dict, ...] = ()
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not math.isfinite(self.pnl):
+            raise NonFiniteResultError(
+                f"the P&L of scenario {self.scenario!r} is {self.pnl} (it overflowed): no report "
+                "carries a non-finite number. Check the shocks and the positions' quantities "
+                "for values far beyond real ones."
+            )
 
     @property
     def loss(self) -> float:

@@ -66,6 +66,12 @@ class Shock:
         return True
 
 
+# The largest shocks accepted: a price rising 100-fold, an implied volatility moving by 1,000
+# points (+/-10.0). Beyond them a scenario describes no market, and P&L would overflow.
+MAX_RETURN = 100.0
+MAX_VOL_POINTS = 1000.0
+
+
 def _number(raw: str, text: str, vol: bool) -> float:
     raw = raw.strip()
     percent = raw.endswith("%")
@@ -85,7 +91,18 @@ def _number(raw: str, text: str, vol: bool) -> float:
     if percent:
         x /= 100.0
     if vol:
+        if abs(x) > MAX_VOL_POINTS:
+            raise InputError(
+                f"shock {text!r}: {x:g} volatility points is beyond the limit "
+                f"+/-{MAX_VOL_POINTS:g} (an implied volatility of {MAX_VOL_POINTS / 100:g}); "
+                "volatility shocks are in points: +5 means 0.25 -> 0.30."
+            )
         return x / 100.0
+    if x > MAX_RETURN:
+        raise InputError(
+            f"shock {text!r}: a return of {x:g} is beyond the limit {MAX_RETURN:g} (a rise of "
+            f"{MAX_RETURN:.0%}); returns are decimals: write 0.2 or 20% for a 20% rise."
+        )
     if x < -1.0:
         raise InputError(
             f"shock {text!r}: a return of {x:g} would take the price below zero (a fall of "
