@@ -34,6 +34,7 @@ from riskengine.store.importer import ProgressBar, import_file
 from riskengine.store.open import parse_url
 from riskengine.store.postgres import (
     CAGG_VIEWS,
+    TICK_ORDER,
     compression_sql,
     continuous_aggregate_policy_sql,
     continuous_aggregate_sql,
@@ -198,14 +199,15 @@ def _oracle_bars(ticks):
             start = dt.datetime.fromtimestamp(epoch - epoch % width, UTC)
             key = (t.symbol, interval, start)
             b = out.get(key)
+            order = (t.ts, t.venue, t.trade_id)  # the tick order
             if b is None:
-                out[key] = {"o": (t.ts, t.price), "c": (t.ts, t.price), "h": t.price,
+                out[key] = {"o": (order, t.price), "c": (order, t.price), "h": t.price,
                             "l": t.price, "v": t.size, "n": 1}  # fmt: skip
                 continue
-            if t.ts < b["o"][0]:
-                b["o"] = (t.ts, t.price)
-            if t.ts > b["c"][0]:
-                b["c"] = (t.ts, t.price)
+            if order < b["o"][0]:
+                b["o"] = (order, t.price)
+            if order > b["c"][0]:
+                b["c"] = (order, t.price)
             b["h"], b["l"] = max(b["h"], t.price), min(b["l"], t.price)
             b["v"] += t.size
             b["n"] += 1
@@ -269,19 +271,28 @@ def test_bars_from_shuffled_batches_with_duplicates_match_oracle(store):
         store.bars("BTC-USD", "5m")
 
 
-def test_aggregate_ties_and_batch_order():
-    """Pure aggregator: equal times keep batch order (open = first, close = last)."""
-    ts = np.array([10, 5, 5, 10, 70_000_000], dtype=np.int64)
-    parts = aggregate(["A", "A", "A", "A", "A"], ts, [1.0, 2.0, 3.0, 4.0, 5.0], [1, 1, 1, 1, 1])
+def test_aggregate_ties_follow_the_tick_order():
+    """Pure aggregator: equal times are ordered by venue (byte order), then trade id, whatever
+    the batch order (open = first, close = last in the tick order)."""
+    ts = np.array([10, 5, 5, 10, 70_000_000, 10], dtype=np.int64)
+    venues = ["kraken", "kraken", "binance", "binance", "kraken", "kraken"]
+    ids = np.array([4, 9, 8, 3, 1, 2], dtype=np.int64)
+    prices = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    parts = aggregate(["A"] * 6, ts, prices, [1] * 6, venues, ids)
     m, d = parts
     assert m.interval == "1m" and len(m) == 2 and len(d) == 1
-    assert (m.open[0], m.close[0], m.high[0], m.low[0], m.trades[0]) == (2.0, 4.0, 4.0, 1.0, 4)
+    # at 5: binance#8 (3.0) before kraken#9 (2.0); at 10: ..., kraken#2 (6.0), kraken#4 (1.0)
+    assert (m.open[0], m.close[0], m.high[0], m.low[0], m.trades[0]) == (3.0, 1.0, 6.0, 1.0, 5)
+    assert (m.open_venue[0], m.open_trade_id[0], m.close_venue[0], m.close_trade_id[0]) == (
+        "binance", 8, "kraken", 4)  # fmt: skip
     assert (m.open_ts[0], m.close_ts[0], m.start[1]) == (5, 10, 60_000_000)
-    assert (d.open[0], d.close[0], d.volume[0], d.trades[0]) == (2.0, 5.0, 5.0, 5)
-    empty = aggregate([], np.array([], np.int64), [], [])
+    assert (d.open[0], d.close[0], d.volume[0], d.trades[0]) == (3.0, 5.0, 6.0, 6)
+    backwards = aggregate(["A"] * 6, ts[::-1], prices[::-1], [1] * 6, venues[::-1], ids[::-1])
+    assert backwards[0].rows() == m.rows() and backwards[1].rows() == d.rows()
+    empty = aggregate([], np.array([], np.int64), [], [], [], np.array([], np.int64))
     assert [len(p) for p in empty] == [0, 0]
     # before the epoch: floor, not truncation
-    (m,) = aggregate(["A"], np.array([-1]), [1.0], [0.0], intervals=("1m",))
+    (m,) = aggregate(["A"], np.array([-1]), [1.0], [0.0], ["v"], [1], intervals=("1m",))
     assert m.start[0] == -60_000_000
 
 
@@ -715,7 +726,7 @@ def test_timescale_sql_by_version():
     assert "'ticks', 'ts', chunk_time_interval => INTERVAL '1 day'" in old
     view = continuous_aggregate_sql("1m")
     assert "bars_1m" in view and "timescaledb.continuous" in view
-    assert "first(price, ts)" in view and "last(price, ts)" in view
+    assert f"first(price, {TICK_ORDER})" in view and f"last(price, {TICK_ORDER})" in view
     assert "time_bucket(INTERVAL '1 minute', ts)" in view
     assert "bars_1d" in continuous_aggregate_sql("1d")
     assert "add_continuous_aggregate_policy('bars_1d'" in continuous_aggregate_policy_sql("1d")
@@ -980,6 +991,32 @@ def test_latest_tick_on_equal_times_is_the_later_trade_of_the_venue(store):
     assert store.latest_prices()["BTC-USD"].price == 120.0
     (bar,) = [b for b in store.bars("BTC-USD", "1d")]
     assert (bar.open, bar.high, bar.low, bar.close) == (100.0, 120.0, 100.0, 120.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_bar_ties_follow_the_latest_price_order(store, seed):
+    """Ticks are ordered by time, then venue (byte order), then trade id: the open is the first,
+    the close and the latest price the last, whatever the batches and their order. TimescaleDB's
+    aggregates picked another trade than latest_ticks for ticks at the same time."""
+    t0 = dt.datetime(2024, 5, 1, 10, 5, tzinfo=UTC)
+    same = [("kraken", 7), ("binance", 9), ("kraken", 3), ("binance", 2), ("coinbase", 5)]
+    ticks = [Tick(v, "BTC-USD", t0, 100.0 + i, 1.0, tid) for i, (v, tid) in enumerate(same)]
+    ticks += [Tick(v, "ETH-USD", t0 - dt.timedelta(seconds=30), 10.0 + i, 1.0, tid)
+              for i, (v, tid) in enumerate(same)]  # fmt: skip
+    rng = random.Random(seed)
+    order = ticks[:]
+    rng.shuffle(order)
+    cut = sorted(rng.sample(range(1, len(order)), 3))
+    batches = [order[a:b] for a, b in zip([0, *cut], [*cut, len(order)], strict=True)]
+    for batch in batches:
+        store.write_ticks(batch)
+    for symbol in ("BTC-USD", "ETH-USD"):
+        mine = sorted((t for t in ticks if t.symbol == symbol),
+                      key=lambda t: (t.ts, t.venue, t.trade_id))  # fmt: skip
+        assert store.latest_prices([symbol])[symbol].price == mine[-1].price
+        for interval in ("1m", "1d"):
+            (bar,) = store.bars(symbol, interval)
+            assert (bar.open, bar.close) == (mine[0].price, mine[-1].price), (symbol, interval)
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,17 @@ upsert per batch (``MERGE_RULES`` below, written in SQL by each backend), so a b
 ticks that arrive out of order, in any number of batches, equals the bar built from all its
 ticks at once:
 
+- ticks are ordered by the **tick order** ``(ts, venue, trade_id)``: event time, then venue in
+  byte order, then trade id (the order in which the latest price is chosen too, so a bar's close
+  is the latest price of its symbol in it, on every backend and TimescaleDB's aggregates);
 - ``high`` = greatest, ``low`` = least, ``volume`` and ``trades`` are added;
-- ``open``/``open_ts``: the partial bar's open replaces the stored one only if its ``open_ts``
-  is strictly earlier (on equal times the tick stored first keeps the open);
-- ``close``/``close_ts``: the partial bar's close replaces the stored one if its ``close_ts``
-  is later or equal (on equal times the tick stored last gives the close).
+- ``open``: the partial bar's open replaces the stored one if its first tick comes earlier in
+  the tick order; ``close``: if its last tick comes later. Each keeps the (ts, venue,
+  trade_id) of its tick (``open_ts``, ``open_venue``, ``open_trade_id``, ``close_...``); a bar
+  stored before these were kept has them NULL and keeps its open and gives up its close on
+  equal times, as it did then.
 
-Inside one batch the same tie rules hold in batch order (the sort is stable). Times are integer
-microseconds since the Unix epoch, UTC.
+Times are integer microseconds since the Unix epoch, UTC.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class PartialBars:
         start, open_ts, close_ts: shape (n_bars,), int64 microseconds since the epoch (UTC).
         open, high, low, close, volume: shape (n_bars,), float64.
         trades: shape (n_bars,), int64.
+        open_venue, close_venue: shape (n_bars,), object array of str; open_trade_id,
+            close_trade_id: shape (n_bars,), int64: the rest of the open and close ticks' keys.
     """
 
     interval: str
@@ -70,13 +75,18 @@ class PartialBars:
     trades: np.ndarray
     open_ts: np.ndarray
     close_ts: np.ndarray
+    open_venue: np.ndarray
+    open_trade_id: np.ndarray
+    close_venue: np.ndarray
+    close_trade_id: np.ndarray
 
     def __len__(self) -> int:
         return len(self.start)
 
     def rows(self) -> list[tuple]:
         """(symbol, interval, start_us, open, high, low, close, volume, trades, open_ts_us,
-        close_ts_us) as Python scalars, one tuple per bar."""
+        close_ts_us, open_venue, open_trade_id, close_venue, close_trade_id) as Python scalars,
+        one tuple per bar."""
         return list(
             zip(
                 self.symbol.tolist(),
@@ -90,6 +100,10 @@ class PartialBars:
                 self.trades.tolist(),
                 self.open_ts.tolist(),
                 self.close_ts.tolist(),
+                self.open_venue.tolist(),
+                self.open_trade_id.tolist(),
+                self.close_venue.tolist(),
+                self.close_trade_id.tolist(),
                 strict=True,
             )
         )
@@ -108,18 +122,23 @@ def aggregate(
     ts_us: np.ndarray,
     price: np.ndarray,
     size: np.ndarray,
+    venues: Sequence[str],
+    trade_ids: np.ndarray,
     intervals: Sequence[str] = ("1m", "1d"),
 ) -> list[PartialBars]:
     """Partial bars of ``intervals`` from ticks given column-wise (all of shape (n_ticks,)),
-    in arrival order. Returns one ``PartialBars`` per interval (empty ones included)."""
+    in any order. Returns one ``PartialBars`` per interval (empty ones included)."""
     ts_us = np.asarray(ts_us, dtype=np.int64)
     price = np.asarray(price, dtype=np.float64)
     size = np.asarray(size, dtype=np.float64)
+    trade_ids = np.asarray(trade_ids, dtype=np.int64)
     n = len(ts_us)
-    if not (len(symbols) == len(price) == len(size) == n):
-        raise ValueError("symbols, ts_us, price and size must have the same length")
+    if not (len(symbols) == len(price) == len(size) == len(venues) == len(trade_ids) == n):
+        raise ValueError("symbols, ts_us, price, size, venues and trade_ids must have one length")
     codes, names = factorize(symbols)
     name_arr = np.array(names, dtype=object)
+    venue_codes, venue_names = factorize(venues)  # codes in byte order of the names
+    venue_arr = np.array(venue_names, dtype=object)
     out = []
     for interval in intervals:
         width = INTERVALS[interval]
@@ -140,15 +159,19 @@ def aggregate(
                     empty_i,
                     empty_i,
                     empty_i,
+                    np.empty(0, object),
+                    empty_i,
+                    np.empty(0, object),
+                    empty_i,
                 )
             )
             continue
-        # stable sort: by symbol, then bar start, then time; equal times keep batch order
-        order = np.lexsort((ts_us, start, codes))
+        # by symbol, then bar start, then the tick order (ts, venue, trade_id)
+        order = np.lexsort((trade_ids, venue_codes, ts_us, start, codes))
         c, s, t, p, v = codes[order], start[order], ts_us[order], price[order], size[order]
+        vc, tid = venue_codes[order], trade_ids[order]
         first = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (s[1:] != s[:-1])])
         last = np.r_[first[1:] - 1, n - 1]
-        # the close is the last tick at the latest time: with equal times, the last in order
         out.append(
             PartialBars(
                 interval=interval,
@@ -162,19 +185,26 @@ def aggregate(
                 trades=np.diff(np.r_[first, n]).astype(np.int64),
                 open_ts=t[first],
                 close_ts=t[last],
+                open_venue=venue_arr[vc[first]],
+                open_trade_id=tid[first],
+                close_venue=venue_arr[vc[last]],
+                close_trade_id=tid[last],
             )
         )
     return out
 
 
-def tick_columns(ticks) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """(symbols, ts_us, price, size) of a sequence of Tick, for ``aggregate``."""
+def tick_columns(ticks) -> tuple:
+    """(symbols, ts_us, price, size, venues, trade_ids) of a sequence of Tick, for
+    ``aggregate``."""
     epoch, one_us = EPOCH, ONE_US
     symbols = [t.symbol for t in ticks]
     ts_us = np.array([(t.ts - epoch) // one_us for t in ticks], dtype=np.int64)
     price = np.array([t.price for t in ticks], dtype=np.float64)
     size = np.array([t.size for t in ticks], dtype=np.float64)
-    return symbols, ts_us, price, size
+    venues = [t.venue for t in ticks]
+    trade_ids = np.array([t.trade_id for t in ticks], dtype=np.int64)
+    return symbols, ts_us, price, size, venues, trade_ids
 
 
 def import_rows(history) -> list[tuple[str, int, float]]:
@@ -192,18 +222,12 @@ def import_rows(history) -> list[tuple[str, int, float]]:
 
 def latest_by_symbol(ticks) -> list[tuple]:
     """(symbol, venue, ts, price, trade_id) of each symbol's latest tick in ``ticks``: the
-    latest event time; on a tie the first venue in byte order, and on the same venue the
-    higher trade id (as the store's latest_ticks upsert decides between a stored tick and a
-    new one)."""
+    last in the tick order (ts, venue, trade_id), as the store's latest_ticks upsert decides
+    between a stored tick and a new one, and as a bar's close is chosen."""
     best: dict = {}
     get = best.get
     for t in ticks:
         cur = get(t.symbol)
-        if (
-            cur is None
-            or t.ts > cur.ts
-            or (t.ts == cur.ts and (t.venue < cur.venue
-                                    or (t.venue == cur.venue and t.trade_id > cur.trade_id)))
-        ):  # fmt: skip
+        if cur is None or (t.ts, t.venue, t.trade_id) > (cur.ts, cur.venue, cur.trade_id):
             best[t.symbol] = t
     return [(t.symbol, t.venue, t.ts, t.price, t.trade_id) for t in best.values()]

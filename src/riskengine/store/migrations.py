@@ -203,6 +203,17 @@ SQLITE: tuple[Migration, ...] = (
             "AND portfolio_id NOT IN (SELECT id FROM portfolios)",
         ),
     ),
+    Migration(
+        5,
+        "bars keep the (venue, trade id) of their open and close ticks: ties in time follow the "
+        "tick order (ts, venue, trade_id), as the latest price does",
+        (
+            "ALTER TABLE bars ADD COLUMN open_venue TEXT",
+            "ALTER TABLE bars ADD COLUMN open_trade_id INTEGER",
+            "ALTER TABLE bars ADD COLUMN close_venue TEXT",
+            "ALTER TABLE bars ADD COLUMN close_trade_id INTEGER",
+        ),
+    ),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -330,6 +341,17 @@ POSTGRES: tuple[Migration, ...] = (
         (
             "DELETE FROM risk_reports WHERE portfolio_id IS NOT NULL "
             "AND portfolio_id NOT IN (SELECT id FROM portfolios)",
+        ),
+    ),
+    Migration(
+        5,
+        "bars keep the (venue, trade id) of their open and close ticks: ties in time follow the "
+        "tick order (ts, venue, trade_id), as the latest price does",
+        (
+            'ALTER TABLE bars ADD COLUMN open_venue text COLLATE "C"',
+            "ALTER TABLE bars ADD COLUMN open_trade_id bigint",
+            'ALTER TABLE bars ADD COLUMN close_venue text COLLATE "C"',
+            "ALTER TABLE bars ADD COLUMN close_trade_id bigint",
         ),
     ),
 )

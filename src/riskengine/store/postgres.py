@@ -107,22 +107,34 @@ FROM unnest(%s::text[], %s::text[]) AS u(v, s)
 
 # Merge partial bars into the stored ones (rules: store/bars.py), one statement per batch; rows
 # in key order so concurrent writers lock bars in the same order.
-_UPSERT_TICK_BARS = """
+# the tick order (ts, venue, trade_id) of store/bars.py; a bar stored before migration 5 has
+# NULL venue and trade id: it keeps its open and gives up its close on equal times
+_EARLIER = """(excluded.open_ts, excluded.open_venue, excluded.open_trade_id)
+    < (bars.open_ts, coalesce(bars.open_venue, ''), coalesce(bars.open_trade_id, -1))"""
+_LATER = """(excluded.close_ts, excluded.close_venue, excluded.close_trade_id)
+    > (bars.close_ts, coalesce(bars.close_venue, ''), coalesce(bars.close_trade_id, -1))"""
+_UPSERT_TICK_BARS = f"""
 INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
-                  open_ts, close_ts)
+                  open_ts, close_ts, open_venue, open_trade_id, close_venue, close_trade_id)
 SELECT b.symbol, b.iv, b.start, b.open, b.high, b.low, b.close, b.volume, b.trades, 'ticks',
-       b.open_ts, b.close_ts
+       b.open_ts, b.close_ts, b.open_venue, b.open_trade_id, b.close_venue, b.close_trade_id
 FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[], %s::float8[],
             %s::float8[], %s::float8[], %s::float8[], %s::int8[], %s::timestamptz[],
-            %s::timestamptz[])
-     AS b(symbol, iv, start, open, high, low, close, volume, trades, open_ts, close_ts)
+            %s::timestamptz[], %s::text[], %s::int8[], %s::text[], %s::int8[])
+     AS b(symbol, iv, start, open, high, low, close, volume, trades, open_ts, close_ts,
+          open_venue, open_trade_id, close_venue, close_trade_id)
 ORDER BY b.symbol, b.iv, b.start
 ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
-    open = CASE WHEN excluded.open_ts < bars.open_ts THEN excluded.open ELSE bars.open END,
+    open = CASE WHEN {_EARLIER} THEN excluded.open ELSE bars.open END,
+    open_venue = CASE WHEN {_EARLIER} THEN excluded.open_venue ELSE bars.open_venue END,
+    open_trade_id = CASE WHEN {_EARLIER} THEN excluded.open_trade_id ELSE bars.open_trade_id END,
     open_ts = least(bars.open_ts, excluded.open_ts),
     high = greatest(bars.high, excluded.high),
     low = least(bars.low, excluded.low),
-    close = CASE WHEN excluded.close_ts >= bars.close_ts THEN excluded.close ELSE bars.close END,
+    close = CASE WHEN {_LATER} THEN excluded.close ELSE bars.close END,
+    close_venue = CASE WHEN {_LATER} THEN excluded.close_venue ELSE bars.close_venue END,
+    close_trade_id = CASE WHEN {_LATER} THEN excluded.close_trade_id
+                          ELSE bars.close_trade_id END,
     close_ts = greatest(bars.close_ts, excluded.close_ts),
     volume = bars.volume + excluded.volume,
     trades = bars.trades + excluded.trades
@@ -149,9 +161,8 @@ INSERT INTO latest_ticks (symbol, venue, ts, price, trade_id)
 SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[], %s::int8[])
 ON CONFLICT (symbol) DO UPDATE SET
     venue = excluded.venue, ts = excluded.ts, price = excluded.price, trade_id = excluded.trade_id
-WHERE excluded.ts > latest_ticks.ts OR (excluded.ts = latest_ticks.ts AND (
-    excluded.venue < latest_ticks.venue
-    OR (excluded.venue = latest_ticks.venue AND excluded.trade_id > latest_ticks.trade_id)))
+WHERE (excluded.ts, excluded.venue, excluded.trade_id)
+    > (latest_ticks.ts, latest_ticks.venue, latest_ticks.trade_id)
 """
 
 _LAST_TRADE_IDS = """
@@ -181,7 +192,11 @@ class _Prepared:
         cols = copybin.tick_columns(ticks)
         self.first_us, self.last_us = int(cols.ts_us.min()), int(cols.ts_us.max())
         self.payload = copybin.encode(cols)
-        self.parts = aggregate(cols.symbol, cols.ts_us, cols.price, cols.size) if bars else None
+        self.parts = (
+            aggregate(cols.symbol, cols.ts_us, cols.price, cols.size, cols.venue, cols.trade_id)
+            if bars
+            else None
+        )
         self.latest = latest_by_symbol(ticks)
         pairs = dict.fromkeys(zip(cols.venue, cols.symbol, strict=True))
         self.venues = [v for v, _ in pairs]
@@ -491,6 +506,10 @@ class PostgresStore:
                 cat("trades").tolist(),
                 times("open_ts"),
                 times("close_ts"),
+                cat("open_venue").tolist(),
+                cat("open_trade_id").tolist(),
+                cat("close_venue").tolist(),
+                cat("close_trade_id").tolist(),
             ),
         )
 
@@ -1019,6 +1038,18 @@ def hypertable_sql(timescale_version: str) -> str:
     )
 
 
+# The tick order of store/bars.py, (ts, venue, trade_id), as one bytea whose byte order is
+# that order: TimescaleDB's first/last need a type with "<" that its materialisation can store
+# (an anonymous row cannot be; a named composite has no "<" there). Microseconds since the
+# epoch, big-endian (a bucket never straddles the epoch, so the sign never matters), the
+# venue's bytes, a NUL (text holds none, so "kr" < "kraken"), the trade id (never negative).
+# An aggregate defined without it is made again at open.
+TICK_ORDER = (
+    "int8send((extract(epoch FROM ts - TIMESTAMPTZ '1970-01-01 00:00:00+00') * 1000000)::bigint)"
+    " || textsend(venue) || '\\x00'::bytea || int8send(trade_id)"
+)
+
+
 def continuous_aggregate_sql(interval: str) -> str:
     """The continuous aggregate of tick-built bars of ``interval`` (real-time: rows not yet
     materialised are computed from ticks at query time; TimescaleDB 2.13 and later make new
@@ -1027,8 +1058,9 @@ def continuous_aggregate_sql(interval: str) -> str:
     return (
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CAGG_VIEWS[interval]} "
         "WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS "
-        f"SELECT symbol, {bucket} AS start, first(price, ts) AS open, max(price) AS high, "
-        "min(price) AS low, last(price, ts) AS close, sum(size) AS volume, "
+        f"SELECT symbol, {bucket} AS start, first(price, {TICK_ORDER}) AS open, "
+        f"max(price) AS high, min(price) AS low, last(price, {TICK_ORDER}) AS close, "
+        "sum(size) AS volume, "
         "count(*) AS trades, min(ts) AS open_ts, max(ts) AS close_ts "
         f"FROM ticks GROUP BY symbol, {bucket} WITH NO DATA"
     )
@@ -1126,10 +1158,14 @@ def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
     for interval in ("1m", "1d"):
         view = CAGG_VIEWS[interval]
         existed = conn.execute(
-            "SELECT 1 FROM timescaledb_information.continuous_aggregates "
+            "SELECT view_definition FROM timescaledb_information.continuous_aggregates "
             "WHERE view_schema = current_schema() AND view_name = %s",
             (view,),
         ).fetchone()
+        if existed and "trade_id" not in existed[0]:  # made before the tick order: again
+            conn.execute(f"DROP MATERIALIZED VIEW {view}")
+            logger.info("store: continuous aggregate %s made again (tick order on ties)", view)
+            existed = None
         conn.execute(continuous_aggregate_sql(interval))
         conn.execute(continuous_aggregate_policy_sql(interval))
         if not existed:

@@ -52,16 +52,25 @@ _INSERT_TICK = (
 
 # Merge a partial bar into the stored one (rules: store/bars.py). SET expressions read the old
 # row, whatever their order.
-_UPSERT_TICK_BARS = """
+_EARLIER = """(excluded.open_ts, excluded.open_venue, excluded.open_trade_id)
+    < (bars.open_ts, coalesce(bars.open_venue, ''), coalesce(bars.open_trade_id, -1))"""
+_LATER = """(excluded.close_ts, excluded.close_venue, excluded.close_trade_id)
+    > (bars.close_ts, coalesce(bars.close_venue, ''), coalesce(bars.close_trade_id, -1))"""
+_UPSERT_TICK_BARS = f"""
 INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
-                  open_ts, close_ts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ticks', ?, ?)
+                  open_ts, close_ts, open_venue, open_trade_id, close_venue, close_trade_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ticks', ?, ?, ?, ?, ?, ?)
 ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
-    open = CASE WHEN excluded.open_ts < bars.open_ts THEN excluded.open ELSE bars.open END,
+    open = CASE WHEN {_EARLIER} THEN excluded.open ELSE bars.open END,
+    open_venue = CASE WHEN {_EARLIER} THEN excluded.open_venue ELSE bars.open_venue END,
+    open_trade_id = CASE WHEN {_EARLIER} THEN excluded.open_trade_id ELSE bars.open_trade_id END,
     open_ts = min(bars.open_ts, excluded.open_ts),
     high = max(bars.high, excluded.high),
     low = min(bars.low, excluded.low),
-    close = CASE WHEN excluded.close_ts >= bars.close_ts THEN excluded.close ELSE bars.close END,
+    close = CASE WHEN {_LATER} THEN excluded.close ELSE bars.close END,
+    close_venue = CASE WHEN {_LATER} THEN excluded.close_venue ELSE bars.close_venue END,
+    close_trade_id = CASE WHEN {_LATER} THEN excluded.close_trade_id
+                          ELSE bars.close_trade_id END,
     close_ts = max(bars.close_ts, excluded.close_ts),
     volume = bars.volume + excluded.volume,
     trades = bars.trades + excluded.trades
@@ -82,15 +91,14 @@ _LATEST_SOME = """
 SELECT symbol, venue, ts, price FROM latest_ticks
 WHERE symbol IN (SELECT value FROM json_each(?))
 """
-# keeps the stored tick unless the new one is later (as late: from a venue earlier in byte
-# order, or a later trade of the same venue): the same choice as bars.latest_by_symbol
+# keeps the stored tick unless the new one comes later in the tick order (ts, venue,
+# trade_id): the same choice as bars.latest_by_symbol and a bar's close
 _UPSERT_LATEST = """
 INSERT INTO latest_ticks (symbol, venue, ts, price, trade_id) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (symbol) DO UPDATE SET
     venue = excluded.venue, ts = excluded.ts, price = excluded.price, trade_id = excluded.trade_id
-WHERE excluded.ts > latest_ticks.ts OR (excluded.ts = latest_ticks.ts AND (
-    excluded.venue < latest_ticks.venue
-    OR (excluded.venue = latest_ticks.venue AND excluded.trade_id > latest_ticks.trade_id)))
+WHERE (excluded.ts, excluded.venue, excluded.trade_id)
+    > (latest_ticks.ts, latest_ticks.venue, latest_ticks.trade_id)
 """
 
 _LAST_TRADE_IDS = """
@@ -227,14 +235,19 @@ class SQLiteStore:
             conn.executemany(_INSERT_TICK, rows)
             inserted = conn.total_changes - changes
             if inserted == len(rows):  # all new: fold the batch as given
-                _, symbols, ts, price, size, _, _ = zip(*rows, strict=True)
+                venues, symbols, ts, price, size, trade_ids, _ = zip(*rows, strict=True)
             elif inserted:
                 new = conn.execute(
-                    "SELECT symbol, ts, price, size FROM ticks WHERE id > ? ORDER BY id", (before,)
+                    "SELECT symbol, ts, price, size, venue, trade_id FROM ticks WHERE id > ? "
+                    "ORDER BY id",
+                    (before,),
                 ).fetchall()
-                symbols, ts, price, size = zip(*new, strict=True)
+                symbols, ts, price, size, venues, trade_ids = zip(*new, strict=True)
             if inserted:
-                self._upsert_bars(conn, aggregate(symbols, np.array(ts, np.int64), price, size))
+                self._upsert_bars(
+                    conn,
+                    aggregate(symbols, np.array(ts, np.int64), price, size, venues, trade_ids),
+                )
                 if inserted == len(rows):
                     latest = latest_by_symbol(ticks)
                 else:
