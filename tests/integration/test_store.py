@@ -7,11 +7,13 @@ import datetime as dt
 import io
 import logging
 import math
+import os
 import random
 import socket
 import sqlite3
 import threading
 import time
+import uuid
 
 import numpy as np
 import psycopg
@@ -717,6 +719,49 @@ def test_postgres_timescale_detection_without_extension(pg_url, open_test_store)
             assert s.capabilities == Capabilities("postgresql", version=s.capabilities.version)
     finally:
         s.close()
+
+
+def test_an_ordinary_role_opens_the_store_ingests_and_reads_bars(pg_server, pg_url):
+    """The normal deployment: a login role owning its database (docs/store.md#roles), not a
+    superuser. It could not open the store on a server with TimescaleDB ("must be superuser or
+    have privileges of pg_read_all_settings to examine shared_preload_libraries")."""
+    from .conftest import open_test_store
+
+    db = pg_url.rsplit("/", 1)[1]
+    role = f"risk_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'secret' NOSUPERUSER")
+        conn.execute(f"ALTER DATABASE {db} OWNER TO {role}")
+        conn.execute(f"ALTER SCHEMA public OWNER TO {role}")
+        super_caps = conn.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()[0]
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://{role}:secret@")
+    s = open_test_store(url)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            usable, why = timescale_available(conn)
+            assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+                                ).fetchone() == (False,)  # fmt: skip
+        assert "superuser" not in why or not usable
+        assert s.capabilities.timescaledb == usable
+        if (
+            super_caps
+            and os.environ.get("RISKENGINE_TEST_PG_SETTINGS", "").find("timescaledb") >= 0
+        ):
+            assert usable, why  # TimescaleDB preloaded for these tests: the role uses it
+        ticks = [tick(i) for i in range(50)]
+        assert s.write_ticks(ticks).inserted == 50
+        assert _bars_as_dict(s, ["BTC-USD"]) == _oracle_bars(ticks)
+        assert s.latest_prices()["BTC-USD"].price == ticks[-1].price
+    finally:
+        s.close()
+        with psycopg.connect(pg_url.replace(db, "postgres"), autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {db} OWNER TO postgres")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f"REASSIGN OWNED BY {role} TO postgres")
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
 
 
 def test_timescale_sql_by_version():

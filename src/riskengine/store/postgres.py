@@ -21,6 +21,7 @@ from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from riskengine.errors import InputError
 from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
 from riskengine.store import copybin, migrations
@@ -213,6 +214,13 @@ def describe_url(url: str) -> str:
     return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
 
 
+# PostgreSQL text cannot hold NUL (SQLite's can): the same refusal on every backend's path
+NUL_TEXT = (
+    "a text value (a name, symbol, id or tag) holds a NUL character (U+0000), which the "
+    "database cannot store; remove it and try again."
+)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -331,6 +339,10 @@ class PostgresStore:
             raise StoreUnavailable(
                 f"PostgreSQL at {self.where}: {_first_line(exc)} (rolled back; retry later)."
             ) from exc
+        except psycopg.DataError as exc:
+            if "NUL" in str(exc):  # the caller's text, not a fault of the store
+                raise InputError(NUL_TEXT) from exc
+            raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
 
@@ -1000,20 +1012,40 @@ def server_version(conn: psycopg.Connection) -> str:
 
 
 def timescale_available(conn: psycopg.Connection) -> tuple[bool, str]:
-    """(usable, why): usable when the extension is installed on the server AND preloaded.
-    CREATE EXTENSION on a server that does not preload it kills the connection, so it is
+    """(usable, why): usable when the extension is installed on the server, preloaded, and
+    created in this database or creatable by this role. Works for any role: whether the
+    library is preloaded is read from the settings its loader defines at server start
+    (``shared_preload_libraries`` itself is readable by superusers and pg_read_all_settings
+    only). CREATE EXTENSION on a server that does not preload it kills the connection, so it is
     never attempted then."""
     row = conn.execute(
-        "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
+        "SELECT default_version, installed_version FROM pg_available_extensions "
+        "WHERE name = 'timescaledb'"
     ).fetchone()
     if row is None:
         return False, "the timescaledb extension is not installed on the server"
-    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
-    if "timescaledb" not in [p.strip().strip('"') for p in str(preload).split(",")]:
+    available, installed = row
+    loader = conn.execute(
+        "SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers' "
+        "AND vartype = 'integer'"
+    ).fetchone()
+    if loader is None:
         return False, (
-            f"timescaledb {row[0]} is installed but not in shared_preload_libraries ({preload!r})"
+            f"timescaledb {available} is installed on the server but not preloaded: its "
+            "administrator must add it to shared_preload_libraries and restart the server"
         )
-    return True, f"timescaledb {row[0]} installed and preloaded"
+    if installed is not None:
+        return True, f"timescaledb {installed} preloaded and created in this database"
+    role, may_create = conn.execute(
+        "SELECT current_user, has_database_privilege(current_database(), 'CREATE')"
+    ).fetchone()
+    if not may_create:
+        return False, (
+            f"timescaledb {available} is preloaded but not created in this database, and role "
+            f"{role!r} may not create it: run CREATE EXTENSION timescaledb in it as its owner "
+            f"or a superuser, or GRANT CREATE ON DATABASE to {role!r} (docs/store.md#roles)"
+        )
+    return True, f"timescaledb {available} preloaded; created in this database by {role!r}"
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
