@@ -50,6 +50,8 @@ from riskengine.store.base import (
     split_instrument,
     utc_now,
 )
+from riskengine.store.tsjobs import MODES as JOB_MODES
+from riskengine.store.tsjobs import BackgroundJob, job_health, run_late_jobs
 
 logger = logging.getLogger("riskengine.store")
 
@@ -214,7 +216,11 @@ def describe_url(url: str) -> str:
     return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
 
 
-# PostgreSQL text cannot hold NUL (SQLite's can): the same refusal on every backend's path
+class NulInText(InputError, StoreError):
+    """Text holding NUL, which PostgreSQL cannot store (SQLite can): the caller's input, refused
+    as an InputError (422 in the API), and a StoreError for callers that handle those."""
+
+
 NUL_TEXT = (
     "a text value (a name, symbol, id or tag) holds a NUL character (U+0000), which the "
     "database cannot store; remove it and try again."
@@ -298,6 +304,10 @@ class PostgresStore:
         logger.info("store %s: %s", self.where, self.capabilities.describe())
         self._app_bars = not self.capabilities.continuous_aggregates
         self._refresh_lock = threading.Lock()
+        self._ran_here: dict[int, dt.datetime] = {}  # TimescaleDB job id -> our last run_job
+        self._tried_here: dict[int, dt.datetime] = {}  # ... -> our last attempt
+        self._keeper: threading.Thread | None = None
+        self._closing = threading.Event()
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -341,7 +351,7 @@ class PostgresStore:
             ) from exc
         except psycopg.DataError as exc:
             if "NUL" in str(exc):  # the caller's text, not a fault of the store
-                raise InputError(NUL_TEXT) from exc
+                raise NulInText(NUL_TEXT) from exc
             raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
@@ -949,7 +959,83 @@ class PostgresStore:
     def schema_version(self) -> int:
         return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
 
+    # --- TimescaleDB's background jobs ---------------------------------------------------
+    def background_jobs(self, *, now: dt.datetime | None = None) -> list[BackgroundJob]:
+        """riskengine's TimescaleDB jobs with what is wrong with each as of ``now`` (default
+        the clock; ``store/tsjobs.py``); empty without TimescaleDB."""
+        if not self.capabilities.timescaledb:
+            return []
+        with self._connection() as conn:
+            return job_health(conn, now or utc_now(), dict(self._ran_here))
+
+    def run_late_jobs(
+        self, *, now: dt.datetime | None = None
+    ) -> list[tuple[BackgroundJob, str | None]]:
+        """Run with ``CALL run_job`` the failing or unscheduled jobs not run (by the scheduler,
+        or tried here) for at least their schedule interval as of ``now``; (job, error) per
+        run. Errors are logged and returned, never raised."""
+        if not self.capabilities.timescaledb:
+            return []
+        now = now or utc_now()
+        with self._connection() as conn:
+            conn.autocommit = True  # run_job commits as it goes: not inside a transaction
+            try:
+                jobs = job_health(conn, now, dict(self._ran_here))
+                done = run_late_jobs(conn, jobs, now, dict(self._tried_here))
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
+        for job, error in done:
+            self._tried_here[job.job_id] = now
+            if error is None:
+                self._ran_here[job.job_id] = now
+                logger.info("store: ran %s here (%s)", job.name, "; ".join(job.problems))
+            else:
+                logger.warning("store: running %s here failed too: %s", job.name, error)
+        return done
+
+    def keep_background_jobs(
+        self,
+        *,
+        every: float = 30.0,
+        mode: str = "run",
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        """Watch the TimescaleDB jobs from a daemon thread every ``every`` seconds: log each
+        change in their problems and, with ``mode`` "run", run the late ones here (JOB_MODES).
+        Nothing without TimescaleDB or with ``mode`` "off"; once per store."""
+        if mode not in JOB_MODES:
+            raise InputError(
+                f"TimescaleDB jobs mode {mode!r} is not one of: {', '.join(JOB_MODES)}."
+            )
+        if mode == "off" or not self.capabilities.timescaledb or self._keeper is not None:
+            return
+        self._keeper = threading.Thread(
+            target=self._keep_jobs, args=(every, mode, clock), name="riskengine-timescale-jobs",
+            daemon=True,
+        )  # fmt: skip
+        self._keeper.start()
+
+    def _keep_jobs(self, every: float, mode: str, clock: Callable[[], dt.datetime]) -> None:
+        reported: dict[int, tuple[str, ...]] = {}
+        while not self._closing.is_set():
+            try:
+                jobs = self.background_jobs(now=clock())
+                for job in jobs:
+                    if job.problems and reported.get(job.job_id) != job.problems:
+                        logger.warning("store: %s", job.describe())
+                    elif not job.problems and reported.get(job.job_id):
+                        logger.info("store: %s", job.describe())
+                    reported[job.job_id] = job.problems
+                if mode == "run" and any(j.problems for j in jobs):
+                    self.run_late_jobs(now=clock())
+            except StoreError as exc:  # the store is down or closing: the next round tries again
+                if not self._closing.is_set():
+                    logger.warning("store: could not check the TimescaleDB jobs: %s", exc)
+            self._closing.wait(every)
+
     def close(self) -> None:
+        self._closing.set()
         self._pool.close()
 
     def __enter__(self) -> PostgresStore:

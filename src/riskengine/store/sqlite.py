@@ -157,8 +157,16 @@ class SQLiteStore:
             yield
         except sqlite3.OperationalError as exc:
             msg = str(exc)
-            if any(w in msg for w in ("locked", "busy", "disk I/O", "unable to open")):
-                raise StoreUnavailable(f"SQLite database {self.path!r}: {msg}") from exc
+            if "locked" in msg or "busy" in msg:
+                raise StoreUnavailable(
+                    f"SQLite database {self.path!r} is busy ({msg}): another process is "
+                    "writing to it; retry in a few seconds."
+                ) from exc
+            if "disk I/O" in msg or "unable to open" in msg:
+                raise StoreUnavailable(
+                    f"SQLite database {self.path!r} cannot be read or written ({msg}); check "
+                    "the file, its directory and the free disk space, then retry."
+                ) from exc
             raise StoreError(f"SQLite database {self.path!r}: {msg}") from exc
         except sqlite3.ProgrammingError as exc:
             if self._closed:
@@ -649,6 +657,16 @@ class SQLiteStore:
             return cur.rowcount > 0
 
     # --- lifecycle ------------------------------------------------------------------------
+    # SQLite has no background jobs: bars are kept by every write
+    def background_jobs(self, *, now: dt.datetime | None = None) -> list:
+        return []
+
+    def run_late_jobs(self, *, now: dt.datetime | None = None) -> list:
+        return []
+
+    def keep_background_jobs(self, *, every: float = 30.0, mode: str = "run", clock=None) -> None:
+        return None
+
     def schema_version(self) -> int:
         return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
 
