@@ -75,7 +75,12 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
             if poller is not None:
                 poller.cancel()
             if started_ingest is not None:
-                await started_ingest.stop()
+                from riskengine.ingest.service import TicksNotStored
+
+                try:
+                    await started_ingest.stop()
+                except TicksNotStored as exc:  # logged; `riskengine serve` exits 2 with it
+                    app.state.ingest_error = exc
             await state.close()
             if own_store:
                 st.close()

@@ -143,10 +143,14 @@ def serve(settings: Settings) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM). A port in use is refused (InputError)
     before the app is made."""
     sock = bind(settings.host, settings.port)
+    app = create_app(settings)
     try:
-        _Server(_config(create_app(settings), settings)).run(sockets=[sock])
+        _Server(_config(app, settings)).run(sockets=[sock])
     finally:
         sock.close()
+    error = getattr(app.state, "ingest_error", None)  # ticks received and not stored
+    if error is not None:
+        raise error
 
 
 # --- the demo ---------------------------------------------------------------------------------
@@ -234,14 +238,15 @@ async def _demo_on(sock, settings: Settings, prices: Path, book_path: Path, rate
                 server,
                 sock,
                 lambda: print(
-                    f"riskengine demo: open {url}/ (API docs: {url}/api/v1/docs); "
-                    "Ctrl-C stops it",
+                    f"riskengine demo: open {url}/ (API docs: {url}/api/v1/docs); Ctrl-C stops it",
                     flush=True,
                 ),
             )
         finally:
-            await ingest.stop()
-            await feed.stop()
+            try:
+                await ingest.stop()  # TicksNotStored: the demo exits 2 saying how many
+            finally:
+                await feed.stop()
             print(f"stopped: {ingest.metrics.ticks_stored:,} ticks stored", flush=True)
     finally:
         with contextlib.suppress(Exception):

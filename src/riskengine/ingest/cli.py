@@ -191,11 +191,13 @@ def run_ingest(args) -> str:
         service = asyncio.run(main())
     finally:
         store.close()
-    m = service.metrics
+    m = service.metrics  # a stop that could not store everything raised TicksNotStored (exit 2)
+    rejected = f", {m.rejected_ticks} rejected by the store" if m.rejected_ticks else ""
     return (
         f"stored {m.ticks_stored} ticks ({m.ticks_received} received, "
-        f"{m.duplicates_dropped + m.store_duplicates} duplicates, {m.malformed_frames} malformed "
-        f"frames, {m.gaps} gaps / {m.gap_ticks} trades missing, {m.reconnects} reconnects)"
+        f"{m.duplicates_dropped + m.store_duplicates} duplicates{rejected}, {m.malformed_frames} "
+        f"malformed frames, {m.gaps} gaps / {m.gap_ticks} trades missing, {m.reconnects} "
+        "reconnects)"
     )
 
 

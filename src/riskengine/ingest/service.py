@@ -33,7 +33,7 @@ from riskengine.ingest.sequence import DUPLICATE, LATE, TradeSequencer
 from riskengine.ingest.tick import UTC, Tick
 from riskengine.ingest.venues import get_venue
 from riskengine.ingest.venues.base import MalformedFrame
-from riskengine.store.base import QualityEvent, StoreUnavailable, TickStore
+from riskengine.store.base import QualityEvent, StoreError, StoreUnavailable, TickStore
 
 log = logging.getLogger("riskengine.ingest")
 _TS = operator.itemgetter(2)  # Tick.ts
@@ -43,6 +43,27 @@ _TS = operator.itemgetter(2)  # Tick.ts
 REJECTIONS_BEFORE_DROP = 3
 #: seconds a missing trade id is asked for again on reconnect (resumable feeds)
 RESUME_HORIZON = 300.0
+#: failed writes after a stop before the service gives up on the ticks it holds
+STOP_ATTEMPTS = 4
+#: seconds the closing handshake may take before the connection is dropped
+CLOSE_TIMEOUT = 2.0
+
+
+class TicksNotStored(StoreError):
+    """A stopped ingest service holds ticks it received and could not store.
+
+    Attributes:
+        not_stored: ticks received and not stored (counted in ``metrics.buffered``).
+        received, stored: the service's ``ticks_received`` and ``ticks_stored``.
+    """
+
+    def __init__(self, not_stored: int, received: int, stored: int, why: str):
+        self.not_stored, self.received, self.stored = not_stored, received, stored
+        super().__init__(
+            f"ingest stopped with {not_stored} of the {received} ticks received not stored "
+            f"({stored} stored): {why}. Once the store is back, ingest again: a resumable feed "
+            "(riskengine) sends them again after the last stored trade ids; other venues do not."
+        )
 
 
 @dataclass(frozen=True)
@@ -161,7 +182,9 @@ class IngestService:
         self._sequencer = TradeSequencer(grace=config.gap_grace)
         self._listeners: list[Callable[[MarketMoved], object]] = []
         self._rng = random.Random(seed)
-        self._stopping = asyncio.Event()
+        self._stopping = asyncio.Event()  # set by stop(): no frame is taken after it
+        self._stop_deadline: float | None = None  # loop time past which a stop gives up
+        self._last_store_error: str | None = None
         self._data = asyncio.Event()  # the buffer reached batch_size (or stop)
         self._space = asyncio.Event()  # the buffer has room again
         self._space.set()
@@ -181,6 +204,7 @@ class IngestService:
         self._started_at: float | None = None
         self.connected = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._reader: asyncio.Task | None = None  # the connection loop, while run() runs
 
     # --- public ---------------------------------------------------------------------------
     def add_listener(self, callback: Callable[[MarketMoved], object]) -> None:
@@ -192,23 +216,57 @@ class IngestService:
         return self._task
 
     async def stop(self, *, timeout: float = 10.0) -> None:
-        """Stop reading, store what is buffered (waiting up to ``timeout`` for the database),
-        and return."""
+        """Stop taking frames, store every tick received (waiting up to ``timeout`` seconds for
+        the database) and return; raise ``TicksNotStored`` when some could not be stored.
+
+        Every tick parsed before the call is stored exactly once (the store's keys make a write
+        retried after an error idempotent); frames that arrive after it are not taken. A write
+        that fails is retried with backoff, ``STOP_ATTEMPTS`` times at most, within
+        ``timeout``; past that the service gives up, logs how many ticks it did not store and
+        raises. A service run with ``await run()`` stops the same way and ``run()`` returns;
+        ``held()`` then says how many ticks were not stored.
+        """
+        loop = asyncio.get_running_loop()
+        if self._stop_deadline is None:
+            self._stop_deadline = loop.time() + timeout
         self._stopping.set()
         self._data.set()
         self._space.set()
-        if self._ws is not None:
-            with contextlib.suppress(Exception):
-                await self._ws.close()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except asyncio.CancelledError:
-                pass
-            except TimeoutError:
-                log.error("ingest: stopped with %d ticks not stored (the store did not come "
-                          "back within %gs)", self.held(), timeout)  # fmt: skip
-                self._task.cancel()
+        if self._ws is None and self._reader is not None:
+            # connecting or waiting to reconnect: it holds no tick, nothing is lost
+            self._reader.cancel()
+        task, ws = self._task, self._ws
+        if task is None:  # run() awaited by its caller, which it returns to once stopped
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+            return
+        cut_short = False
+        try:
+            async with asyncio.timeout_at(self._stop_deadline + CLOSE_TIMEOUT):
+                if ws is not None:  # the reader discards what arrives until the close is done
+                    with contextlib.suppress(Exception):
+                        await ws.close()
+                await asyncio.wait([task])
+        except TimeoutError:  # a write (or the close) outlived the stop's time: abandon it
+            cut_short = True
+            task.cancel()
+            await asyncio.wait([task])
+        failure = None if task.cancelled() else task.exception()
+        held = self.held()
+        self.metrics.buffered = held
+        if held:
+            if cut_short:
+                why = f"a write to the store did not finish within {timeout:g}s"
+            elif failure is not None:
+                why = f"the writer failed ({failure!r})"
+            else:
+                why = f"the store failed ({self._last_store_error})"
+            log.error("ingest: %s", why)
+            raise TicksNotStored(held, self.metrics.ticks_received, self.metrics.ticks_stored,
+                                 why) from failure  # fmt: skip
+        if failure is not None:
+            raise failure
 
     async def run(self) -> None:
         log.info(
@@ -222,9 +280,13 @@ class IngestService:
         # reader) and, committing out of order, pushed batches onto the store's slow path.
         writer = asyncio.create_task(self._writer(), name="ingest-writer")
         writer.add_done_callback(self._writer_done)
+        self._reader = asyncio.create_task(self._connection_loop(), name="ingest-reader")
         try:
-            await self._connection_loop()
+            await asyncio.wait([self._reader])  # a stop cancels it while it is not connected
+            if not self._reader.cancelled():
+                self._reader.result()  # a bug in the reader stops the service
         finally:
+            self._reader.cancel()
             self._stopping.set()
             self._data.set()
             await writer
@@ -277,10 +339,13 @@ class IngestService:
                     max_size=2**22,
                     max_queue=64,
                     compression=None,
+                    close_timeout=CLOSE_TIMEOUT,
                 ) as ws:
                     self._ws = ws
                     self.metrics.connections += 1
                     resume = await self._resume_points()
+                    if self._stopping.is_set():  # stopped while connecting: close at once
+                        break
                     for frame in self.adapter.subscribe(cfg.symbols, resume_from=resume):
                         await ws.send(frame)
                     self.connected.set()
@@ -308,6 +373,10 @@ class IngestService:
         watchdog = asyncio.create_task(self._watchdog(ws))
         try:
             async for frame in ws:
+                if self._stopping.is_set():
+                    # stopped: no frame is taken any more (so everything taken can be stored
+                    # before the writer ends); read on, discarding, until the close is done
+                    continue
                 m.frames += 1
                 try:
                     parsed = parse(frame, dt.datetime.now(UTC))
@@ -404,20 +473,25 @@ class IngestService:
 
     async def _writer(self) -> None:
         """Take batches off the buffer and store them; a batch that fails goes back to the front
-        of the buffer and is retried with backoff."""
+        of the buffer and is retried with backoff.
+
+        Once the service is stopping no tick is added to the buffer (the reader takes no frame
+        after ``stop()``), so the writer stores what is left without waiting and ends when the
+        buffer is empty, or when the store has failed ``STOP_ATTEMPTS`` times since the stop or
+        the stop's time has run out (``held()`` then says how many ticks were not stored)."""
         cfg, m = self.config, self.metrics
         loop = asyncio.get_running_loop()
-        failures = rejected = 0
+        failures = rejected = stop_failures = 0
         buf = self._buffer
         while True:
-            stopping = self._stopping.is_set()
-            if not stopping and len(buf) < cfg.batch_size:
+            if not self._stopping.is_set() and len(buf) < cfg.batch_size:
                 wait = cfg.flush_interval
                 if buf and self._oldest is not None:
                     wait = max(0.0, self._oldest + cfg.flush_interval - loop.time())
                 self._data.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._data.wait(), wait)
+            stopping = self._stopping.is_set()  # read after the wait: a stop flushes at once
             now = loop.time()
             gaps = self._sequencer.due_gaps(now)
             if gaps:
@@ -470,14 +544,27 @@ class IngestService:
                     self._oldest = loop.time()
                 failures += 1
                 m.store_errors += 1
+                self._last_store_error = str(exc)
                 self._restore_pending(events, malformed)
-                delay = self._backoff(failures)
+                if stopping:
+                    stop_failures += 1
+                    delay = self._backoff(stop_failures)
+                    deadline = self._stop_deadline
+                    if stop_failures >= STOP_ATTEMPTS or (
+                        deadline is not None and loop.time() + delay > deadline
+                    ):
+                        log.error("ingest: stopping with %d ticks not stored after %d failed "
+                                  "writes (%s)", self.held(), stop_failures, exc)  # fmt: skip
+                        return
+                else:
+                    delay = self._backoff(failures)
                 log.warning("ingest: store unavailable (%s); %d ticks held, retry in %.1fs",
                             exc, self.held(), delay)  # fmt: skip
-                if stopping and failures > 3:
-                    log.error("ingest: stopping with %d ticks not stored", self.held())
-                    return
-                await asyncio.sleep(delay)
+                if stopping:
+                    await asyncio.sleep(delay)
+                else:  # a stop cuts the wait short: it retries at once
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
                 continue
             failures = rejected = 0
             if unrecorded:  # the ticks are stored; their quality findings wait for the next try
