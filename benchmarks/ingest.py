@@ -14,7 +14,12 @@ each with batched frames (``--batch`` trades per frame, our own protocol) and wi
 frame. Targets (issue): batched, >= 100,000 ticks/s into PostgreSQL and >= half the raw COPY
 rate; one trade per frame, >= half the bare WebSocket rate. Medians over ``--repeat`` runs.
 
-Run with ``.venv/bin/python benchmarks/ingest.py [--ticks N] [--repeat R]``.
+With TimescaleDB installed for the server binaries (the extension's control file in their
+share directory), the batched ingest also runs into a second server that preloads it, in the
+same run: target >= 0.9x plain PostgreSQL. ``--database URL`` (repeatable) adds any store of
+yours (a TimescaleDB deployment, say) to the batched row; its database gets the ticks.
+
+Run with ``.venv/bin/python benchmarks/ingest.py [--ticks N] [--repeat R] [--database URL]``.
 """
 
 from __future__ import annotations
@@ -167,6 +172,20 @@ def run_raw_copy(n: int, pg: TemporaryPostgres) -> float:
     return n / elapsed
 
 
+TIMESCALE = {"shared_preload_libraries": "timescaledb", "timescaledb.telemetry_level": "off"}
+
+
+def timescale_installed(pg: TemporaryPostgres) -> bool:
+    """Whether the server binaries have TimescaleDB (its control file in their share dir)."""
+    import psycopg
+
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()
+    return row is not None
+
+
 def median(fn, repeat: int) -> float:
     return statistics.median(fn() for _ in range(repeat))
 
@@ -177,6 +196,17 @@ def main() -> None:
     ap.add_argument("--single-ticks", type=int, default=150_000, help="ticks per 1-per-frame run")
     ap.add_argument("--batch", type=int, default=100, help="trades per frame when batched")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        help="another store URL to ingest into (batched), e.g. a TimescaleDB",
+    )
+    ap.add_argument(
+        "--no-timescale",
+        action="store_true",
+        help="skip the TimescaleDB server even when the extension is installed",
+    )
     args = ap.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
@@ -197,6 +227,22 @@ def main() -> None:
             lite = median(lambda n=n, b=batch: run_service(n, b, sqlite_url()), r)
             rows[label] = (n, bare, pg_rate, lite)
         copy = median(lambda: run_raw_copy(args.ticks, pg), r)
+        batched = (args.ticks, args.batch)
+        extra = {}
+        if not args.no_timescale and timescale_installed(pg):
+            with TemporaryPostgres(TIMESCALE) as ts:
+                check = open_store(ts.new_database())
+                caps = check.capabilities.describe()
+                check.close()
+                # plain PostgreSQL again, alternating with TimescaleDB: the same load on both
+                plain, tsdb = [], []
+                for _ in range(r):
+                    plain.append(run_service(*batched, pg.new_database()))
+                    tsdb.append(run_service(*batched, ts.new_database()))
+                extra["PostgreSQL (again)"] = statistics.median(plain)
+                extra[f"TimescaleDB ({caps})"] = statistics.median(tsdb)
+        for url in args.database:
+            extra[url.rsplit("@", 1)[-1]] = median(lambda u=url: run_service(*batched, u), r)
 
     print(f"\nticks/s, median of {r} runs ({args.batch} trades per frame when batched)")
     print(f"{'frames':<12} {'ticks':>8} {'bare WS':>10} {'-> PostgreSQL':>14} {'-> SQLite':>10}"
@@ -205,6 +251,8 @@ def main() -> None:
         print(f"{label:<12} {n:>8,} {bare:>10,.0f} {pg_rate:>14,.0f} {lite:>10,.0f} "
               f"{pg_rate / bare:>10.2f}")  # fmt: skip
     print(f"raw binary COPY into PostgreSQL: {copy:,.0f} rows/s")
+    for name, rate in extra.items():
+        print(f"batched -> {name}: {rate:,.0f} ticks/s")
     n, bare, pg_rate, _ = rows["batched"]
     _, bare1, pg1, lite1 = rows["1 per frame"]
     checks = [
@@ -216,6 +264,13 @@ def main() -> None:
         ("1 per frame into SQLite >= 1/2 bare WebSocket", lite1 >= bare1 / 2,
          f"ratio {lite1 / bare1:.2f}"),
     ]  # fmt: skip
+    ts_rates = [v for k, v in extra.items() if k.startswith("TimescaleDB")]
+    if ts_rates:
+        again = extra["PostgreSQL (again)"]
+        checks.append(("batched into TimescaleDB >= 0.9x plain PostgreSQL (alternated runs)",
+                       ts_rates[0] >= 0.9 * again, f"ratio {ts_rates[0] / again:.2f}"))  # fmt: skip
+    else:
+        print("TimescaleDB: not installed for these server binaries (skipped)")
     print()
     for what, ok, figure in checks:
         print(f"{'met   ' if ok else 'MISSED'} {what}: {figure}")

@@ -773,8 +773,8 @@ def test_timescale_sql_by_version():
     assert "bars_1m" in view and "timescaledb.continuous" in view
     assert f"first(price, {TICK_ORDER})" in view and f"last(price, {TICK_ORDER})" in view
     assert "time_bucket(INTERVAL '1 minute', ts)" in view
-    assert "bars_1d" in continuous_aggregate_sql("1d")
-    assert "add_continuous_aggregate_policy('bars_1d'" in continuous_aggregate_policy_sql("1d")
+    assert "add_continuous_aggregate_policy('bars_1m'" in continuous_aggregate_policy_sql("1m")
+    assert list(CAGG_VIEWS) == ["1m"]  # the daily tick bars are kept by the writes
     assert "compress_segmentby = 'venue, symbol'" in compression_sql()
     assert "compress_orderby = 'ts, trade_id'" in compression_sql()
 
@@ -789,11 +789,9 @@ def test_timescale_refresh_windows():
     first, last = us(2024, 3, 1, 10, 0, 30), us(2024, 3, 2, 5, 0, 10)
     assert refresh_windows(first, last, us(2024, 3, 2, 5, 0, 30)) == [
         ("bars_1m", us(2024, 3, 1, 10, 0), us(2024, 3, 2, 5, 0)),
-        ("bars_1d", us(2024, 3, 1), us(2024, 3, 2)),
     ]
     assert refresh_windows(first, last, us(2024, 3, 9)) == [
         ("bars_1m", us(2024, 3, 1, 10, 0), us(2024, 3, 2, 5, 1)),
-        ("bars_1d", us(2024, 3, 1), us(2024, 3, 3)),
     ]
     # inside the bucket that holds the threshold: real-time aggregation shows it
     assert refresh_windows(first, first, us(2024, 3, 1, 10, 0, 50)) == []
@@ -856,11 +854,10 @@ def test_timescale_features(pg_url, open_test_store, caplog):
             "ORDER BY hypertable_name",
         )
         assert [(p, h) for p, h, _ in jobs] == [
-            ("policy_refresh_continuous_aggregate", "bars_1d"),
             ("policy_refresh_continuous_aggregate", "bars_1m"),
             ("policy_compression", "ticks"),
         ]
-        assert jobs[2][2]["compress_after"] == "7 days"
+        assert jobs[1][2]["compress_after"] == "7 days"
 
         # the continuous aggregates, real-time
         views = _timescale_rows(
@@ -870,15 +867,16 @@ def test_timescale_features(pg_url, open_test_store, caplog):
             "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks' "
             "ORDER BY view_name",
         )
-        assert [(v, m) for v, m, _, _ in views] == [("bars_1d", False), ("bars_1m", False)]
+        assert [(v, m) for v, m, _, _ in views] == [("bars_1m", False)]
         materialized = [f"{sch}.{tab}" for _, _, sch, tab in views]
 
         def check(stored, what):
             assert s.count_ticks() == len(stored), what
             symbols = sorted({t.symbol for t in stored})
             assert _bars_as_dict(s, symbols) == _oracle_bars(stored), what
-            # tick-built bars are not kept in the bars table any more
-            assert _timescale_rows(pg_url, "SELECT count(*) FROM bars") == [(0,)], what
+            # the 1-minute tick bars come from the aggregate, the daily ones from the table
+            kept = _timescale_rows(pg_url, 'SELECT DISTINCT "interval" FROM bars')
+            assert kept in ([], [("1d",)]), what
 
         rng = random.Random(11)
         unique = _random_ticks(rng, 1500)
@@ -925,6 +923,41 @@ def test_timescale_features(pg_url, open_test_store, caplog):
     try:
         assert s.capabilities == caps
         check(unique, "after reopening")
+    finally:
+        s.close()
+
+
+def test_timescale_aggregates_of_an_older_set_up_are_made_again(pg_url, open_test_store):
+    """A store set up before the tick order (bars_1m and bars_1d with first/last(price, ts)):
+    at open bars_1m is made again with the tick order, and bars_1d's daily bars are moved into
+    the bars table (kept by the writes from then on) and the aggregate dropped."""
+    s = open_test_store(pg_url)
+    if not s.capabilities.continuous_aggregates:
+        s.close()
+        pytest.skip("TimescaleDB with continuous aggregates not available")
+    ticks = _random_ticks(random.Random(4), 300)
+    s.write_ticks(ticks)
+    s.close()
+    old = (
+        "CREATE MATERIALIZED VIEW {v} WITH (timescaledb.continuous, "
+        "timescaledb.materialized_only = false) AS SELECT symbol, time_bucket(INTERVAL '{b}', ts) "
+        "AS start, first(price, ts) AS open, max(price) AS high, min(price) AS low, "
+        "last(price, ts) AS close, sum(size) AS volume, count(*) AS trades, min(ts) AS open_ts, "
+        "max(ts) AS close_ts FROM ticks GROUP BY symbol, time_bucket(INTERVAL '{b}', ts)"
+    )
+    _timescale_rows(pg_url, "DROP MATERIALIZED VIEW bars_1m")
+    _timescale_rows(pg_url, "DELETE FROM bars WHERE source = 'ticks'")
+    for view, bucket in (("bars_1m", "1 minute"), ("bars_1d", "1 day")):
+        _timescale_rows(pg_url, old.format(v=view, b=bucket))
+    s = open_test_store(pg_url)
+    try:
+        views = _timescale_rows(
+            pg_url,
+            "SELECT view_name, view_definition FROM timescaledb_information.continuous_aggregates",
+        )
+        assert [v for v, _ in views] == ["bars_1m"] and "trade_id" in views[0][1]
+        symbols = sorted({t.symbol for t in ticks})
+        assert _bars_as_dict(s, symbols) == _oracle_bars(ticks)
     finally:
         s.close()
 

@@ -76,13 +76,13 @@ def _live_ticks(n=240):
 
 def test_switched_off_jobs_are_reported_and_run_here(pg_url, ts_store):
     ids = _jobs(pg_url)
-    assert set(ids) == {"ticks", "bars_1m", "bars_1d"}
+    assert set(ids) == {"ticks", "bars_1m"}
     for job_id in ids.values():
         _sql(pg_url, "SELECT alter_job(%s, scheduled => false)", (job_id,))
     ticks = _live_ticks()
     ts_store.write_ticks(ticks)
     jobs = {j.name: j for j in ts_store.background_jobs()}
-    assert set(jobs) == {"compression of ticks", "refresh of bars_1m", "refresh of bars_1d"}
+    assert set(jobs) == {"compression of ticks", "refresh of bars_1m"}
     for job in jobs.values():
         assert any("not scheduled" in p for p in job.problems), job
     before = _watermark(pg_url, "bars_1m")
@@ -161,7 +161,7 @@ def test_where_the_scheduler_works_it_runs_the_jobs(pg_url, ts_store):
         assert all(j.problems for j in jobs if status[j.job_id] == "Failed")
         pytest.skip(f"the TimescaleDB scheduler fails on this server: {jobs[0].describe()}")
     assert all(s == "Success" for s in status.values())
-    assert [j.problems for j in jobs] == [(), (), ()]
+    assert [j.problems for j in jobs] == [(), ()]
     assert ts_store.run_late_jobs() == []  # a working scheduler is left alone
 
 
@@ -171,7 +171,7 @@ def test_the_keeper_thread_runs_late_jobs_until_the_store_closes(pg_url, ts_stor
     ts_store.write_ticks(_live_ticks(30))
     later = dt.timedelta(days=1)  # the keeper's clock: a day on, the scheduler still off
     ts_store.keep_background_jobs(every=0.2, mode="run", clock=lambda: dt.datetime.now(UTC) + later)
-    _until(lambda: len(ts_store._ran_here) == 3, "the keeper to run the three jobs")
+    _until(lambda: len(ts_store._ran_here) == 2, "the keeper to run the two jobs")
     ts_store.close()
     ts_store._keeper.join(10)
     assert not ts_store._keeper.is_alive()

@@ -191,12 +191,14 @@ class _Prepared:
 
     __slots__ = ("first_us", "last_us", "latest", "parts", "payload", "symbols", "venues")
 
-    def __init__(self, ticks: Sequence[Tick], bars: bool):
+    def __init__(self, ticks: Sequence[Tick], bars: tuple[str, ...]):
         cols = copybin.tick_columns(ticks)
         self.first_us, self.last_us = int(cols.ts_us.min()), int(cols.ts_us.max())
         self.payload = copybin.encode(cols)
         self.parts = (
-            aggregate(cols.symbol, cols.ts_us, cols.price, cols.size, cols.venue, cols.trade_id)
+            aggregate(
+                cols.symbol, cols.ts_us, cols.price, cols.size, cols.venue, cols.trade_id, bars
+            )
             if bars
             else None
         )
@@ -302,8 +304,13 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
         logger.info("store %s: %s", self.where, self.capabilities.describe())
-        self._app_bars = not self.capabilities.continuous_aggregates
+        # the bar intervals the application keeps with every write (the others: aggregates)
+        self._app_bars = tuple(i for i in ("1m", "1d") if not self._aggregated(i))
         self._refresh_lock = threading.Lock()
+        self.refresh_every = 1.0  # seconds between refreshes of backfilled buckets
+        self._pending: list[tuple[int, int]] = []  # (first_us, last_us) still to refresh
+        self._pending_lock = threading.Lock()
+        self._last_refresh = 0.0
         self._ran_here: dict[int, dt.datetime] = {}  # TimescaleDB job id -> our last run_job
         self._tried_here: dict[int, dt.datetime] = {}  # ... -> our last attempt
         self._keeper: threading.Thread | None = None
@@ -365,15 +372,23 @@ class PostgresStore:
             cur = conn.execute(sql, params)
             return cur.fetchall() if cur.description else []
 
+    def _aggregated(self, interval: str) -> bool:
+        """Whether the tick bars of ``interval`` come from a continuous aggregate."""
+        return self.capabilities.continuous_aggregates and interval in CAGG_VIEWS
+
     def _bars_relation(self, interval: str) -> str:
         """SQL for the bars of ``interval`` (a subquery): the bars table, and where continuous
         aggregates are in force, their tick-built bars instead of the table's."""
         check_interval(interval)  # also guards the literal below
+        if self._pending:  # a read sees every write made through this store
+            self._flush_refresh()
         base = (
             "SELECT symbol, start, open, high, low, close, volume, trades, source FROM bars "
             f"WHERE \"interval\" = '{interval}'"
         )
         if not self.capabilities.continuous_aggregates:
+            return f"({base})"
+        if not self._aggregated(interval):
             return f"({base})"
         view = CAGG_VIEWS[interval]
         return (
@@ -413,7 +428,7 @@ class PostgresStore:
                         all_new = len(new) == n
                         if new:
                             if self._app_bars:
-                                parts = parts or self._fold(ticks, new)
+                                parts = parts or self._fold(ticks, new, self._app_bars)
                             self._upsert_bars(conn, parts if self._app_bars else None)
                             rows = prep.latest if all_new else latest_by_symbol(
                                 [ticks[i] for i in new]
@@ -422,7 +437,7 @@ class PostgresStore:
                     if self._ticks_hypertable is not None:
                         # every tick of the batch, stored now or before: a batch retried after
                         # a failed refresh (StoreUnavailable) refreshes what the first try stored
-                        self._refresh_bars(conn, prep.first_us, prep.last_us)
+                        self._note_refresh(conn, prep.first_us, prep.last_us)
                     return WriteResult(n, len(new))
                 except pgerrors.UniqueViolation:
                     if slow:
@@ -435,9 +450,11 @@ class PostgresStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _fold(ticks: Sequence[Tick], new: Sequence[int]) -> list[PartialBars]:
+    def _fold(
+        ticks: Sequence[Tick], new: Sequence[int], intervals: tuple[str, ...]
+    ) -> list[PartialBars]:
         batch = ticks if len(new) == len(ticks) else [ticks[i] for i in new]
-        return aggregate(*tick_columns(batch))
+        return aggregate(*tick_columns(batch), intervals=intervals)
 
     def _insert_ticks(
         self, conn: psycopg.Connection, ticks: Sequence[Tick], slow: bool, prep: _Prepared
@@ -534,6 +551,47 @@ class PostgresStore:
                 cat("close_trade_id").tolist(),
             ),
         )
+
+    def _note_refresh(self, conn: psycopg.Connection, first_us: int, last_us: int) -> None:
+        """After a committed write of ticks in [first_us, last_us]: nothing when they are all at
+        or above the invalidation threshold (live ticks: real-time aggregation shows them). Else
+        their window is refreshed now, or, when a refresh ran less than ``refresh_every``
+        seconds ago, kept and refreshed (merged with the next windows) by the first write after
+        that, by any read of bars through this store, and at close: a backfill refreshes the
+        buckets it touches about once a second instead of once a batch."""
+        threshold = conn.execute(_INVALIDATION_THRESHOLD, (self._ticks_hypertable,)).fetchone()
+        conn.commit()
+        if threshold is None or first_us >= threshold[0]:
+            return
+        with self._pending_lock:
+            self._pending.append((first_us, last_us))
+            due = time.monotonic() - self._last_refresh >= self.refresh_every
+        if due:
+            self._flush_refresh(conn)
+
+    def _flush_refresh(self, conn: psycopg.Connection | None = None) -> None:
+        """Refresh the kept windows (merged where they touch the same days); a window whose
+        refresh fails is kept for the next try and the error raised."""
+        with self._pending_lock:
+            pending, self._pending = sorted(self._pending), []
+            self._last_refresh = time.monotonic()
+        merged: list[list[int]] = []
+        for first, last in pending:
+            if merged and first <= merged[-1][1] + _DAY_US:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        for k, (first, last) in enumerate(merged):
+            try:
+                if conn is None:
+                    with self._connection() as own:
+                        self._refresh_bars(own, first, last)
+                else:
+                    self._refresh_bars(conn, first, last)
+            except BaseException:
+                with self._pending_lock:
+                    self._pending.extend(tuple(w) for w in merged[k:])
+                raise
 
     def _refresh_bars(self, conn: psycopg.Connection, first_us: int, last_us: int) -> None:
         """After a committed write: refresh the continuous aggregates' buckets that hold ticks
@@ -1036,6 +1094,11 @@ class PostgresStore:
 
     def close(self) -> None:
         self._closing.set()
+        if self._pending:
+            try:
+                self._flush_refresh()
+            except StoreError as exc:
+                logger.warning("store: closing with aggregate buckets not refreshed: %s", exc)
         self._pool.close()
 
     def __enter__(self) -> PostgresStore:
@@ -1070,9 +1133,15 @@ def _migrate(conn: psycopg.Connection, where: str) -> None:
 
 
 # --- TimescaleDB: detected once at open; each step small, logged, and optional ----------------
-CAGG_VIEWS = {"1m": "bars_1m", "1d": "bars_1d"}
-_CAGG_BUCKETS = {"1m": "1 minute", "1d": "1 day"}
-_CAGG_BUCKET_US = {"1m": 60_000_000, "1d": 86_400_000_000}
+# One continuous aggregate, for the 1-minute bars. The daily tick bars are kept by every write
+# (the application's upsert, as without TimescaleDB): a refresh re-aggregates whole buckets, so a
+# daily aggregate re-read every tick of the day at each refresh of a backfill, while the
+# upsert costs what the batch holds. A bars_1d aggregate of an older set-up is folded into the
+# bars table and dropped at open.
+CAGG_VIEWS = {"1m": "bars_1m"}
+_CAGG_BUCKETS = {"1m": "1 minute"}
+_CAGG_BUCKET_US = {"1m": 60_000_000}
+_DAY_US = 86_400_000_000
 # compression: one segment per (venue, symbol) series, ordered by time then trade id; every
 # column of the unique key (venue, symbol, trade_id, ts) is in one or the other, so checking a
 # key against compressed chunks decompresses only that series' batches around ts (TimescaleDB
@@ -1090,7 +1159,7 @@ _INVALIDATION_THRESHOLD = (
 _REFRESH_CAGG = "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz"
 # refresh policy per view: (start_offset, end_offset, schedule_interval); the window covers
 # more than two buckets as TimescaleDB requires
-_CAGG_POLICIES = {"1m": ("2 hours", "1 minute", "1 minute"), "1d": ("3 days", "1 hour", "1 hour")}
+_CAGG_POLICIES = {"1m": ("2 hours", "1 minute", "1 minute")}
 
 
 def server_version(conn: psycopg.Connection) -> str:
@@ -1269,18 +1338,16 @@ def _enable_compression(conn: psycopg.Connection) -> bool:
 
 
 def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
-    """bars_1m and bars_1d over ticks, with refresh policies (autocommit: TimescaleDB refuses
-    to create or refresh them inside a transaction). The invalidation threshold that
-    write_ticks reads must be readable, else the application keeps building the bars."""
+    """bars_1m over ticks, with its refresh policy (autocommit: TimescaleDB refuses to create or
+    refresh it inside a transaction). The invalidation threshold that write_ticks reads must be
+    readable, else the application keeps building the bars. A bars_1d aggregate of an older
+    set-up is folded into the bars table (its daily tick bars, kept by the writes from now on)
+    and dropped."""
     conn.execute(_INVALIDATION_THRESHOLD, (ticks_hypertable_id(conn),)).fetchall()
-    for interval in ("1m", "1d"):
+    for interval in CAGG_VIEWS:
         view = CAGG_VIEWS[interval]
-        existed = conn.execute(
-            "SELECT view_definition FROM timescaledb_information.continuous_aggregates "
-            "WHERE view_schema = current_schema() AND view_name = %s",
-            (view,),
-        ).fetchone()
-        if existed and "trade_id" not in existed[0]:  # made before the tick order: again
+        existed = _cagg_definition(conn, view)
+        if existed and "trade_id" not in existed:  # made before the tick order: again
             conn.execute(f"DROP MATERIALIZED VIEW {view}")
             logger.info("store: continuous aggregate %s made again (tick order on ties)", view)
             existed = None
@@ -1289,7 +1356,26 @@ def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
         if not existed:
             conn.execute(refresh_sql(conn), (view, None, None))
             logger.info("store: continuous aggregate %s created", view)
+    if _cagg_definition(conn, "bars_1d") is not None:
+        with conn.transaction():
+            moved = conn.execute(
+                'INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, '
+                "trades, source, open_ts, close_ts) SELECT symbol, '1d', start, open, high, low, "
+                "close, volume, trades, 'ticks', open_ts, close_ts FROM bars_1d "
+                'ON CONFLICT (symbol, "interval", start, source) DO NOTHING'
+            ).rowcount
+            conn.execute("DROP MATERIALIZED VIEW bars_1d")
+        logger.info("store: %d daily tick bars moved from the aggregate bars_1d to bars", moved)
     return True
+
+
+def _cagg_definition(conn: psycopg.Connection, view: str) -> str | None:
+    row = conn.execute(
+        "SELECT view_definition FROM timescaledb_information.continuous_aggregates "
+        "WHERE view_schema = current_schema() AND view_name = %s",
+        (view,),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def detect_capabilities(conn: psycopg.Connection) -> Capabilities:

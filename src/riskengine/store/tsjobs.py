@@ -1,8 +1,8 @@
 """TimescaleDB's background jobs behind riskengine's store: their health, and running them from
 a session when the scheduler cannot.
 
-The store's TimescaleDB set-up adds three jobs: the compression policy on ``ticks`` and the
-refresh policies of the continuous aggregates ``bars_1m`` and ``bars_1d``. TimescaleDB's
+The store's TimescaleDB set-up adds two jobs: the compression policy on ``ticks`` and the
+refresh policy of the continuous aggregate ``bars_1m`` (an older set-up also had ``bars_1d``). TimescaleDB's
 scheduler runs them in background workers. On some PostgreSQL releases (15.20, 17.12) every
 background job fails (``cannot drop portal "" while it is being set up``): the work is committed,
 the run recorded as failed, and the scheduler retries ever more rarely, so the 1-minute bars are
