@@ -2,13 +2,13 @@
 a session when the scheduler cannot.
 
 The store's TimescaleDB set-up adds two jobs: the compression policy on ``ticks`` and the
-refresh policy of the continuous aggregate ``bars_1m`` (an older set-up also had ``bars_1d``). TimescaleDB's
-scheduler runs them in background workers. On some PostgreSQL releases (15.20, 17.12) every
-background job fails (``cannot drop portal "" while it is being set up``): the work is committed,
-the run recorded as failed, and the scheduler retries ever more rarely, so the 1-minute bars are
-materialised every ~5 minutes and compression every ~60 hours. ``CALL run_job(id)`` from an
-ordinary session works there. A job can also be switched off (``alter_job(..., scheduled =>
-false)``) or fail for its own reasons.
+refresh policy of the continuous aggregate ``bars_1m`` (an older set-up also had ``bars_1d``).
+TimescaleDB's scheduler runs them in background workers. On some PostgreSQL releases (15.20,
+17.12) every background job fails (``cannot drop portal "" while it is being set up``): the work
+is committed, the run recorded as failed, and the scheduler retries ever more rarely, so the
+1-minute bars are materialised every ~5 minutes and compression every ~60 hours. ``CALL
+run_job(id)`` from an ordinary session works there. A job can also be switched off
+(``alter_job(..., scheduled => false)``) or fail for its own reasons.
 
 ``job_health`` reads each job's state (``timescaledb_information.jobs``, ``job_stats``,
 ``job_errors``) and says what is wrong; ``run_late_jobs`` runs, with ``CALL run_job``, the
