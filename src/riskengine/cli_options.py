@@ -22,9 +22,13 @@ def read_history(prices: str):
             return store.factor_history()
         finally:
             store.close()
+    import datetime as dt
+
     from riskengine.market import load_prices
 
-    return load_prices(prices)
+    # The CLI is an edge, like the API: it reads the clock (UTC) so that the loader can refuse
+    # a close dated in the future; the loader itself takes the date as a parameter.
+    return load_prices(prices, today=dt.datetime.now(dt.UTC).date())
 
 
 def add_model_options(add) -> None:

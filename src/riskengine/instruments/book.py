@@ -6,16 +6,15 @@ the field, the value and the way out.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import json
 import math
+from collections import Counter
 from pathlib import Path
 
 from riskengine.errors import PortfolioFormatError
+from riskengine.inputfile import csv_rows, iso_date, number, parse_json, read_text, show
 from riskengine.instruments.types import (
     INSTRUMENT_TYPES,
+    OPTION_BOUNDS,
     Equity,
     EuropeanOption,
     Future,
@@ -44,18 +43,24 @@ KNOWN_FIELDS = (
 )
 
 
+def _scalar(value) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def _text(key: str, value, source: str, number: int) -> str:
     """A field as text: JSON numbers and strings as written, tags also as an object or list."""
     if value is None:
         return ""
-    if key == "tags" and isinstance(value, dict):
+    if key == "tags" and isinstance(value, dict) and all(map(_scalar, value.values())):
         return ";".join(f"{k}={v}" for k, v in value.items())
     if key == "tags" and isinstance(value, list) and all(isinstance(t, str) for t in value):
         return ";".join(value)
     if isinstance(value, bool | dict | list):
+        kind = "a boolean" if isinstance(value, bool) else "an object or a list"
         raise PortfolioFormatError(
-            f"{source}, position {number}: field {key!r} = {value!r} has the wrong type; "
-            "give a number or a string (tags may also be an object of key: value)."
+            f"{source}, position {number}: field {key!r} = {show(value)} has the wrong type "
+            f"({kind}); give a number or a string (tags may also be an object of key: value "
+            "with text or number values)."
         )
     return str(value).strip()
 
@@ -70,20 +75,31 @@ class _Row:
         for k, v in record.items():
             if k is None:  # a CSV row with more fields than the header
                 raise PortfolioFormatError(
-                    f"{source}, position {number}: more fields than header columns ({v!r}); "
-                    "quote values that contain commas."
+                    f"{source}, position {number}: more fields than header columns "
+                    f"({show(v)}); quote values that contain commas."
                 )
             key = str(k).strip().lower()
+            if key == "":
+                raise PortfolioFormatError(
+                    f"{source}: a column has no name; name it or remove it (a trailing comma "
+                    "in the header makes one)."
+                )
             if key not in KNOWN_FIELDS:
                 raise PortfolioFormatError(
-                    f"{source}: unknown column {str(k)!r}. Known columns: "
+                    f"{source}: unknown column {show(str(k))}. Known columns: "
                     f"{', '.join(KNOWN_FIELDS)} (see docs/formats.md)."
+                )
+            if key in self.record:
+                raise PortfolioFormatError(
+                    f"{source}, position {number}: field {key!r} is given twice (as "
+                    f"{show(str(k))} and another spelling); keep one."
                 )
             self.record[key] = _text(key, v, source, number)
 
     def fail(self, field: str, value, problem: str, fix: str):
         raise PortfolioFormatError(
-            f"{self.source}, position {self.number}: field {field!r} = {value!r} {problem}. {fix}"
+            f"{self.source}, position {self.number}: field {field!r} = {show(value)} "
+            f"{problem}. {fix}"
         )
 
     def text(self, field: str, default: str | None = None) -> str:
@@ -100,14 +116,16 @@ class _Row:
             if default is None:
                 self.fail(field, raw, "is missing", f"Add a numeric {field!r} for this position.")
             return default
-        try:
-            value = float(raw)
-        except ValueError:
+        value = number(raw)
+        if value is None:
             self.fail(field, raw, "is not a number", f"Write {field!r} as a decimal, e.g. 0.25.")
         if not math.isfinite(value):
             self.fail(field, raw, "is not finite", f"Give a finite {field!r}.")
         if positive and value <= 0:
             self.fail(field, raw, "must be > 0", f"Give a positive {field!r}.")
+        bounds = OPTION_BOUNDS.get(field)
+        if bounds is not None and not bounds.low <= value <= bounds.high:
+            self.fail(field, raw, f"is outside {bounds.interval}", bounds.fix)
         return value
 
 
@@ -143,10 +161,11 @@ def _parse_option(row: _Row, currency: str) -> EuropeanOption:
     if option_type not in ("call", "put"):
         row.fail("option_type", option_type, "is not 'call' or 'put'", "Use call or put.")
     expiry_raw = row.text("expiry")
-    try:
-        expiry = dt.date.fromisoformat(expiry_raw)
-    except ValueError:
-        row.fail("expiry", expiry_raw, "is not an ISO date", "Write it as YYYY-MM-DD.")
+    expiry = iso_date(expiry_raw)
+    if expiry is None:
+        row.fail(
+            "expiry", expiry_raw, "is not an ISO date", "Write it as YYYY-MM-DD, e.g. 2023-03-17."
+        )
     underlying_type = row.text("underlying_type", "spot").lower()
     if underlying_type not in ("spot", "future"):
         row.fail(
@@ -211,14 +230,12 @@ def load_portfolio(path: str | Path, name: str | None = None) -> Portfolio:
     same field names as the CSV columns.
     """
     p = Path(path)
-    if not p.exists():
-        raise PortfolioFormatError(f"portfolio file {str(p)!r} does not exist; check the path.")
     suffix = p.suffix.lower()
-    if suffix not in (".json", ".csv", ".txt"):
+    if p.exists() and not p.is_dir() and suffix not in (".json", ".csv", ".txt"):
         raise PortfolioFormatError(
             f"portfolio file {p.name!r} has extension {suffix!r}; use .csv or .json."
         )
-    text = p.read_text(encoding="utf-8-sig")
+    text = read_text(p, "portfolio", PortfolioFormatError)
     records, doc_name = book_records(text, "json" if suffix == ".json" else "csv", p.name)
     return portfolio_from_records(records, name or doc_name or p.stem, p.name)
 
@@ -228,13 +245,9 @@ def book_records(text: str, fmt: str, source: str) -> tuple[list[dict], str | No
     JSON gives, if any; PortfolioFormatError names ``source`` and the problem."""
     name = None
     if fmt == "json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PortfolioFormatError(
-                f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}). "
-                "See docs/formats.md for the book format."
-            ) from None
+        doc = parse_json(
+            text, source, PortfolioFormatError, "See docs/formats.md for the book format."
+        )
         if isinstance(doc, dict):
             name = doc.get("name") if isinstance(doc.get("name"), str) else None
             records = doc.get("positions")
@@ -246,17 +259,42 @@ def book_records(text: str, fmt: str, source: str) -> tuple[list[dict], str | No
                 '{"positions": [...]}; see docs/formats.md.'
             )
     elif fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        if "quantity" not in header:
-            raise PortfolioFormatError(
-                f"{source}: the header has no 'quantity' column (found: "
-                f"{', '.join(header) or 'nothing'}). A minimal book is 'symbol,quantity'."
-            )
-        records = list(reader)
+        records = _csv_records(text, source)
     else:
         raise PortfolioFormatError(f"{source}: format {fmt!r} is not csv or json.")
     return records, name
+
+
+def _csv_records(text: str, source: str) -> list[dict]:
+    """The rows of a CSV book as dicts keyed by the header's cells (as written); a row with
+    more fields than the header keeps the rest under the key None, one with fewer has None
+    for the missing cells. Blank lines and rows of empty cells are skipped."""
+    rows = [r for _, r in csv_rows(text, source, PortfolioFormatError) if r]
+    header = [h.strip() for h in rows[0]] if rows else []
+    lower = [h.lower() for h in header]
+    if "quantity" not in lower:
+        raise PortfolioFormatError(
+            f"{source}: the header has no 'quantity' column (found: "
+            f"{show(', '.join(lower)) if lower else 'nothing'}). A minimal book is "
+            "'symbol,quantity'."
+        )
+    dupes = sorted(h for h, n in Counter(lower).items() if h and n > 1)
+    if dupes:
+        raise PortfolioFormatError(
+            f"{source}: column(s) {', '.join(map(repr, dupes))} appear twice in the header, "
+            "so one of their values would be ignored; keep one of each."
+        )
+    records = []
+    for row in rows[1:]:
+        if all(not c.strip() for c in row):
+            continue
+        record: dict = dict(zip(rows[0], row, strict=False))
+        if len(row) > len(header):
+            record[None] = row[len(header) :]
+        for key in rows[0][len(row) :]:
+            record[key] = None
+        records.append(record)
+    return records
 
 
 def portfolio_from_records(records: list[dict], name: str, source: str = "portfolio") -> Portfolio:

@@ -56,6 +56,46 @@ class Future:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """The accepted range of an option parameter and the way out when a value is outside."""
+
+    low: float
+    high: float
+    interval: str
+    fix: str
+
+
+# The accepted ranges of an option's parameters (docs/formats.md): an implied volatility above
+# 1,000% or a rate beyond +/-100% a year is a typo (25 for 0.25, basis points for a decimal),
+# not a market; Black-Scholes values of such inputs overflow or lose every digit.
+OPTION_BOUNDS = {
+    "implied_vol": Bound(
+        0.0,
+        10.0,
+        "(0, 10]",
+        "Write the implied volatility as an annualised decimal: 0.25 means 25%; 10 (1,000%) "
+        "is the largest accepted.",
+    ),
+    "rate": Bound(
+        -1.0,
+        1.0,
+        "[-1, 1]",
+        "Write the rate as a continuously compounded decimal: 0.04 means 4%.",
+    ),
+    "dividend_yield": Bound(
+        -1.0,
+        1.0,
+        "[-1, 1]",
+        "Write the dividend yield as a continuous decimal: 0.02 means 2%.",
+    ),
+}
+
+
+def _real(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@dataclass(frozen=True)
 class EuropeanOption:
     """A European call or put on ``underlying``.
 
@@ -78,10 +118,22 @@ class EuropeanOption:
     def __post_init__(self):
         for name in ("strike", "implied_vol"):
             v = getattr(self, name)
-            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+            if not (_real(v) and v > 0):
                 raise InputError(
                     f"option on {self.underlying}: {name} must be a positive number; got {v!r}."
                 )
+        for name, bound in OPTION_BOUNDS.items():
+            v = getattr(self, name)
+            if not (_real(v) and bound.low <= v <= bound.high):
+                raise InputError(
+                    f"option on {self.underlying}: {name} = {v!r} is outside {bound.interval}. "
+                    f"{bound.fix}"
+                )
+        if not isinstance(self.expiry, dt.date):
+            raise InputError(
+                f"option on {self.underlying}: expiry {self.expiry!r} is not a date; "
+                "give a datetime.date (YYYY-MM-DD in a file)."
+            )
         if self.option_type not in ("call", "put"):
             raise InputError(
                 f"option on {self.underlying}: option_type must be 'call' or 'put'; "

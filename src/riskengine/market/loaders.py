@@ -1,151 +1,274 @@
 """Price history loaders: wide CSV (date, one column per symbol) or long CSV (date, symbol,
-close). Format: docs/formats.md."""
+close in any order, usual aliases accepted). Format: docs/formats.md."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from riskengine.errors import PriceDataError
+from riskengine.inputfile import csv_rows, iso_date, number, read_text, show
 from riskengine.market.history import FactorHistory
 
 # Closes outside this range are refused at load: none is real, and returns between them stay
 # far from float64 overflow (docs/formats.md).
 MIN_CLOSE = 1e-12
 MAX_CLOSE = 1e12
+# Without ``today`` (library callers), no close may be dated after this day: a sanity bound
+# that catches 9999-12-31 and other placeholders. With ``today`` the bound is today + 1 day.
+LATEST_DATE = dt.date(2100, 12, 31)
+FUTURE_MARGIN = dt.timedelta(days=1)
+
+# Header names, compared after lower-casing and dropping spaces, '_', '-' and '.':
+# "Adj Close", "adj_close" and "ADJ-CLOSE" are all "adjclose".
 _DATE_NAMES = ("date", "day", "timestamp")
-_LONG_PRICE_NAMES = ("close", "price", "adj_close")
+_SYMBOL_NAMES = ("symbol", "ticker")
+# The close column of the long layout, in preference order: the adjusted close first (it
+# has no jumps at splits and dividends), then the close, then a price.
+_CLOSE_NAMES = ("adjclose", "adjustedclose", "close", "price")
+LONG_LAYOUT = (
+    "a long file has the columns date (or day, timestamp), symbol (or ticker) and close (or "
+    "price, adj close), in any order"
+)
+WIDE_LAYOUT = "a wide file has a date column first, then one column per symbol (date,AAPL,MSFT)"
 
 
-def _parse_date(raw: str, where: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(raw.strip()[:10])
-    except ValueError:
-        raise PriceDataError(
-            f"{where}: date {raw!r} is not an ISO date; write dates as YYYY-MM-DD."
-        ) from None
+def header_key(cell: str) -> str:
+    """A header cell as compared with the known names: ``"Adj Close"`` -> ``"adjclose"``."""
+    return re.sub(r"[\s_.\-]+", "", cell.lower())
 
 
-def _parse_price(raw: str, where: str, symbol: str, date: str) -> float:
+def _blank(row: list[str]) -> bool:
+    return all(not c.strip() for c in row)
+
+
+class _Dates:
+    """Parses a date cell and refuses one after the latest accepted day."""
+
+    def __init__(self, today: dt.date | None):
+        if today is None:
+            self.latest = LATEST_DATE
+            self.why = f"{LATEST_DATE}, the latest date riskengine accepts"
+        else:
+            self.latest = today + FUTURE_MARGIN
+            self.why = f"today ({today}) plus one day"
+
+    def __call__(self, raw: str, where: str) -> dt.date:
+        raw = raw.strip()
+        d = iso_date(raw, datetime_ok=True)
+        if d is None:
+            raise PriceDataError(
+                f"{where}: date {show(raw)} is not an ISO date; write dates as YYYY-MM-DD (an "
+                "ISO date-time such as 2022-12-28T00:00:00Z is also read: its date as written)."
+            )
+        if d > self.latest:
+            raise PriceDataError(
+                f"{where}: date {_label(raw)} is after {self.why}: a close cannot be dated in the "
+                "future. Fix the date or remove the row."
+            )
+        return d
+
+
+def _label(symbol: str) -> str:
+    """A symbol for a message, cut to 40 characters."""
+    return symbol if len(symbol) <= 40 else symbol[:40] + "..."
+
+
+def _parse_price(raw: str, where: str, symbol: str, date: dt.date, hint: str = "") -> float:
     raw = raw.strip()
     if raw == "":
         return math.nan  # no close that day (e.g. before listing): allowed, flagged on use
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-        bad = True
-    else:
-        bad = not math.isfinite(value)
-    if bad:
+    value = number(raw)
+    if value is None or not math.isfinite(value):
+        extra = hint if value is None and re.search("[A-Za-z]", raw) else ""
         raise PriceDataError(
-            f"{where}: price of {symbol} on {date} is {raw!r}, not a number. "
-            "Leave the cell empty for a day without a close, or fix the value."
+            f"{where}: price of {_label(symbol)} on {date} is {show(raw)}, not a number. "
+            f"Leave the cell empty for a day without a close, or fix the value.{extra}"
         )
     if value <= 0:
         raise PriceDataError(
-            f"{where}: price of {symbol} on {date} is {raw}, but prices must be > 0. "
-            "Fix the value or leave the cell empty for a day without a close."
+            f"{where}: price of {_label(symbol)} on {date} is {_label(raw)}, but prices must be "
+            "> 0. Fix the value or leave the cell empty for a day without a close."
         )
     if not MIN_CLOSE <= value <= MAX_CLOSE:
         raise PriceDataError(
-            f"{where}: price of {symbol} on {date} is {raw}, outside the accepted range "
-            f"[{MIN_CLOSE:g}, {MAX_CLOSE:g}] (no real close is there, and returns from it would "
-            "overflow). Fix the value, quote the instrument in another unit, or leave the cell "
-            "empty for a day without a close."
+            f"{where}: price of {_label(symbol)} on {date} is {_label(raw)}, outside the accepted "
+            f"range [{MIN_CLOSE:g}, {MAX_CLOSE:g}] (no real close is there, and returns from it "
+            "would overflow). Fix the value, quote the instrument in another unit, or leave the "
+            "cell empty for a day without a close."
         )
     return value
 
 
-def load_prices(path: str | Path) -> FactorHistory:
+def _row_prices(cells: list[str], where: str, symbols, date: dt.date, hint: str) -> list[float]:
+    """The closes of one wide row: a fast path for a row of plain in-range numbers, else
+    ``_parse_price`` cell by cell (empty cells, and the error naming the bad one)."""
+    joined = "".join(cells)
+    if joined.isascii() and "_" not in joined:
+        try:
+            values = [float(v) for v in cells]
+        except ValueError:
+            pass
+        else:
+            if all(MIN_CLOSE <= v <= MAX_CLOSE for v in values):  # NaN and inf fail this
+                return values
+    return [_parse_price(v, where, s, date, hint) for s, v in zip(symbols, cells, strict=True)]
+
+
+def load_prices(path: str | Path, *, today: dt.date | None = None) -> FactorHistory:
     """Read daily closes from a wide or long CSV (detected from the header).
 
-    Wide: ``date,AAPL,MSFT,...`` one row per date. Long: ``date,symbol,close`` one row per
-    (date, symbol). Empty cells mean "no close that day"; non-numeric, NaN or non-positive
-    values are errors naming the row, the symbol and the value.
+    Wide: ``date,AAPL,MSFT,...`` one row per date. Long: the columns ``date``, ``symbol`` (or
+    ``ticker``) and ``close`` (or ``price``, ``adj close``) in any order, one row per (date,
+    symbol). Empty cells mean "no close that day"; non-numeric, NaN or non-positive values are
+    errors naming the line, the symbol and the value. Encodings, dates and bounds:
+    docs/formats.md.
+
+    Args:
+        path: the CSV file.
+        today: the caller's today (the CLI passes the UTC date); a row dated after it plus
+            one day is refused. When None, rows after ``LATEST_DATE`` (2100-12-31) are.
+
+    Raises:
+        PriceDataError: any problem with the file, naming the file, the line, the field, the
+            value and the way out.
     """
     p = Path(path)
-    if not p.exists():
-        raise PriceDataError(f"price file {str(p)!r} does not exist; check the path.")
-    with p.open(newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise PriceDataError(f"{p.name}: the file is empty.") from None
-        rows = list(reader)
-    lower = [h.lower() for h in header]
-    if not header or lower[0] not in _DATE_NAMES:
+    text = read_text(p, "price", PriceDataError)
+    rows = [(n, r) for n, r in csv_rows(text, p.name, PriceDataError) if not _blank(r)]
+    if not rows:
         raise PriceDataError(
-            f"{p.name}: the first column is {header[0] if header else ''!r}; expected 'date' "
-            "(wide: date,SYM1,SYM2,...; long: date,symbol,close). See docs/formats.md."
+            f"{p.name}: the file is empty; give a header (date,SYM1,SYM2,... or "
+            "date,symbol,close) and one row per date."
         )
-    if len(lower) >= 3 and lower[1] == "symbol" and lower[2] in _LONG_PRICE_NAMES:
-        return _long(p, rows)
-    return _wide(p, header, rows)
+    (_, raw_header), rows = rows[0], rows[1:]
+    header = [h.strip() for h in raw_header]
+    keys = [header_key(h) for h in header]
+    dates = _Dates(today)
+    if any(k in _SYMBOL_NAMES for k in keys):
+        return _long(p, header, keys, rows, dates)
+    if keys[0] not in _DATE_NAMES:
+        raise PriceDataError(
+            f"{p.name}: the first column is {show(header[0])}; expected 'date' (or 'day', "
+            f"'timestamp'): {WIDE_LAYOUT}; {LONG_LAYOUT}. See docs/formats.md."
+        )
+    close = next((h for h, k in zip(header[1:], keys[1:], strict=True) if k in _CLOSE_NAMES), None)
+    if close is not None:
+        raise PriceDataError(
+            f"{p.name}: column {close!r} is a close column of the long layout, but the header "
+            f"has no symbol column ('symbol' or 'ticker'): {LONG_LAYOUT}. Add the symbol column "
+            "(date,symbol,close), or for the wide layout name each price column after its "
+            "symbol (date,AAPL,MSFT)."
+        )
+    return _wide(p, header, rows, dates)
 
 
-def _wide(p: Path, header: list[str], rows: list[list[str]]) -> FactorHistory:
+def _wide(p: Path, header: list[str], rows, dates: _Dates) -> FactorHistory:
     symbols = header[1:]
     if not symbols:
-        raise PriceDataError(f"{p.name}: no symbol columns after 'date'.")
-    dupes = {s for s in symbols if symbols.count(s) > 1}
+        raise PriceDataError(
+            f"{p.name}: no symbol columns after {header[0]!r}; {WIDE_LAYOUT}; {LONG_LAYOUT}."
+        )
+    unnamed = [i for i, s in enumerate(symbols, start=2) if not s]
+    if unnamed:
+        raise PriceDataError(
+            f"{p.name}: column {unnamed[0]} of the header has no name; name every column after "
+            "its symbol (date,AAPL,MSFT), and remove a trailing comma."
+        )
+    dupes = {s for s, n in Counter(symbols).items() if n > 1}
     if dupes:
-        raise PriceDataError(f"{p.name}: symbol column(s) {sorted(dupes)} appear twice.")
-    dates, data = [], []
-    for n, row in enumerate(rows, start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
+        raise PriceDataError(
+            f"{p.name}: symbol column(s) {sorted(dupes)} appear twice; keep one of each."
+        )
+    hint = f" (The file was read as wide: {WIDE_LAYOUT}; {LONG_LAYOUT}.)"
+    days, data = [], []
+    for n, row in rows:
         where = f"{p.name}, line {n}"
         if len(row) != len(header):
             raise PriceDataError(
                 f"{where}: {len(row)} fields, the header has {len(header)}; "
                 "every row needs a date and one value (or an empty cell) per symbol."
             )
-        d = _parse_date(row[0], where)
-        dates.append(d)
-        data.append(
-            [_parse_price(v, where, s, row[0]) for s, v in zip(symbols, row[1:], strict=True)]
-        )
-    return _assemble(
-        p, dates, symbols, np.array(data, dtype=float).reshape(len(dates), len(symbols))
+        d = dates(row[0], where)
+        if days and d <= days[-1]:
+            raise PriceDataError(
+                f"{where}: dates must be strictly increasing; {d} follows {days[-1]}. "
+                "Sort the file by date and remove duplicate rows."
+            )
+        days.append(d)
+        data.append(_row_prices(row[1:], where, symbols, d, hint))
+    return _assemble(p, days, symbols, np.array(data, dtype=float).reshape(len(days), len(symbols)))
+
+
+def _column(p: Path, header, keys, names: tuple[str, ...], what: str) -> int:
+    """The index of the long layout's ``what`` column: the first of ``names`` present."""
+    for name in names:
+        found = [i for i, k in enumerate(keys) if k == name]
+        if len(found) > 1:
+            raise PriceDataError(
+                f"{p.name}: the header has {len(found)} {what} columns "
+                f"({', '.join(repr(header[i]) for i in found)}); keep one."
+            )
+        if found:
+            return found[0]
+    raise PriceDataError(
+        f"{p.name}: the header {show(','.join(header))} has a symbol column, so it is read as "
+        f"long, but it has no {what} column: {LONG_LAYOUT}. Rename the column, or see "
+        "docs/formats.md."
     )
 
 
-def _long(p: Path, rows: list[list[str]]) -> FactorHistory:
+def _long(p: Path, header, keys, rows, dates: _Dates) -> FactorHistory:
+    present = [n for n in _SYMBOL_NAMES if n in keys]
+    if len(present) > 1:
+        raise PriceDataError(
+            f"{p.name}: the header has both a 'symbol' and a 'ticker' column; keep one."
+        )
+    di = _column(p, header, keys, _DATE_NAMES, "date")
+    si = _column(p, header, keys, _SYMBOL_NAMES, "symbol")
+    ci = _column(p, header, keys, _CLOSE_NAMES, "close")
+    need = max(di, si, ci) + 1
     triples = []
-    for n, row in enumerate(rows, start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
+    for n, row in rows:
         where = f"{p.name}, line {n}"
-        if len(row) < 3:
-            raise PriceDataError(f"{where}: expected date,symbol,close; got {row!r}.")
-        d = _parse_date(row[0], where)
-        sym = row[1].strip()
+        if len(row) < need:
+            raise PriceDataError(
+                f"{where}: {len(row)} field(s), but the header's {header[di]!r}, "
+                f"{header[si]!r} and {header[ci]!r} are fields {di + 1}, {si + 1} and "
+                f"{ci + 1}; every row needs a date, a symbol and a close (or an empty cell)."
+            )
+        d = dates(row[di], where)
+        sym = row[si].strip()
         if not sym:
-            raise PriceDataError(f"{where}: the symbol is empty.")
-        triples.append((d, sym, _parse_price(row[2], where, sym, row[0])))
-    dates = sorted({t[0] for t in triples})
+            raise PriceDataError(f"{where}: the symbol is empty; give the row its symbol.")
+        triples.append((d, sym, _parse_price(row[ci], where, sym, d), n))
+    days = sorted({t[0] for t in triples})
     symbols = sorted({t[1] for t in triples})
-    di = {d: i for i, d in enumerate(dates)}
-    si = {s: j for j, s in enumerate(symbols)}
-    prices = np.full((len(dates), len(symbols)), np.nan)
-    seen = set()
-    for d, s, v in triples:
+    dix = {d: i for i, d in enumerate(days)}
+    six = {s: j for j, s in enumerate(symbols)}
+    prices = np.full((len(days), len(symbols)), np.nan)
+    seen: dict[tuple, int] = {}
+    for d, s, v, n in triples:
         if (d, s) in seen:
-            raise PriceDataError(f"{p.name}: {s} has two closes on {d}; keep one row per day.")
-        seen.add((d, s))
-        prices[di[d], si[s]] = v
-    return _assemble(p, dates, symbols, prices)
+            raise PriceDataError(
+                f"{p.name}, line {n}: {_label(s)} has two closes on {d} (the first on line "
+                f"{seen[(d, s)]}); keep one row per day."
+            )
+        seen[(d, s)] = n
+        prices[dix[d], six[s]] = v
+    return _assemble(p, days, symbols, prices)
 
 
 def _assemble(p: Path, dates, symbols, prices) -> FactorHistory:
     if not dates:
-        raise PriceDataError(f"{p.name}: no price rows after the header.")
+        raise PriceDataError(
+            f"{p.name}: no price rows after the header; add one row per date (see docs/formats.md)."
+        )
     arr = np.array(dates, dtype="datetime64[D]")
     if np.any(np.diff(arr) <= np.timedelta64(0, "D")):
         i = int(np.argmax(np.diff(arr) <= np.timedelta64(0, "D")))

@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from riskengine.errors import InputError
+from riskengine.inputfile import iso_date, parse_json, read_text, show
 from riskengine.stress.shocks import Shock, parse_shocks
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -53,7 +54,7 @@ class HistoricalScenario:
                 object.__setattr__(self, field, _date(v, f"scenario {self.name!r}: {field}"))
             elif not isinstance(v, dt.date):
                 raise InputError(
-                    f"scenario {self.name!r}: {field} {v!r} is not a date; write YYYY-MM-DD."
+                    f"scenario {self.name!r}: {field} {show(v)} is not a date; write YYYY-MM-DD."
                 )
         if self.end < self.start:
             raise InputError(
@@ -109,18 +110,23 @@ Scenario = HistoricalScenario | HypotheticalScenario
 
 
 def _check_name(name) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InputError(
-            f"scenario name {name!r} is invalid; use letters, digits, '-', '_' or '.', "
+            f"scenario name {show(name)} is invalid; use letters, digits, '-', '_' or '.', "
             "e.g. 'lehman-2008'."
         )
 
 
 def _date(raw, where: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(raw))
-    except ValueError:
-        raise InputError(f"{where} {raw!r} is not an ISO date (YYYY-MM-DD).") from None
+    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+        return raw
+    d = iso_date(raw) if isinstance(raw, str) else None
+    if d is None:
+        raise InputError(
+            f"{where} {show(raw)} is not an ISO date; write it as a string YYYY-MM-DD, "
+            'e.g. "2008-09-12".'
+        )
+    return d
 
 
 def _historical(entry: dict, where: str) -> HistoricalScenario:
@@ -140,7 +146,7 @@ def _hypothetical(entry: dict, where: str) -> HypotheticalScenario:
     if not isinstance(shocks, list) or not shocks:
         raise InputError(
             f"{where}: 'shocks' must be a non-empty list of shock texts, e.g. "
-            '["*=-0.1", "vol:*=+10"]; got ' + repr(shocks) + "."
+            '["*=-0.1", "vol:*=+10"]; got ' + show(shocks) + "."
         )
     return HypotheticalScenario(
         entry["name"], parse_shocks(shocks, where), str(entry.get("description", ""))
@@ -155,15 +161,16 @@ _FIELDS = {"name", "type", "start", "end", "shocks", "description"}
 def scenario_from_dict(entry: dict, where: str = "scenario") -> Scenario:
     """One scenario from its JSON object (schema: module docstring)."""
     if not isinstance(entry, dict):
-        raise InputError(f"{where}: each scenario must be a JSON object; got {entry!r}.")
+        raise InputError(f"{where}: each scenario must be a JSON object; got {show(entry)}.")
     name = entry.get("name")
     if name is None:
         raise InputError(f"{where}: a scenario needs a 'name'.")
-    where = f"{where} {name!r}"
+    where = f"{where} {show(name)}"
     unknown = sorted(set(entry) - _FIELDS)
     if unknown:
         raise InputError(
-            f"{where}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(_FIELDS))}."
+            f"{where}: unknown field(s) {', '.join(map(show, unknown))}; valid: "
+            f"{', '.join(sorted(_FIELDS))}."
         )
     kind = entry.get("type")
     if kind is None:
@@ -174,8 +181,8 @@ def scenario_from_dict(entry: dict, where: str = "scenario") -> Scenario:
                 "(hypothetical), or set 'type'."
             )
         kind = "historical" if has_dates else "hypothetical"
-    if kind not in SCENARIO_TYPES:
-        raise InputError(f"{where}: type {kind!r} is not one of: {', '.join(SCENARIO_TYPES)}.")
+    if not isinstance(kind, str) or kind not in SCENARIO_TYPES:
+        raise InputError(f"{where}: type {show(kind)} is not one of: {', '.join(SCENARIO_TYPES)}.")
     return SCENARIO_TYPES[kind](entry, where)
 
 
@@ -198,17 +205,10 @@ def parse_scenarios(doc, source: str) -> dict[str, Scenario]:
 def load_scenarios(path: str | Path) -> dict[str, Scenario]:
     """Custom scenarios from a JSON file (same schema as the library)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"scenario file {str(p)!r} cannot be read: {exc.strerror}.") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"scenario file {str(p)!r} is not valid JSON (line {exc.lineno}: {exc.msg})."
-        ) from None
-    return parse_scenarios(doc, f"scenario file {str(p)!r}")
+    source = f"scenario file {str(p)!r}"
+    text = read_text(p, "scenario", InputError)
+    doc = parse_json(text, source, InputError, "See docs/stress.md for the scenario format.")
+    return parse_scenarios(doc, source)
 
 
 def load_library() -> dict[str, Scenario]:

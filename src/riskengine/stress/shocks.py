@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 from riskengine.errors import InputError
+from riskengine.inputfile import number, show
 
 VOL_PREFIX = "vol:"
 GLOBAL = "*"
@@ -77,35 +78,34 @@ def _number(raw: str, text: str, vol: bool) -> float:
     percent = raw.endswith("%")
     if percent and vol:
         raise InputError(
-            f"shock {text!r}: implied-volatility shocks are in volatility points (+5 means "
+            f"shock {show(text)}: implied-volatility shocks are in volatility points (+5 means "
             "0.25 -> 0.30); drop the '%'."
         )
     body = raw[:-1] if percent else raw
-    try:
-        x = float(body)
-    except ValueError:
+    x = number(body)
+    if x is None:
         unit = "volatility points, e.g. +5" if vol else "a return such as -0.2 or -20%"
-        raise InputError(f"shock {text!r}: {raw!r} is not a number; write {unit}.") from None
+        raise InputError(f"shock {show(text)}: {show(raw)} is not a number; write {unit}.")
     if not math.isfinite(x):
-        raise InputError(f"shock {text!r}: {raw!r} is not a finite number.")
+        raise InputError(f"shock {show(text)}: {show(raw)} is not a finite number.")
     if percent:
         x /= 100.0
     if vol:
         if abs(x) > MAX_VOL_POINTS:
             raise InputError(
-                f"shock {text!r}: {x:g} volatility points is beyond the limit "
+                f"shock {show(text)}: {x:g} volatility points is beyond the limit "
                 f"+/-{MAX_VOL_POINTS:g} (an implied volatility of {MAX_VOL_POINTS / 100:g}); "
                 "volatility shocks are in points: +5 means 0.25 -> 0.30."
             )
         return x / 100.0
     if x > MAX_RETURN:
         raise InputError(
-            f"shock {text!r}: a return of {x:g} is beyond the limit {MAX_RETURN:g} (a rise of "
+            f"shock {show(text)}: a return of {x:g} is beyond the limit {MAX_RETURN:g} (a rise of "
             f"{MAX_RETURN:.0%}); returns are decimals: write 0.2 or 20% for a 20% rise."
         )
     if x < -1.0:
         raise InputError(
-            f"shock {text!r}: a return of {x:g} would take the price below zero (a fall of "
+            f"shock {show(text)}: a return of {x:g} would take the price below zero (a fall of "
             f"{-x:.0%}); returns are decimals: write -0.2 or -20% for a 20% fall."
         )
     return x
@@ -118,14 +118,14 @@ def parse_shock(text: str) -> Shock:
         InputError: naming the text, when it does not parse.
     """
     if not isinstance(text, str):
-        raise InputError(f"shock {text!r} is not text; write e.g. 'AAPL=-0.2' or '*=-10%'.")
+        raise InputError(f"shock {show(text)} is not text; write e.g. 'AAPL=-0.2' or '*=-10%'.")
     clean = "".join(text.split())
     vol = clean.lower().startswith(VOL_PREFIX)
     body = clean[len(VOL_PREFIX) :] if vol else clean
     lhs, eq, rhs = body.partition("=")
     if not eq or not lhs or not rhs:
         raise InputError(
-            f"shock {text!r} does not parse; write SYMBOL=RETURN (AAPL=-0.2), KEY=VALUE:RETURN "
+            f"shock {show(text)} does not parse; write SYMBOL=RETURN (AAPL=-0.2), KEY=VALUE:RETURN "
             "(sector=tech:-0.1), *=RETURN (*=-0.1), or vol:SYMBOL=POINTS (vol:AAPL=+5, "
             "vol:*=+10)."
         )
@@ -135,14 +135,14 @@ def parse_shock(text: str) -> Shock:
         value, _, amount = rhs.rpartition(":")
         if not value:
             raise InputError(
-                f"shock {text!r}: the tag value is empty; write KEY=VALUE:RETURN, e.g. "
+                f"shock {show(text)}: the tag value is empty; write KEY=VALUE:RETURN, e.g. "
                 "sector=tech:-0.1."
             )
         return Shock(clean, "tag", lhs, value, _number(amount, text, vol), vol)
     if "*" in lhs:
         raise InputError(
-            f"shock {text!r}: '*' stands alone for every position (*=-0.1); patterns such as "
-            f"{lhs!r} are not supported."
+            f"shock {show(text)}: '*' stands alone for every position (*=-0.1); patterns such as "
+            f"{show(lhs)} are not supported."
         )
     return Shock(clean, "symbol", lhs, None, _number(rhs, text, vol), vol)
 
@@ -157,8 +157,8 @@ def parse_shocks(texts, where: str = "scenario") -> tuple[Shock, ...]:
     for s in shocks:
         if s.slot in seen:
             raise InputError(
-                f"{where}: shocks {seen[s.slot].text!r} and {s.text!r} move the same target; "
-                "keep one."
+                f"{where}: shocks {show(seen[s.slot].text)} and {show(s.text)} move the same "
+                "target; keep one."
             )
         seen[s.slot] = s
     if not shocks:
