@@ -175,3 +175,25 @@ def test_the_keeper_thread_runs_late_jobs_until_the_store_closes(pg_url, ts_stor
     ts_store.close()
     ts_store._keeper.join(10)
     assert not ts_store._keeper.is_alive()
+
+
+def test_riskengine_quality_lists_the_jobs_and_their_problems(pg_url, ts_store):
+    import json
+    import subprocess
+    import sys
+
+    job_id = _jobs(pg_url)["bars_1m"]
+    _sql(pg_url, "SELECT alter_job(%s, scheduled => false)", (job_id,))
+    out = subprocess.run(
+        [sys.executable, "-m", "riskengine", "quality", "--database", pg_url, "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    jobs = {j["job_id"]: j for j in json.loads(out.stdout)["store_jobs"]}
+    assert jobs[job_id]["name"] == "refresh of bars_1m" and not jobs[job_id]["scheduled"]
+    assert any("not scheduled" in p for p in jobs[job_id]["problems"])
+    table = subprocess.run(
+        [sys.executable, "-m", "riskengine", "quality", "--database", pg_url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "TimescaleDB jobs: 2, 1 with problems" in table.stdout, table.stdout

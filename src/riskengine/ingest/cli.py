@@ -165,6 +165,13 @@ def add_ingest(sub) -> None:
     add("--stats-every", type=float, default=5.0, help="seconds between progress lines")
 
 
+def _timescale_jobs() -> str:
+    """RISKENGINE_TIMESCALE_JOBS (run, report or off), as ``riskengine serve`` reads it."""
+    from riskengine.service.settings import Settings
+
+    return Settings.from_env().timescale_jobs
+
+
 def run_ingest(args) -> str:
     from riskengine.ingest.service import IngestConfig, IngestService
 
@@ -175,6 +182,7 @@ def run_ingest(args) -> str:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     store = _open_store(args.database)
     print(f"riskengine ingest: store {store.capabilities.describe()}", file=sys.stderr)
+    store.keep_background_jobs(mode=_timescale_jobs())  # TimescaleDB's jobs, docs/store.md
 
     async def main() -> IngestService:
         service = IngestService(store, config)
@@ -294,6 +302,7 @@ def run_quality(args) -> str:
         events = store.quality_events(kind=args.kind, since=since)
         now = dt.datetime.now(dt.UTC)
         stale = store.stale_symbols(now, dt.timedelta(seconds=args.stale_after))
+        jobs = store.background_jobs()  # TimescaleDB's, with their problems; none elsewhere
     finally:
         store.close()
     if args.format == "json":
@@ -313,6 +322,7 @@ def run_quality(args) -> str:
                     }
                     for e in events
                 ],  # fmt: skip
+                "store_jobs": [j.to_dict() for j in jobs],
             },
             indent=2,
         )
@@ -327,4 +337,8 @@ def run_quality(args) -> str:
         where = "/".join(x for x in (e.venue, e.symbol) if x) or "-"
         lines.append(f"  {e.ts:%Y-%m-%d %H:%M:%S}Z  {e.kind:<9} {where:<24} x{e.count:<6} "
                      f"{e.detail}")  # fmt: skip
+    if jobs:
+        failing = [j for j in jobs if j.problems]
+        lines.append(f"TimescaleDB jobs: {len(jobs)}, {len(failing)} with problems")
+        lines += [f"  {j.describe()}" for j in jobs]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from riskengine.errors import InputError
+from riskengine.store.tsjobs import MODES as JOB_MODES
 
 PREFIX = "RISKENGINE_"
 
@@ -42,6 +43,8 @@ class Settings:
         symbol with daily bars in the store).
     log_format: ``json`` (default) or ``text``.
     log_level: ``info`` (default), ``debug``, ``warning``, ...
+    timescale_jobs: what to do about TimescaleDB's background jobs (docs/store.md): ``run``
+        (default: report their problems and run the late ones here), ``report`` or ``off``.
     """
 
     database_url: str | None = None
@@ -64,6 +67,7 @@ class Settings:
     key_cache_seconds: float = 5.0
     log_format: str = "json"
     log_level: str = "info"
+    timescale_jobs: str = "run"
 
     def __post_init__(self):
         for name in (
@@ -85,6 +89,11 @@ class Settings:
             )
         if self.log_format not in ("json", "text"):
             raise InputError(f"setting log_format must be json or text; got {self.log_format!r}.")
+        if self.timescale_jobs not in JOB_MODES:
+            raise InputError(
+                f"setting timescale_jobs must be one of {', '.join(JOB_MODES)}; got "
+                f"{self.timescale_jobs!r}."
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
