@@ -147,7 +147,7 @@ def test_unknown_extension(tmp_path):
             r"distribution \(montecarlo\) 'cornish-fisher' is not one of: normal, student-t",
         ),
         (dict(method="parametric", distribution="t"), r"is not one of: normal, student-t, corn"),
-        (dict(method="parametric", distribution="student-t", df=2), r"df must be > 2"),
+        (dict(method="parametric", distribution="student-t", df=2), r"df must be >= 2.5"),
         (dict(mean="ewma"), r"mean 'ewma' is not one of: zero, sample"),
         (dict(as_of="yesterday"), r"as_of 'yesterday' is not an ISO date"),
         (dict(method="montecarlo", seed=-1), r"seed must be a non-negative integer"),

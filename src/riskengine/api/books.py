@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 
+from riskengine.api.jsonbody import JsonRoute, check_depth
 from riskengine.api.problems import ApiProblem, JSONResponse
 from riskengine.api.schemas import (
     MAX_ID,
@@ -15,11 +16,13 @@ from riskengine.api.schemas import (
     PortfolioIn,
     PortfolioItem,
     PortfolioOut,
+    Problem,
+    printable,
 )
 from riskengine.api.state import ApiState, get_state, tenant
 from riskengine.instruments.book import book_records
 
-router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"])
+router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
 BookId = Annotated[int, Path(ge=1, le=MAX_ID, description="the portfolio's id")]
@@ -45,43 +48,109 @@ async def create_portfolio(body: PortfolioIn, state: State, who: Tenant):
     return _created(await state.run(state.books.save, who, _doc(body)))
 
 
+UPLOAD_TYPES = ("csv", "json")
+UPLOAD_FIELDS = ("file", "name", "base_currency")
+
+
 @router.post(
     "/upload",
     status_code=201,
     response_model=PortfolioOut,
     summary="Create a portfolio from a book file (.csv or .json, docs/formats.md)",
+    responses={415: {"model": Problem, "description": "The file is not .csv or .json"}},
 )
 async def upload_portfolio(
+    request: Request,
     state: State,
     who: Tenant,
     file: Annotated[UploadFile, File(description="the book: .csv or .json")],
     name: Annotated[str | None, Form(max_length=200)] = None,
     base_currency: Annotated[str, Form(min_length=3, max_length=3)] = "USD",
 ):
+    form = await request.form()  # parsed once already: FastAPI keeps it
+    for field in UPLOAD_FIELDS:
+        if (n := len(form.getlist(field))) > 1:
+            raise _upload_problem(
+                field,
+                f"{n} parts",
+                f"the form has {n} parts named {field!r}; send one (one book per upload: "
+                "upload each file on its own).",
+            )
     filename = file.filename or "upload"
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix not in ("csv", "json", "txt"):
+    if suffix not in UPLOAD_TYPES:
         raise ApiProblem(
             415,
             "unsupported-file",
             "Unsupported file",
-            f"file {filename!r} is not .csv or .json; upload a book in the format "
-            "of docs/formats.md.",
+            f"file {filename!r} is not .csv or .json; upload a book in one of those formats "
+            "(docs/formats.md), named with its extension.",
         )
     raw = await file.read()
+    if suffix == "json":  # a deep document is refused here, before the loader recurses into it
+        check_depth(raw, what=f"file {filename!r}", field="file")
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ApiProblem(
-            422,
-            "invalid-input",
-            "Invalid file",
-            f"file {filename!r} is not UTF-8 text; save it as UTF-8 CSV or JSON.",
+    except UnicodeDecodeError as exc:
+        raise _upload_problem(
+            "file",
+            filename,
+            f"file {filename!r} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8 CSV or JSON.",
+            kind="invalid-input",
         ) from None
-    records, doc_name = book_records(text, "json" if suffix == "json" else "csv", filename)
-    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
-    doc = {"name": name or doc_name or stem, "base_currency": base_currency, "positions": records}
+    try:
+        records, doc_name = book_records(text, suffix, filename)
+    except RecursionError:  # a loader that recursed too deep: the file is nested too deep
+        raise _upload_problem(
+            "file",
+            filename,
+            f"file {filename!r} is nested too deeply to read; a book is a list of flat "
+            "position objects (docs/formats.md).",
+            kind="invalid-input",
+        ) from None
+    if name is not None:
+        book_name, field, label = name, "name", "the name form field"
+    elif doc_name:
+        book_name, field, label = doc_name, "file.name", f"the name in file {filename!r}"
+    else:
+        stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+        book_name, field, label = stem or "upload", "file.filename", "the file's name"
+    _check_text(field, label, book_name, 1, NAME_LENGTH)
+    _check_text("base_currency", "base_currency", base_currency, 3, 3)
+    doc = {"name": book_name, "base_currency": base_currency, "positions": records}
     return _created(await state.run(state.books.save, who, doc))
+
+
+NAME_LENGTH = 200
+
+
+def _check_text(field: str, label: str, value: str, min_length: int, max_length: int) -> None:
+    """``value`` (``label`` in the detail) is printable text of ``min_length`` to
+    ``max_length`` characters, as the same field of a JSON request must be."""
+    if not min_length <= len(value) <= max_length:
+        raise _upload_problem(
+            field,
+            value,
+            f"{label} is {len(value)} characters long; it must have {min_length} to "
+            f"{max_length}. Shorten it, or give the name form field (it overrides the file's).",
+        )
+    try:
+        printable(value)
+    except ValueError as exc:
+        raise _upload_problem(field, value, f"{label} {exc}.") from None
+
+
+def _upload_problem(field: str, value: str, detail: str, *, kind: str = "validation"):
+    short = value if len(value) <= 80 else value[:77] + "..."
+    title = "Invalid request" if kind == "validation" else "Invalid file"
+    return ApiProblem(
+        422,
+        kind,
+        title,
+        detail,
+        errors=[{"field": field, "value": short, "problem": detail}],
+    )
 
 
 @router.get("/{portfolio_id}", response_model=PortfolioDetail, summary="A portfolio")

@@ -17,6 +17,7 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from riskengine.api.jsonbody import parse_json
 from riskengine.api.problems import ApiProblem
 from riskengine.api.schemas import RiskRequest
 from riskengine.api.state import ApiState, ws_tenant
@@ -65,8 +66,11 @@ async def live(ws: WebSocket):
     sender = asyncio.create_task(_send(ws, sub))
     try:
         while True:
-            text = await ws.receive_text()
-            await _handle(state, sub, text)
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            text = message.get("text")  # a binary frame is read as UTF-8 JSON too
+            await _handle(state, sub, text if text is not None else message.get("bytes") or b"")
     except WebSocketDisconnect:
         pass
     finally:
@@ -82,11 +86,11 @@ async def _send(ws: WebSocket, sub: Subscriber) -> None:
         await ws.send_text(_dumps(message))
 
 
-async def _handle(state: ApiState, sub: Subscriber, text: str) -> None:
+async def _handle(state: ApiState, sub: Subscriber, text: str | bytes) -> None:
     try:
-        msg = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        sub.send(_error('the message is not JSON; send {"action": "watch", "portfolio_id": 1}.'))
+        msg = parse_json(text, what="the message", field="message")
+    except ApiProblem as exc:  # not JSON, or nested too deep
+        sub.send(_error(f'{exc.detail} Send e.g. {{"action": "watch", "portfolio_id": 1}}.'))
         return
     action = msg.get("action") if isinstance(msg, dict) else None
     if action == "ping":

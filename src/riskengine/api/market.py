@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AfterValidator
 
+from riskengine.api.jsonbody import JsonRoute
 from riskengine.api.problems import JSONResponse
-from riskengine.api.schemas import PricesOut, SymbolsOut
+from riskengine.api.schemas import PRINTABLE, PricesOut, SymbolsOut, printable
 from riskengine.api.state import ApiState, get_state, tenant
 
-router = APIRouter(prefix="/api/v1/market", tags=["market data"])
+router = APIRouter(prefix="/api/v1/market", tags=["market data"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
 
@@ -40,7 +42,15 @@ async def symbols(state: State, _: Tenant):
 async def prices(
     state: State,
     _: Tenant,
-    symbols: Annotated[str | None, Query(max_length=10_000, description="comma-separated")] = None,
+    symbols: Annotated[
+        str | None,
+        Query(
+            max_length=10_000,
+            description="comma-separated",
+            json_schema_extra={"pattern": PRINTABLE},
+        ),
+        AfterValidator(lambda v: v if v is None else printable(v)),
+    ] = None,
 ):
     history = await state.run(state.market.history)
     live = await state.run(state.market.market)
@@ -63,7 +73,11 @@ async def prices(
 
 @router.get("/bars/{symbol}", summary="Bars of a symbol (1-minute or daily)")
 async def bars(
-    symbol: str,
+    symbol: Annotated[
+        str,
+        Path(min_length=1, max_length=64, json_schema_extra={"pattern": PRINTABLE}),
+        AfterValidator(printable),
+    ],
     state: State,
     _: Tenant,
     interval: Literal["1m", "1d"] = "1d",

@@ -11,7 +11,7 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from riskengine.api.problems import problem_response
+from riskengine.api.problems import ApiProblem, problem_response
 
 BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2.5, 5, 10, 30)
 access = logging.getLogger("riskengine.access")
@@ -97,30 +97,35 @@ class RequestMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen[0] += len(message.get("body", b""))
-                if seen[0] > limit:
-                    raise _BodyTooLarge()
+                if seen[0] > limit:  # a chunked body (no Content-Length) grew over the limit
+                    raise BodyTooLarge(self._too_large_detail(""))
             return message
+
+        responded = [False]
 
         async def tracking_send(message):
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status[0], responded[0] = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            await self._too_large("")(scope, receive, send)
+        except BodyTooLarge as exc:  # read outside the routes' handlers (a mounted app)
+            if responded[0]:  # the response has started: nothing more can be said
+                raise
+            await problem_response(None, 413, exc.kind, exc.title, exc.detail)(scope, receive, send)
             status[0] = 413
         self._done(scope, status[0], started)
 
+    def _too_large_detail(self, size: str) -> str:
+        return (
+            f"the request body {size}exceeds the limit of {self.max_body} bytes; send a "
+            "smaller body (split the book) or raise RISKENGINE_MAX_BODY_BYTES."
+        )
+
     def _too_large(self, size: str):
         return problem_response(
-            None,
-            413,
-            "too-large",
-            "Request too large",
-            f"the request body {size}exceeds the limit of {self.max_body} bytes; send a "
-            "smaller body (split the book) or raise RISKENGINE_MAX_BODY_BYTES.",
+            None, 413, "too-large", "Request too large", self._too_large_detail(size)
         )
 
     def _done(self, scope, status: int, started: float) -> None:
@@ -146,8 +151,12 @@ class RequestMiddleware:
             )
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(ApiProblem):
+    """The body grew over the limit while it was read: answered 413 ``too-large`` by the
+    app's problem handlers (FastAPI passes an HTTPException raised while reading the body)."""
+
+    def __init__(self, detail: str):
+        super().__init__(413, "too-large", "Request too large", detail)
 
 
 class JsonFormatter(logging.Formatter):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from riskengine.api.problems import JSONResponse, problem_response
+from riskengine.api.jsonbody import JsonRoute
+from riskengine.api.problems import JSONResponse, problem_response, public_store_detail
+from riskengine.errors import RiskEngineError
+from riskengine.store.base import StoreError
 
-router = APIRouter(tags=["operations"])
+log = logging.getLogger("riskengine.api")
+router = APIRouter(tags=["operations"], route_class=JsonRoute)
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
@@ -29,12 +35,19 @@ async def readyz(request: Request):
     try:
         history = await state.run(check)
     except Exception as exc:  # any failure means not ready; the reason goes in the answer
+        log.warning("not ready: %s", exc)  # the whole reason, with paths and hosts, stays here
+        if isinstance(exc, StoreError):
+            reason = public_store_detail(exc)
+        elif isinstance(exc, RiskEngineError):  # e.g. no daily history: the user's way out
+            reason = str(exc)
+        else:
+            reason = "an unexpected error, in the server's log"
         return problem_response(
             request,
             503,
             "not-ready",
             "Not ready",
-            f"the store is not ready: {exc} (the service answers risk requests once this is "
+            f"the store is not ready: {reason} (the service answers risk requests once this is "
             "fixed; retry later)",
             headers={"Retry-After": "5"},
         )

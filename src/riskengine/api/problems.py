@@ -56,8 +56,9 @@ class RawJSONResponse(Response):
     media_type = "application/json"
 
 
-class ApiProblem(Exception):
-    """An error to answer with a problem document."""
+class ApiProblem(HTTPException):
+    """An error to answer with a problem document. An HTTPException, so that FastAPI passes it
+    through when it is raised while the request body is read or parsed."""
 
     def __init__(
         self,
@@ -69,10 +70,13 @@ class ApiProblem(Exception):
         errors=None,
         headers: dict[str, str] | None = None,
     ):
-        super().__init__(detail)
+        super().__init__(status, detail, headers)
         self.status, self.kind, self.title, self.detail = status, kind, title, detail
         self.errors = errors
         self.headers = headers
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 def problem_response(
@@ -148,7 +152,7 @@ def install(app: FastAPI) -> None:
                 {
                     "field": _field(loc),
                     "value": _short(e.get("input")),
-                    "problem": e.get("msg", "invalid"),
+                    "problem": e.get("msg", "invalid").removeprefix("Value error, "),
                 }
             )
         first = errors[0] if errors else {"field": "body", "value": "", "problem": "invalid"}
@@ -167,9 +171,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
+        titles = {
+            400: "Bad request",
+            404: "Not found",
+            405: "Method not allowed",
+            401: "Unauthorized",
+        }
         detail = str(exc.detail)
-        if exc.status_code == 404 and detail == "Not Found":
+        if exc.status_code == 400:  # a body the server could not read (e.g. broken multipart)
+            detail = (
+                f"{detail.rstrip('.')}: the request body could not be read; send it as the "
+                "operation's schema says (a multipart form for uploads), see /api/v1/docs."
+            )
+        elif exc.status_code == 404 and detail == "Not Found":
             detail = f"no endpoint at {request.url.path}; the API is listed at /api/v1/docs."
         elif exc.status_code == 405:
             detail = (
@@ -205,11 +219,43 @@ def install(app: FastAPI) -> None:
 def engine_problem(request: Request | None, exc: RiskEngineError) -> Response:
     for cls, status, kind, title in ENGINE_PROBLEMS:
         if isinstance(exc, cls):
-            if status >= 500:
-                log.error("store error: %s", exc)
+            detail = str(exc)
+            if isinstance(exc, StoreError) and status >= 500:
+                where = f" on {request.method} {request.url.path}" if request is not None else ""
+                log.error("store error%s: %s", where, exc)
+                detail = public_store_detail(exc)
             headers = {"Retry-After": "5"} if status == 503 else None
-            return problem_response(request, status, kind, title, str(exc), headers=headers)
+            return problem_response(request, status, kind, title, detail, headers=headers)
     raise exc  # unreachable: RiskEngineError is the last entry
+
+
+def public_store_detail(exc: StoreError) -> str:
+    """What a client may read of a store error: what failed and what to do, never the
+    database's path, host, port or name, nor the driver's message (the server logs those)."""
+    text = str(exc)
+    if isinstance(exc, StoreUnavailable):
+        if "locked" in text or "busy" in text:
+            return (
+                "the database is busy (another process is writing to it); retry in a few seconds."
+            )
+        return (
+            "the database does not answer right now; retry in a few seconds. If it persists, "
+            "the server's operator will find the cause in its log."
+        )
+    if "is closed" in text or "shut down" in text:
+        return "the server is shutting down; retry in a few seconds."
+    return (
+        "the database refused the operation: a fault of the server, whose log has the cause. "
+        "Retry, and report it to the server's operator if it persists."
+    )
+
+
+def public_store_error(exc: StoreError) -> StoreError:
+    """``exc`` with its public detail (for text kept and shown later, such as a job's
+    ``error``); the original is logged here and chained by the caller."""
+    log.error("store error: %s", exc)
+    cls = StoreUnavailable if isinstance(exc, StoreUnavailable) else StoreError
+    return cls(public_store_detail(exc))
 
 
 def engine_problem_body(exc: RiskEngineError) -> dict:

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
-from riskengine.api.problems import ApiProblem, JSONResponse, RawJSONResponse, encode
+from riskengine.api.jsonbody import JsonRoute
+from riskengine.api.problems import (
+    ApiProblem,
+    JSONResponse,
+    RawJSONResponse,
+    encode,
+    public_store_error,
+)
 from riskengine.api.schemas import (
     BacktestReportOut,
     BacktestRequest,
@@ -19,12 +26,14 @@ from riskengine.api.schemas import (
     StressScenarioOut,
 )
 from riskengine.api.state import ApiState, get_state, tenant
+from riskengine.errors import InputError
 from riskengine.service.books import Book, make_book
 from riskengine.service.jobs import ControlledExecutor
 from riskengine.service.risk import risk_cost
+from riskengine.store.base import StoreError
 from riskengine.stress.scenarios import load_library
 
-router = APIRouter(prefix="/api/v1", tags=["risk"])
+router = APIRouter(prefix="/api/v1", tags=["risk"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
@@ -55,6 +64,21 @@ def _book(state: ApiState, who: str, body) -> Book:
         return state.books.get(who, body.portfolio_id)
     doc = body.portfolio.model_dump(mode="json", exclude_none=True)
     return make_book(doc, max_positions=state.settings.max_positions, source="portfolio")
+
+
+def _public_errors(fn):
+    """A job's function whose store errors carry their public detail: a job's ``error`` is
+    shown to clients, and must not show the database's path, host or driver message."""
+
+    def job(control):
+        try:
+            return fn(control)
+        except StoreError as exc:
+            if isinstance(exc, InputError):  # the request's fault, said as such
+                raise
+            raise public_store_error(exc) from exc
+
+    return job
 
 
 def _wants_async(prefer: str | None) -> bool:
@@ -97,7 +121,8 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
                 tenant=who,
             )
 
-        return _job_response(state, await state.run(state.jobs.submit, who, "risk", request, job))
+        record = await state.run(state.jobs.submit, who, "risk", request, _public_errors(job))
+        return _job_response(state, record)
 
     def answer() -> bytes:  # computed and encoded on the compute pool, not the event loop
         return encode(state.risk.risk(book, request, tenant=who))
@@ -129,8 +154,10 @@ async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer 
             who,
             "stress",
             request,
-            lambda control: state.risk.stress(
-                book, request, ControlledExecutor(control, state.job_executor())
+            _public_errors(
+                lambda control: state.risk.stress(
+                    book, request, ControlledExecutor(control, state.job_executor())
+                )
             ),
         )
         return _job_response(state, record)
@@ -155,8 +182,10 @@ async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Pre
             who,
             "backtest",
             request,
-            lambda control: state.risk.backtest(
-                book, request, control, ControlledExecutor(control, state.job_executor())
+            _public_errors(
+                lambda control: state.risk.backtest(
+                    book, request, control, ControlledExecutor(control, state.job_executor())
+                )
             ),
         )
         return _job_response(state, record)

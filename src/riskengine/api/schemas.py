@@ -8,13 +8,77 @@ response models here document them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Confidence = Annotated[float, Field(gt=0, lt=1, examples=[0.99])]
+from riskengine.pipeline import MIN_STUDENT_T_DF
+
+# Numbers in request bodies are JSON numbers: not booleans (true is not 1), not strings, and
+# finite. An integer field also refuses 2.5 and 2.0.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Integer = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+
+# Names, symbols, ids, tags and currencies are printable text: no control character (NUL, tab,
+# newline, DEL, C1), which one database stores and another refuses, and no page shows.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PRINTABLE = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+
+
+def printable(value: str) -> str:
+    """``value`` if it holds no control character, else ValueError naming the first one."""
+    bad = CONTROL.search(value)
+    if bad is not None:
+        raise ValueError(
+            f"holds the control character U+{ord(bad.group()):04X} at position {bad.start()}; "
+            "names, symbols, ids, tags and currencies are printable text: remove it"
+        )
+    return value
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    """A printable string of ``min_length`` to ``max_length`` characters (the OpenAPI schema
+    gives the rule as a pattern; the validator names the character)."""
+    return Annotated[
+        str,
+        Field(
+            min_length=min_length, max_length=max_length, json_schema_extra={"pattern": PRINTABLE}
+        ),
+        AfterValidator(printable),
+    ]
+
+
+def printable_tree(value: Any, name: str = "") -> Any:
+    """``value`` (JSON: dicts, lists, strings, numbers) if none of its strings, keys included,
+    holds a control character; else ValueError naming where (below ``name``)."""
+    stack = [(value, name)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            try:
+                printable(node)
+            except ValueError as exc:
+                raise ValueError(f"{where or 'the value'} {exc}") from None
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                stack += [(k, f"{where}.{k!r} (a key)"), (v, f"{where}.{k}")]
+        elif isinstance(node, list):
+            stack += [(v, f"{where}[{i}]") for i, v in enumerate(node)]
+    return value
+
+
+Name = text(200, 1)
+Symbol = text(64)
+Currency = text(3, 3)
+Tag = text(200)
+Confidence = Annotated[Number, Field(gt=0, lt=1, examples=[0.99])]
 MAX_ID = 2**63 - 1
+Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
 Method = Literal["historical", "parametric", "montecarlo"]
+MAX_IMPLIED_VOL = 10.0  # 1000% a year
+MAX_RATE = 1.0  # rates and dividend yields within [-100%, 100%] a year
 
 
 class Strict(BaseModel):
@@ -24,20 +88,20 @@ class Strict(BaseModel):
 class PositionIn(Strict):
     """One position in the book format of docs/formats.md."""
 
-    id: Annotated[str, Field(max_length=200)] | None = None
-    symbol: Annotated[str, Field(max_length=64)] | None = None
-    quantity: float
+    id: Tag | None = None
+    symbol: Symbol | None = None
+    quantity: Number
     instrument_type: Literal["equity", "fx", "future", "option"] = "equity"
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    tags: str | dict[str, str] | list[str] | None = None
-    underlying: Annotated[str, Field(max_length=64)] | None = None
-    strike: float | None = None
+    currency: Currency | None = None
+    tags: Tag | dict[Tag, Tag] | list[Tag] | None = None
+    underlying: Symbol | None = None
+    strike: Number | None = None
     expiry: dt.date | None = None
     option_type: Literal["call", "put"] | None = None
-    implied_vol: float | None = None
-    rate: float | None = None
-    dividend_yield: float | None = None
-    multiplier: float | None = None
+    implied_vol: Annotated[Number, Field(gt=0, le=MAX_IMPLIED_VOL)] | None = None
+    rate: Annotated[Number, Field(ge=-MAX_RATE, le=MAX_RATE)] | None = None
+    dividend_yield: Annotated[Number, Field(ge=-MAX_RATE, le=MAX_RATE)] | None = None
+    multiplier: Number | None = None
     exercise: Literal["european", "american"] | None = None
     underlying_type: Literal["equity", "future", "fx"] | None = None
 
@@ -47,8 +111,8 @@ class LimitIn(Strict):
 
     measure: Literal["value_at_risk", "expected_shortfall"] = "value_at_risk"
     confidence: Confidence = 0.99
-    limit: Annotated[float, Field(gt=0, examples=[250_000.0])]
-    tag: Annotated[str, Field(max_length=200, examples=["sector=tech"])] | None = None
+    limit: Annotated[Number, Field(gt=0, examples=[250_000.0])]
+    tag: Annotated[Tag, Field(examples=["sector=tech"])] | None = None
 
 
 class LimitOut(BaseModel):
@@ -59,8 +123,8 @@ class LimitOut(BaseModel):
 
 
 class PortfolioIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)] = "portfolio"
-    base_currency: Annotated[str, Field(min_length=3, max_length=3)] = "USD"
+    name: Name = "portfolio"
+    base_currency: Currency = "USD"
     positions: Annotated[list[PositionIn], Field(min_length=1)]
     limits: list[LimitIn] = []
 
@@ -111,23 +175,23 @@ class PortfolioItem(BaseModel):
 class ModelOptions(Strict):
     """Model parameters shared by risk requests and backtests (docs/conventions.md)."""
 
-    window: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    window: Annotated[Integer, Field(ge=1, le=100_000)] | None = None
     as_of: dt.date | None = None
     distribution: Literal["normal", "student-t", "cornish-fisher"] | None = None
-    df: Annotated[float, Field(gt=2, le=1000)] | None = None
+    df: Annotated[Number, Field(ge=MIN_STUDENT_T_DF, le=1000)] | None = None
     mean: Literal["zero", "sample"] | None = None
-    n_scenarios: Annotated[int, Field(ge=100, le=10_000_000)] | None = None
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    n_scenarios: Annotated[Integer, Field(ge=100, le=10_000_000)] | None = None
+    seed: Annotated[Integer, Field(ge=0, le=2**63 - 1)] | None = None
     revaluation: Literal["grid", "full"] | None = None
     approximation: Literal["delta-gamma", "delta"] | None = None
     historical_scaling: Literal["overlapping", "sqrt"] | None = None
     covariance: Literal["sample", "ewma", "ledoit-wolf"] | None = None
-    ewma_lambda: Annotated[float, Field(gt=0, lt=1)] | None = None
-    half_life: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    ewma_lambda: Annotated[Number, Field(gt=0, lt=1)] | None = None
+    half_life: Annotated[Number, Field(gt=0, le=10_000)] | None = None
     historical_weighting: Literal["none", "age", "filtered"] | None = None
-    decay: Annotated[float, Field(gt=0, le=1)] | None = None
+    decay: Annotated[Number, Field(gt=0, le=1)] | None = None
     sampling: Literal["plain", "antithetic", "sobol"] | None = None
-    n_scrambles: Annotated[int, Field(ge=2, le=1024)] | None = None
+    n_scrambles: Annotated[Integer, Field(ge=2, le=1024)] | None = None
     return_model: Literal["simple", "log"] | None = None
     bad_prints: Literal["exclude", "refuse", "use"] | None = None
 
@@ -135,15 +199,15 @@ class ModelOptions(Strict):
 class RiskRequest(ModelOptions):
     """A risk run: a stored book (``portfolio_id``) or an inline one (``portfolio``)."""
 
-    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    portfolio_id: Id | None = None
     portfolio: PortfolioIn | None = None
     method: Method = "historical"
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
-    horizon_days: Annotated[int, Field(ge=1, le=250)] = 1
+    horizon_days: Annotated[Integer, Field(ge=1, le=250)] = 1
     preset: Literal["basel", "frtb", "stressed"] | None = None
     calibration_end: dt.date | None = None
     contributions: Literal["none", "components", "full"] = "components"
-    live: bool = True
+    live: Flag = True
 
     model_config = ConfigDict(
         extra="forbid",
@@ -163,12 +227,14 @@ class RiskRequest(ModelOptions):
 
 
 class StressRequest(Strict):
-    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    portfolio_id: Id | None = None
     portfolio: PortfolioIn | None = None
-    scenarios: (
-        Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=200)] | None
-    ) = None
-    custom: Annotated[list[dict[str, Any]], Field(max_length=200)] = []
+    scenarios: Annotated[list[Tag], Field(max_length=200)] | None = None
+    custom: Annotated[
+        list[dict[str, Any]],
+        Field(max_length=200),
+        AfterValidator(lambda v: printable_tree(v, "custom")),
+    ] = []
     as_of: dt.date | None = None
 
     model_config = ConfigDict(
@@ -192,13 +258,13 @@ class StressRequest(Strict):
 
 
 class BacktestRequest(ModelOptions):
-    portfolio_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    portfolio_id: Id | None = None
     portfolio: PortfolioIn | None = None
     methods: Annotated[list[Method], Field(min_length=1, max_length=3)] = ["historical"]
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
     start: dt.date | None = None
     end: dt.date | None = None
-    null_simulations: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    null_simulations: Annotated[Integer, Field(ge=0, le=10_000)] | None = None
 
 
 # --- responses ----------------------------------------------------------------------------

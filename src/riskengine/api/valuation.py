@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from riskengine.api.books import BookId
+from riskengine.api.jsonbody import JsonRoute
 from riskengine.api.problems import JSONResponse
 from riskengine.api.schemas import Problem, ValuationOut
 from riskengine.api.state import ApiState, get_state, tenant
 from riskengine.service.valuation import value_positions
 
-router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"])
+router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
 
