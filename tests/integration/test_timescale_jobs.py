@@ -197,3 +197,22 @@ def test_riskengine_quality_lists_the_jobs_and_their_problems(pg_url, ts_store):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert "TimescaleDB jobs: 2, 1 with problems" in table.stdout, table.stdout
+
+
+def test_the_api_reports_the_jobs_in_readiness_and_metrics(pg_url, ts_store, bundled_history):
+    from integration.api_support import api_settings, start_api
+
+    ts_store.import_daily(bundled_history)
+    job_id = _jobs(pg_url)["bars_1m"]
+    _sql(pg_url, "SELECT alter_job(%s, scheduled => false)", (job_id,))
+    server = start_api(ts_store, api_settings(timescale_jobs="report"))
+    try:
+        ready = server.anonymous.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        (problem,) = ready.json()["store_jobs"]
+        assert f"TimescaleDB job {job_id} (refresh of bars_1m)" in problem
+        assert "not scheduled" in problem
+        text = server.anonymous.get("/metrics").text
+        assert "riskengine_store_jobs_failing 1.0" in text
+    finally:
+        server.close()

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
         set_blas_threads(1)  # requests run in parallel threads: one BLAS thread each
         own_store = store is None
         st = open_store(settings.database_url) if own_store else store
+        st.keep_background_jobs(mode=settings.timescale_jobs)  # TimescaleDB's, docs/store.md
         service = ingest
         started_ingest = None
         if service is None and settings.feed_url:

@@ -63,6 +63,11 @@ class Metrics:
         self.subscribers = Gauge(
             "riskengine_live_subscribers", "WebSocket clients connected", registry=r
         )
+        self.store_jobs_failing = Gauge(
+            "riskengine_store_jobs_failing",
+            "TimescaleDB background jobs with a problem, as last checked (docs/store.md)",
+            registry=r,
+        )
 
 
 class RequestMiddleware:

@@ -30,10 +30,10 @@ async def readyz(request: Request):
 
     def check():
         state.store.schema_version()
-        return state.market.history()
+        return state.market.history(), state.store.background_jobs()
 
     try:
-        history = await state.run(check)
+        history, store_jobs = await state.run(check)
     except Exception as exc:  # any failure means not ready; the reason goes in the answer
         log.warning("not ready: %s", exc)  # the whole reason, with paths and hosts, stays here
         if isinstance(exc, StoreError):
@@ -58,6 +58,8 @@ async def readyz(request: Request):
             "last_closed_date": history.last_date.isoformat(),
             "jobs": state.jobs.depth,
             "store": type(state.store).__name__,
+            # TimescaleDB's background jobs with a problem (docs/store.md); ready all the same
+            "store_jobs": [j.describe() for j in store_jobs if j.problems],
         }
     )
 

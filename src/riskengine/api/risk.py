@@ -194,7 +194,7 @@ async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Pre
 
 @router.get("/jobs", response_model=list[Job], tags=["jobs"], summary="The tenant's jobs")
 async def jobs(state: State, who: Tenant, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    return JSONResponse([job_view(r) for r in await state.run(state.store.jobs, who, limit=limit)])
+    return JSONResponse([job_view(r) for r in await state.run(state.jobs.jobs, who, limit=limit)])
 
 
 def _missing(job_id: str) -> ApiProblem:

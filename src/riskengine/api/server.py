@@ -202,6 +202,7 @@ async def _demo_on(sock, settings: Settings, prices: Path, book_path: Path, rate
 
     fresh_demo_store(settings.database_url)
     store = open_store(settings.database_url)
+    store.keep_background_jobs(mode=settings.timescale_jobs)
     try:
         history = load_prices(prices)
         n = await asyncio.to_thread(store.import_daily, history)

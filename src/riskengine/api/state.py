@@ -61,10 +61,13 @@ class ApiState:
         return float(self.ingest.metrics.ticks_stored) if self.ingest is not None else 0.0
 
     def refresh_metrics(self) -> None:
-        """Copy the ingest service's counters into the metrics (before a scrape)."""
+        """Copy the ingest service's counters into the metrics (before a scrape), and the
+        TimescaleDB jobs' problems as last checked (no query here: this runs on the loop)."""
         if self.ingest is not None:
             for name, value in self.ingest.metrics.as_dict().items():
                 self.metrics.ingest.labels(name).set(value)
+        jobs = getattr(self.store, "last_background_jobs", [])
+        self.metrics.store_jobs_failing.set(sum(1 for j in jobs if j.problems))
 
     def _ingest_rate(self) -> float:
         now, stored = time.monotonic(), self._ingest_stored()

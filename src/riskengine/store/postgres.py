@@ -314,6 +314,8 @@ class PostgresStore:
         self._ran_here: dict[int, dt.datetime] = {}  # TimescaleDB job id -> our last run_job
         self._tried_here: dict[int, dt.datetime] = {}  # ... -> our last attempt
         self._keeper: threading.Thread | None = None
+        #: the jobs as last read (by the keeper or a caller), for metrics that must not query
+        self.last_background_jobs: list[BackgroundJob] = []
         self._closing = threading.Event()
         self._pool = ConnectionPool(
             url,
@@ -1024,7 +1026,9 @@ class PostgresStore:
         if not self.capabilities.timescaledb:
             return []
         with self._connection() as conn:
-            return job_health(conn, now or utc_now(), dict(self._ran_here))
+            jobs = job_health(conn, now or utc_now(), dict(self._ran_here))
+        self.last_background_jobs = jobs
+        return jobs
 
     def run_late_jobs(
         self, *, now: dt.datetime | None = None
