@@ -216,3 +216,54 @@ def test_the_api_reports_the_jobs_in_readiness_and_metrics(pg_url, ts_store, bun
         assert "riskengine_store_jobs_failing 1.0" in text
     finally:
         server.close()
+
+
+def test_a_policy_run_between_writes_loses_no_bar(pg_url, ts_store):
+    """Ticks written above the invalidation threshold are not logged by TimescaleDB; a scheduled
+    refresh (its window: the last two hours) then moves the threshold past them without
+    materialising their buckets. Their bars must still be read (CI caught the scheduler doing
+    this during a server restart: a 1-minute bar of the first batch was gone)."""
+    from integration.test_store import _bars_as_dict, _oracle_bars, tick
+
+    first, second = [tick(i) for i in range(10)], [tick(i) for i in range(10, 30)]
+    assert ts_store.write_ticks(first).inserted == 10
+    job_id = _jobs(pg_url)["bars_1m"]
+    _sql(pg_url, "CALL run_job(%s)", (job_id,))  # what the scheduler may do at any moment
+    assert _bars_as_dict(ts_store, ["BTC-USD"]) == _oracle_bars(first)
+    assert ts_store.write_ticks(second).inserted == 20
+    assert _bars_as_dict(ts_store, ["BTC-USD"]) == _oracle_bars(first + second)
+
+
+def test_a_refresh_that_strands_an_invalidation_is_done_again(pg_url, ts_store, monkeypatch):
+    """TimescaleDB 2.28 can return from a refresh that ran beside another (its scheduler's
+    policy) with an invalidation of the window left in the materialisation log and the bucket
+    not materialised (upstream timescale/timescaledb#10219): below the watermark, that bucket
+    is then missing from the bars. CI met it once: the first minute of a backfill gone. The
+    upstream race cannot be timed from here, so the refresh is made to leave its window's
+    invalidation behind once, as the bug does; the write must see it and refresh again."""
+    from integration.test_store import _bars_as_dict, _oracle_bars, tick
+
+    real = ts_store._call_refresh
+    stranded = []
+
+    def strand_once(conn, view, start, end):
+        if not stranded:  # the buggy refresh: nothing materialised, the entry left behind
+            (mat_id,) = conn.execute(
+                "SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
+                "WHERE user_view_name = %s",
+                (view,),
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO _timescaledb_catalog.continuous_aggs_materialization_invalidation_log "
+                "VALUES (%s, %s, %s)", (mat_id, start, end - 1)
+            )  # fmt: skip
+            stranded.append((view, start, end))
+            return
+        real(conn, view, start, end)
+
+    monkeypatch.setattr(ts_store, "_call_refresh", strand_once)
+    first, second = [tick(i) for i in range(10)], [tick(i) for i in range(10, 30)]
+    assert ts_store.write_ticks(first).inserted == 10
+    assert ts_store.write_ticks(second).inserted == 20
+    assert stranded  # the fault was injected
+    assert _bars_as_dict(ts_store, ["BTC-USD"]) == _oracle_bars(first + second)

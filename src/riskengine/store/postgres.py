@@ -311,6 +311,7 @@ class PostgresStore:
         self._pending: list[tuple[int, int]] = []  # (first_us, last_us) still to refresh
         self._pending_lock = threading.Lock()
         self._last_refresh = 0.0
+        self._mat_ids: dict[str, int] = {}  # continuous aggregate -> materialisation id
         self._ran_here: dict[int, dt.datetime] = {}  # TimescaleDB job id -> our last run_job
         self._tried_here: dict[int, dt.datetime] = {}  # ... -> our last attempt
         self._keeper: threading.Thread | None = None
@@ -621,21 +622,48 @@ class PostgresStore:
             try:
                 for view, start, end in windows:
                     while True:
+                        cause: BaseException | None = None
                         try:
-                            conn.execute(self._refresh_sql, (view, from_us(start), from_us(end)))
-                            break
+                            self._call_refresh(conn, view, start, end)
                         except pgerrors.LockNotAvailable as exc:
-                            if time.monotonic() + delay > deadline:
-                                raise StoreUnavailable(
-                                    f"PostgreSQL at {self.where}: the ticks are stored but "
-                                    f"{view} could not be refreshed ({_first_line(exc)}); "
-                                    "write the batch again to refresh it."
-                                ) from exc
-                            time.sleep(delay)
-                            delay = min(delay * 2, 0.5)
+                            why, cause = _first_line(exc), exc
+                        else:
+                            if not self._stranded(conn, view, start, end):
+                                break
+                            why = "an invalidation of the window was left in its log"
+                            logger.warning(
+                                "store: TimescaleDB's refresh of %s [%s, %s) left %s; "
+                                "refreshing again", view, from_us(start), from_us(end), why
+                            )  # fmt: skip
+                        if time.monotonic() + delay > deadline:
+                            raise StoreUnavailable(
+                                f"PostgreSQL at {self.where}: the ticks are stored but "
+                                f"{view} could not be refreshed ({why}); "
+                                "write the batch again to refresh it."
+                            ) from cause
+                        time.sleep(delay)  # back-off before the next try, bounded above
+                        delay = min(delay * 2, 0.5)
             finally:
                 if not conn.closed:
                     conn.autocommit = False
+
+    def _call_refresh(self, conn: psycopg.Connection, view: str, start: int, end: int) -> None:
+        conn.execute(self._refresh_sql, (view, from_us(start), from_us(end)))
+
+    def _stranded(self, conn: psycopg.Connection, view: str, start: int, end: int) -> bool:
+        """Whether TimescaleDB's materialisation log still holds an invalidation inside
+        [start, end) after a refresh of that window returned. A refresh run beside another
+        (the scheduler's policy) can leave one in TimescaleDB 2.28 (timescale/timescaledb
+        #10219); below the watermark its bucket is then missing from the view, until a refresh
+        of the window is run again, which processes it."""
+        mat_id = self._mat_ids.get(view)
+        if mat_id is None:
+            row = conn.execute(_MATERIALIZATION_ID, (view,)).fetchone()
+            if row is None:
+                raise StoreError(f"{view} is not a continuous aggregate")
+            mat_id = self._mat_ids[view] = int(row[0])
+        # the log's bounds are inclusive, in the hypertable's time unit (microseconds)
+        return conn.execute(_STRANDED, (mat_id, end, start)).fetchone() is not None
 
     def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
         sql, params = "SELECT count(*) FROM ticks WHERE true", []
@@ -1159,6 +1187,15 @@ COMPRESS_AFTER = "7 days"
 _INVALIDATION_THRESHOLD = (
     "SELECT watermark FROM _timescaledb_catalog.continuous_aggs_invalidation_threshold "
     "WHERE hypertable_id = %s"
+)
+_MATERIALIZATION_ID = (
+    "SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
+    "WHERE user_view_schema = current_schema() AND user_view_name = %s"
+)
+_STRANDED = (
+    "SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log "
+    "WHERE materialization_id = %s AND lowest_modified_value < %s "
+    "AND greatest_modified_value >= %s LIMIT 1"
 )
 _REFRESH_CAGG = "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz"
 # refresh policy per view: (start_offset, end_offset, schedule_interval); the window covers
