@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean postgres frontend frontend-test chromium
+.PHONY: run test bench lint venv clean postgres frontend frontend-test chromium golden
 
 venv: $(STAMP)
 
@@ -95,6 +95,11 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/scale.py
+
+# The reference corpus of reports (tests/golden/corpus.py) that the tests compare at relative
+# 1e-12: regenerate it only for a change meant to move numbers, and say which moved and why.
+golden: $(STAMP)
+	$(BIN)/python tests/golden/corpus.py --write
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache test-artifacts \

@@ -33,8 +33,7 @@ from riskengine.stress import (
     run_scenarios,
     worst_window,
 )
-
-__version__ = "0.1.0"
+from riskengine.version import __version__ as __version__
 
 __all__ = [
     "BacktestResult",

@@ -21,6 +21,7 @@ from riskengine.pricing.exposures import book_exposures
 from riskengine.report import RiskReport
 from riskengine.scale.local import LocalExecutor
 from riskengine.scenarios.historical import SCALINGS
+from riskengine.version import __version__
 
 PARAMETRIC_DISTRIBUTIONS = ("normal", "student-t", "cornish-fisher")
 MONTECARLO_DISTRIBUTIONS = ("normal", "student-t")
@@ -355,8 +356,6 @@ def compute_risk(
     if result.pnl is not None:
         counts, edges = np.histogram(result.pnl, bins=60)
         histogram = {"edges": edges.tolist(), "counts": counts.tolist()}
-    from riskengine import __version__
-
     provenance = {
         "seed": None,
         "data_snapshot_id": history.snapshot_id(calibration, spec.window, universe),

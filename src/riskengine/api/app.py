@@ -17,11 +17,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from riskengine import __version__
 from riskengine.api import books, live, market, ops, problems, risk, valuation
 from riskengine.api.observe import Metrics, RequestMiddleware
 from riskengine.api.state import ApiState
 from riskengine.service.settings import Settings
+from riskengine.version import __version__
 
 log = logging.getLogger("riskengine.api")
 

@@ -29,6 +29,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
 from riskengine.market.quality import screen_bad_prints
 from riskengine.pricing.book import compile_book
+from riskengine.version import __version__
 
 BACKTEST_PATHS = 2_000  # Monte Carlo paths per day unless n_scenarios is given
 NULL_SIMULATIONS = 2_000  # simulated backtests behind the Z2 p-value
@@ -346,8 +347,6 @@ def run_backtest(
             dataclasses.replace(r, data_quality=(*bad_print_flags, *r.data_quality))
             for r in results
         )
-    from riskengine import __version__
-
     first = int(rows[0]) - spec.window
     last = int(rows[-1]) + 1
     parameters = {
