@@ -234,36 +234,54 @@ def test_a_policy_run_between_writes_loses_no_bar(pg_url, ts_store):
     assert _bars_as_dict(ts_store, ["BTC-USD"]) == _oracle_bars(first + second)
 
 
-def test_a_refresh_that_strands_an_invalidation_is_done_again(pg_url, ts_store, monkeypatch):
+@pytest.mark.parametrize("left_in", ["materialisation log", "hypertable log", "no log"])
+def test_a_refresh_that_leaves_an_invalidation_behind_is_done_again(
+    pg_url, ts_store, monkeypatch, left_in
+):
     """TimescaleDB 2.28 can return from a refresh that ran beside another (its scheduler's
-    policy) with an invalidation of the window left in the materialisation log and the bucket
-    not materialised (upstream timescale/timescaledb#10219): below the watermark, that bucket
-    is then missing from the bars. CI met it once: the first minute of a backfill gone. The
-    upstream race cannot be timed from here, so the refresh is made to leave its window's
-    invalidation behind once, as the bug does; the write must see it and refresh again."""
+    policy) without materialising a change committed before it (upstream
+    timescale/timescaledb#10219): the change's invalidation stays in a log and, once a later
+    refresh moves the watermark past its bucket, that bucket is missing from the bars. CI met
+    it twice: the first minute of a backfill gone. The upstream race cannot be timed from here,
+    so the first refresh is made to leave the window's invalidation behind, in the
+    materialisation log or (not even moved there) in the hypertable's log, or to lose it; the
+    write must see that the bars lack ticks and refresh again, and a later refresh must not
+    move the watermark past buckets that were never materialised."""
     from integration.test_store import _bars_as_dict, _oracle_bars, tick
 
     real = ts_store._call_refresh
-    stranded = []
+    skipped = []
 
-    def strand_once(conn, view, start, end):
-        if not stranded:  # the buggy refresh: nothing materialised, the entry left behind
-            (mat_id,) = conn.execute(
-                "SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
-                "WHERE user_view_name = %s",
-                (view,),
-            ).fetchone()
-            conn.execute(
-                "INSERT INTO _timescaledb_catalog.continuous_aggs_materialization_invalidation_log "
-                "VALUES (%s, %s, %s)", (mat_id, start, end - 1)
-            )  # fmt: skip
-            stranded.append((view, start, end))
+    def leave_once(conn, view, start, end, **kw):
+        if not skipped:  # the buggy refresh: nothing materialised, the entry left behind
+            if left_in == "materialisation log":
+                (mat_id,) = conn.execute(
+                    "SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
+                    "WHERE user_view_name = %s",
+                    (view,),
+                ).fetchone()
+                conn.execute(
+                    "INSERT INTO "
+                    "_timescaledb_catalog.continuous_aggs_materialization_invalidation_log "
+                    "VALUES (%s, %s, %s)", (mat_id, start, end - 1)
+                )  # fmt: skip
+            elif left_in == "no log":  # dropped: the refresh cannot know about it any more
+                for table, key in (
+                    ("continuous_aggs_hypertable_invalidation_log", "hypertable_id"),
+                    ("continuous_aggs_materialization_invalidation_log", "materialization_id"),
+                ):
+                    conn.execute(
+                        f"DELETE FROM _timescaledb_catalog.{table} WHERE {key} IN (SELECT "
+                        "raw_hypertable_id FROM _timescaledb_catalog.continuous_agg UNION SELECT "
+                        "mat_hypertable_id FROM _timescaledb_catalog.continuous_agg)"
+                    )
+            skipped.append((view, start, end))
             return
-        real(conn, view, start, end)
+        real(conn, view, start, end, **kw)
 
-    monkeypatch.setattr(ts_store, "_call_refresh", strand_once)
+    monkeypatch.setattr(ts_store, "_call_refresh", leave_once)
     first, second = [tick(i) for i in range(10)], [tick(i) for i in range(10, 30)]
     assert ts_store.write_ticks(first).inserted == 10
     assert ts_store.write_ticks(second).inserted == 20
-    assert stranded  # the fault was injected
+    assert skipped  # the fault was injected
     assert _bars_as_dict(ts_store, ["BTC-USD"]) == _oracle_bars(first + second)

@@ -292,10 +292,12 @@ class PostgresStore:
                 self.capabilities = detect_capabilities(conn)
                 # continuous aggregates: the id of the ticks hypertable, whose invalidation
                 # threshold says which buckets a write may have to refresh (write_ticks)
-                self._ticks_hypertable = self._refresh_sql = None
+                self._ticks_hypertable = self._refresh_sql = self._force_refresh_sql = None
                 if self.capabilities.continuous_aggregates:
                     self._ticks_hypertable = ticks_hypertable_id(conn)
                     self._refresh_sql = refresh_sql(conn)
+                    self._force_refresh_sql = refresh_sql(conn, force=True)
+                    self._watermark_sql = watermark_sql(conn)
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(
                 f"cannot connect to PostgreSQL at {self.where}: {_first_line(exc)}. Check that "
@@ -621,20 +623,24 @@ class PostgresStore:
             conn.autocommit = True  # TimescaleDB refuses to refresh inside a transaction
             try:
                 for view, start, end in windows:
+                    start = self._unmaterialised_start(conn, view, start)
+                    force = False
                     while True:
                         cause: BaseException | None = None
                         try:
-                            self._call_refresh(conn, view, start, end)
+                            self._call_refresh(conn, view, start, end, force=force)
                         except pgerrors.LockNotAvailable as exc:
                             why, cause = _first_line(exc), exc
                         else:
-                            if not self._stranded(conn, view, start, end):
+                            missing = self._missing_ticks(conn, view, start, end)
+                            if not missing:
                                 break
-                            why = "an invalidation of the window was left in its log"
+                            why = f"{missing} ticks of the window missing from it after a refresh"
                             logger.warning(
-                                "store: TimescaleDB's refresh of %s [%s, %s) left %s; "
-                                "refreshing again", view, from_us(start), from_us(end), why
+                                "store: %s [%s, %s): %s; refreshing again (forced)",
+                                view, from_us(start), from_us(end), why,
                             )  # fmt: skip
+                            force = True
                         if time.monotonic() + delay > deadline:
                             raise StoreUnavailable(
                                 f"PostgreSQL at {self.where}: the ticks are stored but "
@@ -647,23 +653,58 @@ class PostgresStore:
                 if not conn.closed:
                     conn.autocommit = False
 
-    def _call_refresh(self, conn: psycopg.Connection, view: str, start: int, end: int) -> None:
-        conn.execute(self._refresh_sql, (view, from_us(start), from_us(end)))
+    def _call_refresh(
+        self, conn: psycopg.Connection, view: str, start: int, end: int, *, force: bool = False
+    ) -> None:
+        sql = self._force_refresh_sql if force and self._force_refresh_sql else self._refresh_sql
+        conn.execute(sql, (view, from_us(start), from_us(end)))
 
-    def _stranded(self, conn: psycopg.Connection, view: str, start: int, end: int) -> bool:
-        """Whether TimescaleDB's materialisation log still holds an invalidation inside
-        [start, end) after a refresh of that window returned. A refresh run beside another
-        (the scheduler's policy) can leave one in TimescaleDB 2.28 (timescale/timescaledb
-        #10219); below the watermark its bucket is then missing from the view, until a refresh
-        of the window is run again, which processes it."""
+    def _materialization_id(self, conn: psycopg.Connection, view: str) -> int:
         mat_id = self._mat_ids.get(view)
         if mat_id is None:
             row = conn.execute(_MATERIALIZATION_ID, (view,)).fetchone()
             if row is None:
                 raise StoreError(f"{view} is not a continuous aggregate")
             mat_id = self._mat_ids[view] = int(row[0])
-        # the log's bounds are inclusive, in the hypertable's time unit (microseconds)
-        return conn.execute(_STRANDED, (mat_id, end, start)).fetchone() is not None
+        return mat_id
+
+    def _unmaterialised_start(self, conn: psycopg.Connection, view: str, start: int) -> int:
+        """Where a refresh of ``view`` up from ``start`` must begin so that it never moves the
+        watermark past a bucket it has not refreshed: a refresh moves the watermark to its end,
+        and below the watermark the view shows only materialised buckets. When the watermark is
+        below ``start``, the ticks between it and ``start`` are shown from the raw ticks; a
+        refresh of [start, end) alone would hide every one of them that TimescaleDB never
+        materialised (its invalidation lost to a concurrent refresh, timescale/timescaledb
+        #10219). So the window starts at the bucket of the first tick above the watermark."""
+        (watermark,) = conn.execute(
+            self._watermark_sql, (self._materialization_id(conn, view),)
+        ).fetchone()
+        if watermark is not None and watermark >= start:
+            return start
+        lower = "" if watermark is None or watermark < 0 else "AND ts >= %s "
+        params = (from_us(start),) if not lower else (from_us(start), from_us(watermark))
+        (first,) = conn.execute(
+            "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint FROM ticks WHERE ts < %s "
+            + lower,
+            params,
+        ).fetchone()
+        if first is None:
+            return start
+        width = _CAGG_BUCKET_US[_CAGG_INTERVAL[view]]
+        return min(start, first - first % width)
+
+    def _missing_ticks(self, conn: psycopg.Connection, view: str, start: int, end: int) -> int:
+        """Ticks in [start, end) that ``view`` does not count (its buckets' trades), as a reader
+        sees it: the oracle of a refresh. TimescaleDB 2.28 can return from a refresh that ran
+        beside another (the scheduler's policy) without materialising a change committed
+        before it (timescale/timescaledb#10219); a forced refresh of the window repairs it."""
+        (missing,) = conn.execute(
+            "SELECT (SELECT count(*) FROM ticks WHERE ts >= %(s)s AND ts < %(e)s) - "
+            f"(SELECT coalesce(sum(trades), 0) FROM {view} WHERE start >= %(s)s "
+            "AND start < %(e)s)",
+            {"s": from_us(start), "e": from_us(end)},
+        ).fetchone()
+        return int(missing)
 
     def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
         sql, params = "SELECT count(*) FROM ticks WHERE true", []
@@ -1171,6 +1212,7 @@ def _migrate(conn: psycopg.Connection, where: str) -> None:
 # upsert costs what the batch holds. A bars_1d aggregate of an older set-up is folded into the
 # bars table and dropped at open.
 CAGG_VIEWS = {"1m": "bars_1m"}
+_CAGG_INTERVAL = {view: interval for interval, view in CAGG_VIEWS.items()}
 _CAGG_BUCKETS = {"1m": "1 minute"}
 _CAGG_BUCKET_US = {"1m": 60_000_000}
 _DAY_US = 86_400_000_000
@@ -1191,11 +1233,6 @@ _INVALIDATION_THRESHOLD = (
 _MATERIALIZATION_ID = (
     "SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
     "WHERE user_view_schema = current_schema() AND user_view_name = %s"
-)
-_STRANDED = (
-    "SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log "
-    "WHERE materialization_id = %s AND lowest_modified_value < %s "
-    "AND greatest_modified_value >= %s LIMIT 1"
 )
 _REFRESH_CAGG = "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz"
 # refresh policy per view: (start_offset, end_offset, schedule_interval); the window covers
@@ -1316,18 +1353,43 @@ def refresh_windows(first_us: int, last_us: int, threshold_us: int) -> list[tupl
     return out
 
 
-def refresh_sql(conn: psycopg.Connection) -> str:
+def _refresh_takes(conn: psycopg.Connection, argument: str) -> bool:
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'refresh_continuous_aggregate' "
+        "AND %s = ANY(proargnames))",
+        (argument,),
+    ).fetchone()[0]
+
+
+def refresh_sql(conn: psycopg.Connection, *, force: bool = False) -> str | None:
     """CALL refresh_continuous_aggregate(view, start, end): in one pass where the procedure
     takes ``options`` (TimescaleDB 2.28 and later split a manual refresh into batches of 10
     buckets by default, three transactions each: about 1.2 s for a few days of 1-minute
-    buckets, against 10 ms in one pass)."""
-    has_options = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'refresh_continuous_aggregate' "
-        "AND 'options' = ANY(proargnames))"
-    ).fetchone()[0]
-    if has_options:
-        return _REFRESH_CAGG + ", options => '{\"buckets_per_batch\": 0}'::jsonb)"
-    return _REFRESH_CAGG + ")"
+    buckets, against 10 ms in one pass). With ``force``: re-aggregating the window whatever
+    its invalidation logs say (TimescaleDB 2.18 and later; None before)."""
+    sql = _REFRESH_CAGG
+    if force:
+        if not _refresh_takes(conn, "force"):
+            return None
+        sql += ", force => true"
+    if _refresh_takes(conn, "options"):
+        sql += ", options => '{\"buckets_per_batch\": 0}'::jsonb"
+    return sql + ")"
+
+
+def watermark_sql(conn: psycopg.Connection) -> str:
+    """SELECT the watermark of a continuous aggregate (its materialisation id) in microseconds:
+    below it the view shows materialised buckets only. The function moved from
+    ``_timescaledb_internal`` to ``_timescaledb_functions`` in TimescaleDB 2.12."""
+    row = conn.execute(
+        "SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.proname = 'cagg_watermark' AND n.nspname IN "
+        "('_timescaledb_functions', '_timescaledb_internal') "
+        "ORDER BY n.nspname = '_timescaledb_functions' DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise StoreError("TimescaleDB's cagg_watermark function was not found")
+    return f"SELECT {row[0]}.cagg_watermark(%s)"
 
 
 def ticks_hypertable_id(conn: psycopg.Connection) -> int:
