@@ -2,7 +2,7 @@
 Monte Carlo methods, with the conventions of docs/conventions.md."""
 
 from riskengine.backtest import BacktestResult, run_backtest
-from riskengine.decomposition import Contributions, TradeImpact, incremental_var
+from riskengine.decomposition import Contributions, TradeImpact
 from riskengine.errors import (
     InputError,
     InsufficientHistoryError,
@@ -22,9 +22,10 @@ from riskengine.instruments import (
     load_portfolio,
 )
 from riskengine.market import FactorHistory, MarketState, load_prices
-from riskengine.pipeline import RiskCache, RiskSpec, compute_risk
+from riskengine.pipeline import RiskCache, compute_risk
 from riskengine.pricing.exposures import Exposures, compute_exposures
 from riskengine.report import ExposureReport, RiskReport
+from riskengine.spec import RiskSpec
 from riskengine.stress import (
     StressReport,
     StressResult,
@@ -34,6 +35,7 @@ from riskengine.stress import (
     worst_window,
 )
 from riskengine.version import __version__ as __version__
+from riskengine.whatif import incremental_var
 
 __all__ = [
     "BacktestResult",

@@ -15,6 +15,15 @@ import sys
 
 from riskengine.api.cli import add_demo, add_keys, add_serve, run_demo, run_keys, run_serve
 from riskengine.backtest.cli import add_backtest, run_backtest
+from riskengine.choices import (
+    APPROXIMATIONS,
+    HISTORICAL_SCALINGS,
+    METHOD_NAMES,
+    PRESET_NAMES,
+    RETURN_MODELS,
+    REVALUATIONS,
+    SAMPLINGS,
+)
 from riskengine.cli_options import add_model_options, model_fields
 from riskengine.errors import RiskEngineError
 from riskengine.ingest.cli import (
@@ -27,10 +36,7 @@ from riskengine.ingest.cli import (
     run_ingest,
     run_quality,
 )
-from riskengine.pipeline import PRESETS, RETURN_MODELS, SAMPLINGS
 from riskengine.stress.cli import add_stress, run_stress
-
-METHOD_NAMES = ("historical", "parametric", "montecarlo")
 
 
 def _add_risk(sub) -> None:
@@ -60,7 +66,7 @@ def _add_risk(sub) -> None:
     add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
     add(
         "--preset",
-        choices=tuple(PRESETS),
+        choices=PRESET_NAMES,
         default=None,
         help="basel: 10-day 99%%; frtb: 10-day 97.5%%; stressed: 10-day 99%% calibrated on "
         "250 days from June 2008 (explicit options win)",
@@ -100,17 +106,17 @@ def _add_risk(sub) -> None:
     )
     add(
         "--revaluation",
-        choices=("grid", "full"),
+        choices=REVALUATIONS,
         default="grid",
         help="Monte Carlo option revaluation",
     )
     add(
         "--approximation",
-        choices=("delta-gamma", "delta"),
+        choices=APPROXIMATIONS,
         default="delta-gamma",
         help="parametric treatment of options",
     )
-    add("--historical-scaling", choices=("overlapping", "sqrt"), default="overlapping")
+    add("--historical-scaling", choices=HISTORICAL_SCALINGS, default="overlapping")
     add("--base-currency", default="USD")
     add(
         "--contributions",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from riskengine.market.quality import POLICIES
-from riskengine.pipeline import COVARIANCES, WEIGHTINGS
+from riskengine.choices import BAD_PRINT_POLICIES, COVARIANCES, MEANS, WEIGHTINGS
 
 #: ``--prices`` values that name a store instead of a CSV file
 STORE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
@@ -43,7 +42,7 @@ def add_model_options(add) -> None:
         help="parametric: normal|student-t|cornish-fisher; montecarlo: normal|student-t",
     )
     add("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
-    add("--mean", choices=("zero", "sample"), default="zero")
+    add("--mean", choices=MEANS, default="zero")
     add(
         "--covariance",
         choices=COVARIANCES,
@@ -65,7 +64,7 @@ def add_model_options(add) -> None:
     add("--decay", type=float, default=0.99, help="age-weighting decay in (0, 1]")
     add(
         "--bad-prints",
-        choices=POLICIES,
+        choices=BAD_PRINT_POLICIES,
         default="exclude",
         help="a symbol with a bad print (an isolated close that cannot be real, "
         "docs/conventions.md#bad-prints): exclude its positions (default), refuse, or use it",

@@ -33,10 +33,10 @@ from riskengine import (
     Portfolio,
     Position,
     compute_risk,
+    incremental_var,
 )
 from riskengine.cli import main
 from riskengine.core.measures import value_at_risk
-from riskengine.decomposition import incremental_var
 from riskengine.decomposition.local import local_terms
 from riskengine.decomposition.revalue import PositionPnl
 from riskengine.decomposition.selection import LargestValues, below, kept_count

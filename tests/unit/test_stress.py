@@ -44,7 +44,7 @@ from riskengine.stress import (
     run_scenarios,
     worst_window,
 )
-from riskengine.stress.revalue import compile_snapshot, factor_moves, pnl_gradient, position_pnl
+from riskengine.stress.revalue import factor_moves, pnl_gradient, position_pnl, stress_book
 from support import ROOT, black_scholes, gaussian_history, history_from_returns, stock_book
 
 DATA = ROOT / "data" / "us_equities_daily.csv"
@@ -289,7 +289,7 @@ def test_revaluation_matches_the_engines_per_position_pnl_with_fx_and_options():
             Position("p", _call("AAPL", 160.0, as_of + dt.timedelta(days=30), kind="put"), -3.0),
         )
     )
-    snap = compile_snapshot(book, h, None)
+    snap = stress_book(book, h, None)
     x = np.array([-0.12, 0.04, 0.07])
     mine, _ = position_pnl(snap, factor_moves(snap, x))
     engine = snap.book.position_pnl(x[None, :])[0]

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from riskengine.pipeline import MIN_STUDENT_T_DF
+from riskengine import choices
+from riskengine.spec import MIN_STUDENT_T_DF
 
 # Numbers in request bodies are JSON numbers: not booleans (true is not 1), not strings, and
 # finite. An integer field also refuses 2.5 and 2.0.
@@ -76,7 +77,7 @@ Tag = text(200)
 Confidence = Annotated[Number, Field(gt=0, lt=1, examples=[0.99])]
 MAX_ID = 2**63 - 1
 Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
-Method = Literal["historical", "parametric", "montecarlo"]
+Method = Literal[choices.METHOD_NAMES]
 MAX_IMPLIED_VOL = 10.0  # 1000% a year
 MAX_RATE = 1.0  # rates and dividend yields within [-100%, 100%] a year
 
@@ -177,23 +178,23 @@ class ModelOptions(Strict):
 
     window: Annotated[Integer, Field(ge=1, le=100_000)] | None = None
     as_of: dt.date | None = None
-    distribution: Literal["normal", "student-t", "cornish-fisher"] | None = None
+    distribution: Literal[choices.PARAMETRIC_DISTRIBUTIONS] | None = None
     df: Annotated[Number, Field(ge=MIN_STUDENT_T_DF, le=1000)] | None = None
-    mean: Literal["zero", "sample"] | None = None
+    mean: Literal[choices.MEANS] | None = None
     n_scenarios: Annotated[Integer, Field(ge=100, le=10_000_000)] | None = None
     seed: Annotated[Integer, Field(ge=0, le=2**63 - 1)] | None = None
-    revaluation: Literal["grid", "full"] | None = None
-    approximation: Literal["delta-gamma", "delta"] | None = None
-    historical_scaling: Literal["overlapping", "sqrt"] | None = None
-    covariance: Literal["sample", "ewma", "ledoit-wolf"] | None = None
+    revaluation: Literal[choices.REVALUATIONS] | None = None
+    approximation: Literal[choices.APPROXIMATIONS] | None = None
+    historical_scaling: Literal[choices.HISTORICAL_SCALINGS] | None = None
+    covariance: Literal[choices.COVARIANCES] | None = None
     ewma_lambda: Annotated[Number, Field(gt=0, lt=1)] | None = None
     half_life: Annotated[Number, Field(gt=0, le=10_000)] | None = None
-    historical_weighting: Literal["none", "age", "filtered"] | None = None
+    historical_weighting: Literal[choices.WEIGHTINGS] | None = None
     decay: Annotated[Number, Field(gt=0, le=1)] | None = None
-    sampling: Literal["plain", "antithetic", "sobol"] | None = None
+    sampling: Literal[choices.SAMPLINGS] | None = None
     n_scrambles: Annotated[Integer, Field(ge=2, le=1024)] | None = None
-    return_model: Literal["simple", "log"] | None = None
-    bad_prints: Literal["exclude", "refuse", "use"] | None = None
+    return_model: Literal[choices.RETURN_MODELS] | None = None
+    bad_prints: Literal[choices.BAD_PRINT_POLICIES] | None = None
 
 
 class RiskRequest(ModelOptions):
@@ -204,9 +205,9 @@ class RiskRequest(ModelOptions):
     method: Method = "historical"
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
     horizon_days: Annotated[Integer, Field(ge=1, le=250)] = 1
-    preset: Literal["basel", "frtb", "stressed"] | None = None
+    preset: Literal[choices.PRESET_NAMES] | None = None
     calibration_end: dt.date | None = None
-    contributions: Literal["none", "components", "full"] = "components"
+    contributions: Literal[choices.CONTRIBUTIONS] = "components"
     live: Flag = True
 
     model_config = ConfigDict(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
+from riskengine.choices import METHOD_NAMES
 from riskengine.cli_options import add_model_options, model_fields
 
-METHOD_NAMES = ("historical", "parametric", "montecarlo")
 FORMATS = ("table", "json", "csv")
 
 

@@ -44,9 +44,9 @@ from riskengine.core.quadratic import quadratic_moments
 from riskengine.errors import InsufficientHistoryError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
+from riskengine.market.snapshot import market_snapshot
 from riskengine.methods import METHODS, MethodContext
-from riskengine.pipeline import _universe
-from riskengine.pricing.book import CompiledBook, compile_book
+from riskengine.pricing.book import CompiledBook, compile_snapshot
 from riskengine.scale.local import LocalExecutor
 from riskengine.scenarios.historical import age_weights
 
@@ -130,20 +130,14 @@ class BacktestSetup:
         with ``calibration_end`` at t: every factor with a complete window ending at t and a
         close at the as-of (the book's own factors always qualify on a backtest day), today's
         prices and times to expiry. Books are shared between days with the same columns."""
-        universe, unusable = _universe(self.history, t, self.window, self.index)
-        key = universe.tobytes()
+        as_of = self.history.date_at(self.index)
+        snapshot = market_snapshot(self.history, as_of, window=self.window, calibration=t)
+        key = snapshot.universe.tobytes()
         if key not in self._books:
-            h = self.history
-            self._books[key] = compile_book(
-                self.portfolio,
-                h.date_at(self.index),
-                {h.symbols[j]: k for k, j in enumerate(universe)},
-                h.prices[self.index, universe].copy(),
-                1,
-                self.base_currency,
-                unusable,
+            self._books[key] = compile_snapshot(
+                self.portfolio, snapshot, 1, self.base_currency, require=False
             )
-        return universe, self._books[key]
+        return snapshot.universe, self._books[key]
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ from riskengine.backtest.stats import (
     transitions,
 )
 from riskengine.core.random import draw_seed
-from riskengine.errors import InputError, InsufficientHistoryError, NoPositionsError
+from riskengine.errors import InputError, InsufficientHistoryError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
-from riskengine.market.quality import screen_bad_prints
-from riskengine.pricing.book import compile_book
+from riskengine.market.snapshot import market_snapshot
+from riskengine.pricing.book import compile_snapshot
+from riskengine.spec import RiskSpec
 from riskengine.version import __version__
 
 BACKTEST_PATHS = 2_000  # Monte Carlo paths per day unless n_scenarios is given
@@ -58,8 +59,6 @@ def _date(value, name: str) -> dt.date | None:
 
 
 def _specs(methods, window, confidence, spec_fields) -> tuple[dict, int]:
-    from riskengine.pipeline import RiskSpec
-
     valid = [f.name for f in dataclasses.fields(RiskSpec) if f.name not in _OWN_FIELDS]
     given = dict(spec_fields)
     if given.get("horizon_days", 1) != 1:
@@ -89,34 +88,14 @@ def _specs(methods, window, confidence, spec_fields) -> tuple[dict, int]:
 
 def _setup(portfolio: Portfolio, history: FactorHistory, spec):
     """Compile today's book, compute its P&L under every daily return up to as_of."""
-    index = history.index_of(spec.as_of)
-    as_of = history.date_at(index)
-    spot = history.prices[index]
-    unusable = {
-        s: f"{s} has no close on {as_of} to revalue at."
-        for j, s in enumerate(history.symbols)
-        if not np.isfinite(spot[j])
-    }
-    priced = np.array([j for j, s in enumerate(history.symbols) if s not in unusable], np.intp)
-    _, flags = screen_bad_prints(history, 0, index, priced, unusable, spec.bad_prints)
-    column_of = {s: j for j, s in enumerate(history.symbols) if s not in unusable}
-    first = compile_book(portfolio, as_of, column_of, spot, 1, spec.base_currency, unusable)
-    if first.n_positions == 0:
-        reasons = "; ".join(f"{e.id} ({e.symbol}): {e.reason}" for e in first.excluded[:5])
-        raise NoPositionsError(
-            f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). "
-            f"{reasons}"
-        )
-    universe = first.columns  # history columns (column_of maps onto the full row)
-    book = compile_book(
-        portfolio,
-        as_of,
-        {history.symbols[j]: k for k, j in enumerate(universe)},
-        spot[universe],
-        1,
-        spec.base_currency,
-        unusable,
-    )
+    snapshot = market_snapshot(history, spec.as_of)
+    index = snapshot.index
+    # a bad print anywhere up to as-of (the book is revalued on every day) is handled
+    snapshot, flags = snapshot.screened(0, index, spec.bad_prints)
+    first = compile_snapshot(portfolio, snapshot, 1, spec.base_currency)
+    # the book's own columns only: every daily return of them is a P&L of the book
+    universe = snapshot.universe[first.columns]
+    book = compile_snapshot(portfolio, snapshot.restricted(universe), 1, spec.base_currency)
     prices = history.prices[: index + 1, universe]
     returns = prices[1:] / prices[:-1] - 1.0
     ok = np.all(np.isfinite(returns), axis=1)

@@ -1,6 +1,6 @@
 """Covariance estimation, PSD repair and matrix square roots.
 
-Estimators (``ESTIMATORS``), all on daily returns of shape (n_obs, n_factors):
+Estimators (``riskengine.choices.COVARIANCES``), all on daily returns of shape (n_obs, n_factors):
 
 * ``sample``: sample covariance with ddof=1.
 * ``ewma``: RiskMetrics exponentially weighted, zero-mean: ``sum_k w_k r_k r_k'`` with
@@ -21,10 +21,10 @@ from functools import cached_property
 
 import numpy as np
 
+from riskengine.choices import COVARIANCES
 from riskengine.errors import InputError, NotPositiveSemidefiniteError
 
 PSD_TOLERANCE = 1e-10
-ESTIMATORS = ("sample", "ewma", "ledoit-wolf")
 DEFAULT_EWMA_LAMBDA = 0.94
 _CHOLESKY_MIN_RATIO = 1e-12  # below this eigenvalue ratio, use the eigen root
 
@@ -106,7 +106,7 @@ def estimate_covariance(
         cov, shrinkage = ledoit_wolf(r)
     else:
         raise ValueError(
-            f"covariance estimator {estimator!r} is not one of: {', '.join(ESTIMATORS)}"
+            f"covariance estimator {estimator!r} is not one of: {', '.join(COVARIANCES)}"
         )
     vals, vecs = np.linalg.eigh(cov)
     fixed, repaired, lo = nearest_psd(cov, (vals, vecs))

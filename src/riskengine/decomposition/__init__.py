@@ -3,8 +3,8 @@ by position and by tag.
 
 * ``compute_risk(..., contributions=True)`` attaches ``Contributions`` to the report
   (``report.contributions``); ``decompose(ctx, result, portfolio)`` is the step itself.
-* ``incremental_var(portfolio, history, trade_positions, spec)`` prices a proposed trade's
-  effect on VaR and ES on the same scenarios.
+* ``TradeImpact`` is what ``riskengine.incremental_var`` (``riskengine.whatif``) returns: a
+  proposed trade's effect on VaR and ES on the same scenarios.
 
 Estimators (docs/conventions.md): parametric models analytically (Euler on the exact moments);
 historical and Monte Carlo from the scenarios, component ES with the ES estimator's own weights
@@ -15,13 +15,12 @@ VaR in one streamed pass that keeps per unit only the largest losses.
 
 from riskengine.decomposition.contributions import decompose, tag_groups
 from riskengine.decomposition.result import Contributions, ContributionTable
-from riskengine.decomposition.trade import TradeImpact, incremental_var
+from riskengine.decomposition.trade import TradeImpact
 
 __all__ = [
     "ContributionTable",
     "Contributions",
     "TradeImpact",
     "decompose",
-    "incremental_var",
     "tag_groups",
 ]

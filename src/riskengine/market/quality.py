@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskengine.choices import BAD_PRINT_POLICIES
 from riskengine.errors import DataQualityError, InputError
 from riskengine.market.history import FactorHistory
 
 SIGMAS = 10.0
 FACTOR = 2.0
 END_FACTOR = 10.0
-POLICIES = ("exclude", "refuse", "use")
 MAD_TO_SIGMA = 1.4826
 
 
@@ -180,7 +180,7 @@ def screen_bad_prints(
     policy: str,
 ) -> tuple[np.ndarray, tuple[dict, ...]]:
     """Bad prints in rows ``start`` .. ``stop`` of ``columns``, handled as ``policy`` says
-    (POLICIES): the columns left (without the symbols excluded, whose reasons are added to
+    (BAD_PRINT_POLICIES): the columns left (without the symbols excluded, whose reasons are added to
     ``unusable``) and the data-quality flags, one per bad print. "refuse" raises
     DataQualityError naming them."""
     found = bad_prints_in(history, max(start, 0), stop, columns)
@@ -210,10 +210,10 @@ def screen_bad_prints(
 
 
 def check_policy(policy: str) -> str:
-    if policy not in POLICIES:
+    if policy not in BAD_PRINT_POLICIES:
         raise InputError(
-            f"bad_prints {policy!r} is not one of: {', '.join(POLICIES)} (exclude: leave out "
-            "the positions on a symbol with a bad print; refuse: stop with an error; use: keep "
-            "the close and flag it)."
+            f"bad_prints {policy!r} is not one of: {', '.join(BAD_PRINT_POLICIES)} (exclude: "
+            "leave out the positions on a symbol with a bad print; refuse: stop with an error; "
+            "use: keep the close and flag it)."
         )
     return policy

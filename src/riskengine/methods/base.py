@@ -17,7 +17,7 @@ from riskengine.report import RiskMeasure
 from riskengine.scale.local import LocalExecutor
 
 if TYPE_CHECKING:
-    from riskengine.pipeline import RiskSpec
+    from riskengine.spec import RiskSpec
 
 
 @dataclass(frozen=True)

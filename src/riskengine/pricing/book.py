@@ -34,7 +34,9 @@ from functools import cached_property
 
 import numpy as np
 
+from riskengine.errors import NoPositionsError
 from riskengine.instruments.types import EuropeanOption, Future, Portfolio, Position
+from riskengine.market.snapshot import MarketSnapshot
 from riskengine.pricing.black_scholes import OptionTerms, bsm_price
 
 TRADING_DAYS_PER_YEAR = 252.0
@@ -692,3 +694,37 @@ def tag_labels(
         index = {label: i for i, label in enumerate(labels)}
         out.append((key, labels, np.array([index[x] for x in column], dtype=np.intp)))
     return out
+
+
+def compile_snapshot(
+    portfolio: Portfolio,
+    snapshot: MarketSnapshot,
+    horizon_days: int,
+    base_currency: str = "USD",
+    *,
+    at_close: bool = False,
+    require: bool = True,
+) -> CompiledBook:
+    """Compile ``portfolio`` against ``snapshot``: its universe as the scenario columns, valued
+    at its spot (or at its closes with ``at_close``); positions on unusable symbols are
+    excluded with the snapshot's reason.
+
+    Raises:
+        NoPositionsError: with ``require`` (the default), when no position can be priced.
+    """
+    book = compile_book(
+        portfolio,
+        snapshot.as_of,
+        snapshot.column_of,
+        snapshot.closes if at_close else snapshot.spot,
+        horizon_days,
+        base_currency,
+        dict(snapshot.unusable),
+    )
+    if require and book.n_positions == 0:
+        reasons = "; ".join(f"{e.id} ({e.symbol}): {e.reason}" for e in book.excluded[:5])
+        raise NoPositionsError(
+            f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). "
+            f"{reasons}"
+        )
+    return book

@@ -37,11 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskengine.errors import NoPositionsError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
+from riskengine.market.snapshot import market_snapshot
 from riskengine.pricing.black_scholes import bsm_greeks
-from riskengine.pricing.book import CompiledBook, compile_book, tag_labels
+from riskengine.pricing.book import CompiledBook, compile_snapshot, tag_labels
 from riskengine.report import ExposureReport
 
 _METRICS = ("dollar_delta", "dollar_gamma", "vega", "gross_exposure", "net_exposure")
@@ -281,30 +281,9 @@ def compute_exposures(
         NoPositionsError: when no position can be priced.
     """
     base_currency = str(base_currency).upper()
-    index = history.index_of(as_of)
-    date = history.date_at(index)
-    row = history.prices[index]
-    ok = np.isfinite(row)
-    universe = np.nonzero(ok)[0]
-    unusable = {
-        history.symbols[j]: (
-            f"{history.symbols[j]} has no close on {date}; import it or choose another --as-of."
-        )
-        for j in np.nonzero(~ok)[0]
-    }
-    column_of = {history.symbols[j]: k for k, j in enumerate(universe)}
-    spot = row[universe].astype(float)
-    if market is not None:
-        for sym, k in column_of.items():
-            if sym in market.prices:
-                spot[k] = market.prices[sym]
-    book = compile_book(portfolio, date, column_of, spot, 1, base_currency, unusable)
-    if book.n_positions == 0:
-        reasons = "; ".join(f"{e.id} ({e.symbol}): {e.reason}" for e in book.excluded[:5])
-        raise NoPositionsError(
-            f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). "
-            f"{reasons}"
-        )
+    snapshot = market_snapshot(history, as_of, live=market)
+    book = compile_snapshot(portfolio, snapshot, 1, base_currency)
+    date = snapshot.as_of
     return ExposureReport(
         as_of=date.isoformat(),
         base_currency=base_currency,

@@ -1,14 +1,9 @@
 """Scenario generators: historical (overlapping h-day returns) and Monte Carlo (blocks)."""
 
 from riskengine.scenarios.historical import HistoricalScenarios, historical_scenarios
-from riskengine.scenarios.montecarlo import (
-    DISTRIBUTIONS,
-    MonteCarloModel,
-    MonteCarloScenarios,
-)
+from riskengine.scenarios.montecarlo import MonteCarloModel, MonteCarloScenarios
 
 __all__ = [
-    "DISTRIBUTIONS",
     "HistoricalScenarios",
     "MonteCarloModel",
     "MonteCarloScenarios",

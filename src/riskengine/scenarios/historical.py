@@ -1,6 +1,6 @@
 """Historical scenarios: the h-day simple returns inside the window, applied to today's prices.
 
-Weightings (``WEIGHTINGS``):
+Weightings (``riskengine.choices.WEIGHTINGS``):
 
 * ``none``: the scenarios are equally likely.
 * ``age`` (Boudoukh, Richardson & Whitelaw 1998): the scenario whose return ends ``i`` trading
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskengine.choices import WEIGHTINGS
 from riskengine.market.history import FactorHistory
 
-SCALINGS = ("overlapping", "sqrt")
-WEIGHTINGS = ("none", "age", "filtered")
 FILTER_SEED_DAYS = 20  # returns whose mean square starts the EWMA variance recursion
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from riskengine.choices import RETURN_MODELS, SAMPLINGS
 from riskengine.core.covariance import matrix_root
 from riskengine.core.lazy import qmc, stats
 from riskengine.core.random import (
@@ -52,9 +53,6 @@ from riskengine.core.random import (
 )
 from riskengine.errors import InputError
 
-DISTRIBUTIONS = ("normal", "student-t")
-SAMPLINGS = ("plain", "antithetic", "sobol")
-RETURN_MODELS = ("simple", "log")
 # Scenario returns are simulated in single precision: 7 significant digits of a return are far
 # finer than Monte Carlo error, and it halves the cost of the normals and the matrix product.
 # P&L is always accumulated in double precision.

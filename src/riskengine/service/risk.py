@@ -17,6 +17,7 @@ import orjson
 
 from riskengine.backtest.run import run_backtest
 from riskengine.cache import RiskCache
+from riskengine.choices import CONTRIBUTIONS
 from riskengine.errors import InputError
 from riskengine.pipeline import compute_risk
 from riskengine.scale.local import LocalExecutor
@@ -29,7 +30,6 @@ from riskengine.stress.scenarios import load_library, merge_scenarios, parse_sce
 
 # Request fields that are not RiskSpec fields.
 SERVICE_FIELDS = ("portfolio_id", "portfolio", "live", "contributions")
-CONTRIBUTIONS = ("none", "components", "full")
 
 
 def spec_fields(request: dict) -> dict:

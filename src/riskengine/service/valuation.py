@@ -9,12 +9,10 @@ close (options by Black-Scholes at both, futures by ``units * (F_now - F_close)`
 
 from __future__ import annotations
 
-import numpy as np
-
-from riskengine.errors import NoPositionsError
 from riskengine.instruments import Portfolio
 from riskengine.market import FactorHistory, MarketState
-from riskengine.pricing.book import CompiledBook, compile_book
+from riskengine.market.snapshot import market_snapshot
+from riskengine.pricing.book import CompiledBook, compile_snapshot
 
 
 def value_positions(
@@ -44,30 +42,13 @@ def value_positions(
         NoPositionsError: when no position can be priced.
     """
     base_currency = str(base_currency).upper()
-    index = len(history.dates) - 1
-    date = history.date_at(index)
-    row = history.prices[index]
-    ok = np.isfinite(row)
-    universe = np.nonzero(ok)[0]
-    unusable = {
-        history.symbols[j]: f"{history.symbols[j]} has no close on {date}; import its history."
-        for j in np.nonzero(~ok)[0]
-    }
-    column_of = {history.symbols[j]: k for k, j in enumerate(universe)}
-    close_spot = row[universe].astype(float)
-    live_spot = close_spot.copy()
-    if market is not None:
-        for sym, k in column_of.items():
-            if sym in market.prices:
-                live_spot[k] = market.prices[sym]
-    at_close = compile_book(portfolio, date, column_of, close_spot, 0, base_currency, unusable)
-    now = compile_book(portfolio, date, column_of, live_spot, 0, base_currency, unusable)
-    if now.n_positions == 0:
-        reasons = "; ".join(f"{e.id} ({e.symbol}): {e.reason}" for e in now.excluded[:5])
-        raise NoPositionsError(
-            f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). "
-            f"{reasons}"
-        )
+    snapshot = market_snapshot(history, None, live=market)
+    date = snapshot.as_of
+    column_of, live_spot, close_spot = snapshot.column_of, snapshot.spot, snapshot.closes
+    at_close = compile_snapshot(
+        portfolio, snapshot, 0, base_currency, at_close=True, require=False
+    )  # fmt: skip
+    now = compile_snapshot(portfolio, snapshot, 0, base_currency)
     value_now, unit_now, futures = _values(now)
     value_close, _, _ = _values(at_close)
     by_id = {p.id: p for p in portfolio.positions}

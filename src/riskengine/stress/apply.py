@@ -15,10 +15,10 @@ from riskengine.stress.result import PositionPnL, StressReport, StressResult
 from riskengine.stress.revalue import (
     MIN_VOL,
     Moves,
-    Snapshot,
-    compile_snapshot,
+    StressBook,
     factor_moves,
     position_pnl,
+    stress_book,
 )
 from riskengine.stress.scenarios import (
     HistoricalScenario,
@@ -93,7 +93,7 @@ def _historical(
                 f"{scenario.name!r} uses ({base_date} -> {end_date}); import that history or "
                 "drop the position from this scenario."
             )
-    snap = compile_snapshot(portfolio, history, as_of, base_currency, unusable=unusable)
+    snap = stress_book(portfolio, history, as_of, base_currency, unusable=unusable)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = p1[snap.universe] / p0[snap.universe] - 1.0
     r = np.where(np.isfinite(r), r, 0.0)  # only factors no included position uses
@@ -122,7 +122,7 @@ def _historical(
     )
 
 
-def position_results(snap: Snapshot, moves: Moves, pnl: np.ndarray) -> tuple[PositionPnL, ...]:
+def position_results(snap: StressBook, moves: Moves, pnl: np.ndarray) -> tuple[PositionPnL, ...]:
     """One ``PositionPnL`` per included position (book order) from its moves and P&L."""
     names, lay = snap.book.factor_names, snap.layout
     return tuple(
@@ -146,7 +146,7 @@ def _first_tags(tags) -> dict[str, str]:
     return out
 
 
-def _hypothetical(snap: Snapshot, scenario: HypotheticalScenario) -> StressResult:
+def _hypothetical(snap: StressBook, scenario: HypotheticalScenario) -> StressResult:
     book, lay = snap.book, snap.layout
     names = book.factor_names
     n = book.n_positions
@@ -239,7 +239,7 @@ def run_scenario(
     base_currency = str(base_currency).upper()
     if isinstance(sc, HistoricalScenario):
         return _historical(portfolio, history, sc, as_of, base_currency)
-    return _hypothetical(compile_snapshot(portfolio, history, as_of, base_currency), sc)
+    return _hypothetical(stress_book(portfolio, history, as_of, base_currency), sc)
 
 
 def _one_scenario(portfolio, history, snap, base_currency, sc) -> StressResult | dict:
@@ -274,7 +274,7 @@ def run_scenarios(
         list(known.values()) if scenarios is None else [as_scenario(s, known) for s in scenarios]
     )
     base_currency = str(base_currency).upper()
-    snap = compile_snapshot(portfolio, history, as_of, base_currency)
+    snap = stress_book(portfolio, history, as_of, base_currency)
     one = partial(_one_scenario, portfolio, history, snap, base_currency)
     outcomes = executor.map(one, chosen) if executor is not None else [one(s) for s in chosen]
     results = [r for r in outcomes if isinstance(r, StressResult)]

@@ -24,17 +24,17 @@ from functools import cached_property
 
 import numpy as np
 
-from riskengine.errors import NoPositionsError
 from riskengine.instruments.types import Portfolio, Position
 from riskengine.market.history import FactorHistory
+from riskengine.market.snapshot import market_snapshot
 from riskengine.pricing.black_scholes import OptionTerms
-from riskengine.pricing.book import CompiledBook, compile_book
+from riskengine.pricing.book import CompiledBook, compile_snapshot
 
 MIN_VOL = 1e-4  # 0.01 volatility points: the floor of a shocked implied volatility
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class StressBook:
     """A book compiled at an as-of snapshot for instant shocks.
 
     Attributes:
@@ -107,7 +107,7 @@ class PositionLayout:
         return cls(lin, opt, column, fx, is_option)
 
 
-def compile_snapshot(
+def stress_book(
     portfolio: Portfolio,
     history: FactorHistory,
     as_of: dt.date | str | None,
@@ -115,7 +115,7 @@ def compile_snapshot(
     *,
     unusable: dict[str, str] | None = None,
     universe: np.ndarray | None = None,
-) -> Snapshot:
+) -> StressBook:
     """Compile ``portfolio`` at the close of ``as_of`` with horizon 0.
 
     Args:
@@ -126,27 +126,9 @@ def compile_snapshot(
     Raises:
         NoPositionsError: when no position can be priced (the message gives the reasons).
     """
-    index = history.index_of(as_of)
-    date = history.date_at(index)
-    row = history.prices[index]
-    reasons = {
-        history.symbols[j]: f"{history.symbols[j]} has no close on {date} to revalue at; "
-        "import it or choose another --as-of."
-        for j in np.nonzero(~np.isfinite(row))[0]
-    }
-    reasons.update(unusable or {})
-    if universe is None:
-        universe = np.nonzero(np.isfinite(row))[0]
-    universe = np.asarray(universe, dtype=np.intp)
-    column_of = {history.symbols[j]: k for k, j in enumerate(universe)}
-    spot = row[universe].astype(float)
-    book = compile_book(portfolio, date, column_of, spot, 0, base_currency, reasons)
-    if book.n_positions == 0:
-        why = "; ".join(f"{e.id} ({e.symbol}): {e.reason}" for e in book.excluded[:5])
-        raise NoPositionsError(
-            f"no position of {portfolio.name!r} could be priced ({len(portfolio)} excluded). {why}"
-        )
-    return Snapshot(book, portfolio, index, universe, date)
+    snapshot = market_snapshot(history, as_of, universe=universe, unusable=unusable)
+    book = compile_snapshot(portfolio, snapshot, 0, base_currency)
+    return StressBook(book, portfolio, snapshot.index, snapshot.universe, snapshot.as_of)
 
 
 @dataclass(frozen=True)
@@ -160,7 +142,7 @@ class Moves:
     dvol: np.ndarray
 
 
-def factor_moves(snapshot: Snapshot, returns: np.ndarray) -> Moves:
+def factor_moves(snapshot: StressBook, returns: np.ndarray) -> Moves:
     """Per-position moves from one return per scenario column, shape (n_columns,)."""
     lay = snapshot.layout
     r = np.asarray(returns, float)
@@ -169,7 +151,7 @@ def factor_moves(snapshot: Snapshot, returns: np.ndarray) -> Moves:
     return Moves(own, fx, np.zeros_like(own))
 
 
-def position_pnl(snapshot: Snapshot, moves: Moves) -> tuple[np.ndarray, np.ndarray]:
+def position_pnl(snapshot: StressBook, moves: Moves) -> tuple[np.ndarray, np.ndarray]:
     """Full-revaluation P&L of every included position, in the base currency.
 
     Returns:

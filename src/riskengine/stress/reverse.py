@@ -44,11 +44,11 @@ from riskengine.market.history import FactorHistory
 from riskengine.stress.apply import INSTANT_NOTE, position_results
 from riskengine.stress.result import PositionPnL, position_rows
 from riskengine.stress.revalue import (
-    Snapshot,
-    compile_snapshot,
+    StressBook,
     factor_moves,
     pnl_gradient,
     position_pnl,
+    stress_book,
 )
 
 MAX_DISTANCE = 40.0  # standard deviations searched along each direction
@@ -191,7 +191,9 @@ def _check(loss, window, horizon_days) -> float:
     return float(loss)
 
 
-def _window_snapshot(portfolio, history, as_of, base_currency, window) -> tuple[Snapshot, Snapshot]:
+def _window_snapshot(
+    portfolio, history, as_of, base_currency, window
+) -> tuple[StressBook, StressBook]:
     """(full, reduced): the book compiled on the factors with every close of the window, and
     again on the book's own factors only."""
     index = history.index_of(as_of)
@@ -207,7 +209,7 @@ def _window_snapshot(portfolio, history, as_of, base_currency, window) -> tuple[
         )
         for j in np.nonzero(~complete)[0]
     }
-    full = compile_snapshot(
+    full = stress_book(
         portfolio,
         history,
         end,
@@ -215,7 +217,7 @@ def _window_snapshot(portfolio, history, as_of, base_currency, window) -> tuple[
         unusable=unusable,
         universe=np.nonzero(complete)[0],
     )
-    reduced = compile_snapshot(
+    reduced = stress_book(
         portfolio, history, end, base_currency, universe=full.universe[full.book.columns]
     )
     return full, reduced

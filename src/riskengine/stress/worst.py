@@ -20,7 +20,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
 from riskengine.stress.apply import INSTANT_NOTE, position_results
 from riskengine.stress.result import PositionPnL, position_rows
-from riskengine.stress.revalue import compile_snapshot, factor_moves, position_pnl
+from riskengine.stress.revalue import factor_moves, position_pnl, stress_book
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,10 @@ def worst_window(
     if isinstance(n_worst, bool) or not isinstance(n_worst, int | np.integer) or n_worst < 1:
         raise InputError(f"n_worst must be an integer >= 1; got {n_worst!r}.")
     base_currency = str(base_currency).upper()
-    full = compile_snapshot(portfolio, history, as_of, base_currency)
+    full = stress_book(portfolio, history, as_of, base_currency)
     # Recompile on the book's own factors only, so the scenario matrix has k columns (the
     # same positions are included; exclusions and the summary come from the full compile).
-    snap = compile_snapshot(
+    snap = stress_book(
         portfolio,
         history,
         full.as_of,
