@@ -153,3 +153,34 @@ def _until(condition, timeout: float = WAIT) -> bool:
             return True
         time.sleep(0.002)  # polling a condition, bounded by the deadline
     return condition()
+
+
+def test_scenario_keys_follow_the_model_parts():
+    """Cache keys come from the model's parts: a field the scenarios do not depend on (df of a
+    normal model, the EWMA decay of a sample covariance, the decay of unweighted historical
+    scenarios) shares the cached set; one they depend on (the seed, df of a Student-t) does
+    not, and its numbers differ."""
+    from riskengine import RiskCache, RiskSpec, compute_risk
+    from support import gaussian_history, stock_book
+
+    history = gaussian_history(n_obs=600)
+    book = stock_book({"S0": 100.0, "S1": -50.0, "S2": 80.0})
+    cache = RiskCache()
+
+    def run(**fields):
+        return compute_risk(book, history, RiskSpec(window=500, **fields), cache=cache)
+
+    mc = {"method": "montecarlo", "n_scenarios": 2_000, "seed": 3}
+    base = run(**mc)
+    assert len(cache.scenarios) == 1
+    same = run(**mc, df=9.0, ewma_lambda=0.9)  # unused by a normal model on a sample covariance
+    assert len(cache.scenarios) == 1
+    assert same.measures == base.measures
+    other = run(**{**mc, "seed": 4})
+    assert len(cache.scenarios) == 2 and other.measures != base.measures
+    t5 = run(**mc, distribution="student-t", df=5.0)
+    t9 = run(**mc, distribution="student-t", df=9.0)
+    assert len(cache.scenarios) == 4 and t5.measures != t9.measures
+    run(method="historical")
+    run(method="historical", decay=0.5)  # decay weighs "age" scenarios only
+    assert len(cache.scenarios) == 5

@@ -78,6 +78,39 @@ class CovarianceEstimate:
         return matrix_root(self.matrix)
 
 
+@dataclass(frozen=True)
+class CovarianceModel:
+    """How a window's covariance is estimated: a small hashable part of a risk model, and so
+    of the cache keys of everything fitted with it.
+
+    Attributes:
+        estimator: "sample", "ewma" or "ledoit-wolf" (``riskengine.choices.COVARIANCES``).
+        ewma_lambda: the EWMA decay; None for the estimators without a free parameter.
+        mean: "zero" or "sample" (``estimate_covariance``).
+        returns: the daily returns it is fitted to: "simple", or "log" (ln(1 + r)).
+    """
+
+    estimator: str = "sample"
+    ewma_lambda: float | None = None
+    mean: str = "zero"
+    returns: str = "simple"
+
+    @classmethod
+    def of(cls, estimator: str, ewma_lambda: float, mean: str, returns: str = "simple"):
+        """The model, keeping ``ewma_lambda`` only where the estimator uses it."""
+        return cls(estimator, float(ewma_lambda) if estimator == "ewma" else None, mean, returns)
+
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
+        """``estimate_covariance`` of ``returns`` (shape (n_obs, n_factors), already of the
+        kind ``self.returns`` says)."""
+        return estimate_covariance(
+            returns,
+            mean=self.mean,
+            estimator=self.estimator,
+            ewma_lambda=DEFAULT_EWMA_LAMBDA if self.ewma_lambda is None else self.ewma_lambda,
+        )
+
+
 def estimate_covariance(
     returns: np.ndarray,
     *,

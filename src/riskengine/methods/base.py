@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from riskengine.cache import RiskCache
-from riskengine.core.covariance import CovarianceEstimate, estimate_covariance
+from riskengine.core.covariance import CovarianceEstimate, CovarianceModel
 from riskengine.core.measures import es_standard_error, var_es, var_standard_error
 from riskengine.market.history import FactorHistory
 from riskengine.pricing.book import CompiledBook
@@ -46,11 +46,10 @@ class MethodContext:
         """The market data of the run: history version, as-of row, window and factor columns."""
         return (self.history.content_hash, self.index, self.spec.window, tuple(self.universe))
 
-    def covariance_key(self) -> tuple:
-        """The covariance model calibrated on the window: the estimator and its parameter
-        (``ewma_lambda`` for "ewma"; None for the others, which have no free parameter)."""
-        est = self.spec.covariance
-        return (est, float(self.spec.ewma_lambda) if est == "ewma" else None)
+    def covariance_model(self, returns: str = "simple") -> CovarianceModel:
+        """The spec's covariance model, fitted to ``returns`` ("simple" or "log")."""
+        spec = self.spec
+        return CovarianceModel.of(spec.covariance, spec.ewma_lambda, spec.mean, returns)
 
     def daily_returns(self, kind: str = "simple") -> np.ndarray:
         """The window's daily returns of the universe, shape (window, n_columns): simple
@@ -58,18 +57,12 @@ class MethodContext:
         r = self.history.returns(self.index, self.spec.window, self.universe, 1)
         return np.log1p(r) if kind == "log" else r
 
-    def covariance(self, returns: str = "simple") -> CovarianceEstimate:
-        """Covariance of the universe's daily returns in the window by ``spec.covariance``
-        (cached by data version, window, estimator and its lambda, mean and return kind)."""
-        key = (*self.data_key(), *self.covariance_key(), self.spec.mean, returns)
+    def covariance(self, model: CovarianceModel | None = None) -> CovarianceEstimate:
+        """Covariance of the universe's daily returns in the window by ``model`` (default: the
+        spec's, on simple returns), cached by the market data and the model."""
+        model = model or self.covariance_model()
         return self.cache.covariances.get_or_create(
-            key,
-            lambda: estimate_covariance(
-                self.daily_returns(returns),
-                mean=self.spec.mean,
-                estimator=self.spec.covariance,
-                ewma_lambda=self.spec.ewma_lambda,
-            ),
+            (*self.data_key(), model), lambda: model.estimate(self.daily_returns(model.returns))
         )
 
 

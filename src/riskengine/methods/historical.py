@@ -14,7 +14,7 @@ from riskengine.methods.base import (
     ScenarioSource,
     empirical_measures,
 )
-from riskengine.scenarios.historical import FILTER_SEED_DAYS, historical_scenarios
+from riskengine.scenarios.historical import FILTER_SEED_DAYS, HistoricalDesign
 
 _CHUNK = 500  # scenarios per piece of work
 
@@ -25,32 +25,15 @@ def run_historical(ctx: MethodContext) -> MethodResult:
     ``spec.historical_weighting`` says."""
     spec = ctx.spec
     weighting = spec.historical_weighting
-    decay = float(spec.decay) if weighting == "age" else None
-    lam = float(spec.ewma_lambda) if weighting == "filtered" else None
-    key = (
-        *ctx.data_key(),
-        "historical",
-        spec.horizon_days,
-        spec.historical_scaling,
-        weighting,
-        decay,
-        lam,
+    design = HistoricalDesign.of(
+        spec.horizon_days, spec.historical_scaling, weighting, spec.decay, spec.ewma_lambda
     )
     scen = ctx.cache.scenarios.get_or_create(
-        key,
-        lambda: historical_scenarios(
-            ctx.history,
-            ctx.index,
-            spec.window,
-            spec.horizon_days,
-            ctx.universe,
-            spec.historical_scaling,
-            weighting=weighting,
-            decay=decay if decay is not None else 1.0,
-            ewma_lambda=lam if lam is not None else spec.ewma_lambda,
-        ),
+        (*ctx.data_key(), design),  # the scenarios: the market data and the recipe
+        lambda: design.scenarios(ctx.history, ctx.index, spec.window, ctx.universe),
         lambda s: s.nbytes,
     )
+    decay, lam = design.decay, design.ewma_lambda
     n = scen.n_scenarios
     for c in spec.confidence:
         if n * (1.0 - c) < 1.0 - 1e-9:

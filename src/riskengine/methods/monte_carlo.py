@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from riskengine.core.measures import var_es, var_standard_error
-from riskengine.core.random import BLOCK_SIZE, draw_seed
+from riskengine.core.random import draw_seed
 from riskengine.methods.base import (
     VEGA_NOTE,
     MethodContext,
@@ -28,6 +28,7 @@ from riskengine.methods.base import (
 from riskengine.pricing.grid import GridCoordinates, GridLocations, build_option_grid
 from riskengine.report import RiskMeasure
 from riskengine.scenarios.montecarlo import (
+    MonteCarloDesign,
     MonteCarloModel,
     MonteCarloScenarios,
     check_sobol_paths,
@@ -44,36 +45,24 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
     if sobol:
         check_sobol_paths(spec.n_scenarios, spec.n_scrambles)  # before any work
     seed = spec.seed if spec.seed is not None else draw_seed()
-    # The log model is fitted to log returns (covariance, and the mean when mean="sample").
-    est = ctx.covariance(returns=spec.return_model)
-    key = (
-        *ctx.data_key(),
-        "montecarlo",
-        spec.covariance,
-        spec.ewma_lambda,
-        spec.mean,
-        spec.distribution,
-        spec.df,
-        spec.horizon_days,
-        spec.n_scenarios,
-        seed,
-        BLOCK_SIZE,
-        spec.sampling,
-        spec.n_scrambles if sobol else None,
-        spec.return_model,
+    design = MonteCarloDesign(
+        # the log model is fitted to log returns (covariance, and the mean when mean="sample")
+        covariance=ctx.covariance_model(spec.return_model),
+        distribution=spec.distribution,
+        df=spec.df if spec.distribution == "student-t" else None,
+        horizon_days=spec.horizon_days,
+        n_scenarios=spec.n_scenarios,
+        seed=seed,
+        sampling=spec.sampling,
+        n_scrambles=spec.n_scrambles if sobol else None,
     )
+    est = ctx.covariance(design.covariance)
+    key = (*ctx.data_key(), design)  # the scenarios: the market data and the recipe
 
     def create():
         root = est.root
         if sobol:  # the PCA root for quasi-Monte Carlo, kept with the covariance estimates
-            root_key = (
-                "principal_root",
-                *ctx.data_key(),
-                spec.covariance,
-                spec.ewma_lambda,
-                spec.mean,
-                spec.return_model,
-            )
+            root_key = ("principal_root", *ctx.data_key(), design.covariance)
             root = ctx.cache.covariances.get_or_create(root_key, lambda: principal_root(est.matrix))
         model = MonteCarloModel(
             est.mean,

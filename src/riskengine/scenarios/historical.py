@@ -170,3 +170,49 @@ def historical_scenarios(
         weights = age_weights(r.shape[0], decay)
         weights.setflags(write=False)
     return HistoricalScenarios(r, scaling, tuple(str(d) for d in starts), weighting, weights)
+
+
+@dataclass(frozen=True)
+class HistoricalDesign:
+    """The recipe of a historical scenario set: with the market data (history version, as-of
+    row, window, columns) the whole cache key of the scenarios.
+
+    Attributes:
+        horizon_days: h.
+        scaling: "overlapping" or "sqrt".
+        weighting: "none", "age" or "filtered".
+        decay: the age-weighting decay ("age" only, else None).
+        ewma_lambda: the volatility filter's EWMA decay ("filtered" only, else None).
+    """
+
+    horizon_days: int
+    scaling: str = "overlapping"
+    weighting: str = "none"
+    decay: float | None = None
+    ewma_lambda: float | None = None
+
+    @classmethod
+    def of(cls, horizon_days, scaling, weighting, decay, ewma_lambda) -> HistoricalDesign:
+        """The design, keeping each parameter only where its weighting uses it."""
+        return cls(
+            horizon_days,
+            scaling,
+            weighting,
+            float(decay) if weighting == "age" else None,
+            float(ewma_lambda) if weighting == "filtered" else None,
+        )
+
+    def scenarios(
+        self, history: FactorHistory, index: int, window: int, columns: np.ndarray
+    ) -> HistoricalScenarios:
+        return historical_scenarios(
+            history,
+            index,
+            window,
+            self.horizon_days,
+            columns,
+            self.scaling,
+            weighting=self.weighting,
+            decay=1.0 if self.decay is None else self.decay,
+            ewma_lambda=0.94 if self.ewma_lambda is None else self.ewma_lambda,
+        )

@@ -41,7 +41,7 @@ import numpy as np
 from scipy import special
 
 from riskengine.choices import RETURN_MODELS, SAMPLINGS
-from riskengine.core.covariance import matrix_root
+from riskengine.core.covariance import CovarianceModel, matrix_root
 from riskengine.core.lazy import qmc, stats
 from riskengine.core.random import (
     BLOCK_SIZE,
@@ -76,6 +76,39 @@ def principal_root(matrix: np.ndarray) -> tuple[np.ndarray, str]:
     vals, vecs = np.linalg.eigh(0.5 * (matrix + matrix.T))
     order = np.argsort(vals)[::-1]
     return vecs[:, order] * np.sqrt(np.maximum(vals[order], 0.0)), "principal"
+
+
+@dataclass(frozen=True)
+class MonteCarloDesign:
+    """The recipe of a Monte Carlo scenario set: with the market data it was fitted to, the
+    whole cache key of the scenarios (every field changes them; nothing else does).
+
+    Attributes:
+        covariance: the covariance model (its ``returns`` is the return model: "simple" moves
+            S (1 + r), "log" moves S exp(x)).
+        distribution: "normal" or "student-t".
+        df: Student-t degrees of freedom; None for the normal.
+        horizon_days: h.
+        n_scenarios: paths.
+        seed: the run's seed (each block's generator derives from it).
+        sampling: "plain", "antithetic" or "sobol".
+        n_scrambles: Sobol scrambles; None for the other samplings.
+        block_size: rows per block.
+    """
+
+    covariance: CovarianceModel
+    distribution: str
+    df: float | None
+    horizon_days: int
+    n_scenarios: int
+    seed: int
+    sampling: str
+    n_scrambles: int | None
+    block_size: int = BLOCK_SIZE
+
+    @property
+    def return_model(self) -> str:
+        return self.covariance.returns
 
 
 @dataclass(frozen=True)
