@@ -44,15 +44,17 @@ def _jobs(url) -> dict[str, int]:
     return dict(rows)
 
 
-def _watermark(url, view) -> dt.datetime:
+def _watermark(url, view) -> dt.datetime | None:
+    """The aggregate's watermark; None while nothing is materialised (TimescaleDB's minimum,
+    4714 BC, which Python cannot represent)."""
     (row,) = _sql(
         url,
-        "SELECT _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark("
-        "c.mat_hypertable_id)) FROM _timescaledb_catalog.continuous_agg c "
-        "WHERE c.user_view_name = %s",
+        "SELECT _timescaledb_functions.cagg_watermark(c.mat_hypertable_id) "
+        "FROM _timescaledb_catalog.continuous_agg c WHERE c.user_view_name = %s",
         (view,),
     )
-    return row[0]
+    us = row[0]
+    return None if us < 0 else dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=us)
 
 
 def _until(condition, what: str, timeout: float = WAIT):
@@ -95,7 +97,9 @@ def test_switched_off_jobs_are_reported_and_run_here(pg_url, ts_store):
     # 1 minute) of the latest tick
     after = _watermark(pg_url, "bars_1m")
     minute = dt.datetime.now(UTC).replace(second=0, microsecond=0)
-    assert after >= max(before, minute - dt.timedelta(minutes=2))
+    # (before: None when the write's own refresh materialised nothing, which TimescaleDB 2.28
+    # may do beside a concurrent refresh; the bars were shown from the raw ticks meanwhile)
+    assert after is not None and after >= max(before or after, minute - dt.timedelta(minutes=2))
     bars = ts_store.bars("BTC-USD", "1m")
     assert sum(b.trades for b in bars) == len(ticks)  # the bars still hold every tick
     # run again at once: nothing is late yet (the last run is younger than the interval)
