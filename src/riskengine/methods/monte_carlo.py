@@ -84,7 +84,6 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         key, create, lambda s: s.nbytes if s.keeps_blocks else 0
     )
     book = ctx.book
-    notes = []
     params = {
         "distribution": spec.distribution,
         "mean": spec.mean,
@@ -92,38 +91,9 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         "matrix_root": scen.model.root_method,
         "block_size": scen.block_size,
         "n_blocks": scen.n_blocks,
-        "sampling": spec.sampling,
-        "return_model": spec.return_model,
     }
-    if sobol:
-        params["n_scrambles"] = spec.n_scrambles
-        params["points_per_scramble"] = scen.points_per_scramble
-        notes.append(
-            f"scrambled Sobol quasi-Monte Carlo: {spec.n_scrambles} independent scrambles of "
-            f"{scen.points_per_scramble} points; VaR and ES from all points, standard errors "
-            "from the spread of the per-scramble estimates"
-        )
-        thin = [c for c in spec.confidence if scen.points_per_scramble * (1.0 - c) < 40]
-        if thin:
-            notes.append(
-                f"at confidence {', '.join(f'{c:g}' for c in thin)} a scramble's tail holds "
-                f"fewer than 40 of its {scen.points_per_scramble} points: the standard errors "
-                f"(from {spec.n_scrambles} scrambles, Student-t with {spec.n_scrambles - 1} "
-                "degrees of freedom at best) are themselves uncertain, the ES one most; use "
-                "more points per scramble for a reliable one"
-            )
-    elif spec.sampling == "antithetic":
-        notes.append(
-            "antithetic variates: paths come in pairs (z, -z); standard errors from the pair "
-            "means, since the two paths of a pair are not independent"
-        )
-    if spec.return_model == "log":
-        notes.append(
-            "log-space model: factors move as S exp(x), x fitted to daily log returns and "
-            "simulated over the horizon"
-        )
-    if spec.distribution == "student-t":
-        params["df"] = spec.df
+    described, notes = design.describe(scen.points_per_scramble, spec.confidence)
+    params |= described
     grid = None
     if len(book.options):
         params["revaluation"] = spec.revaluation

@@ -110,6 +110,43 @@ class MonteCarloDesign:
     def return_model(self) -> str:
         return self.covariance.returns
 
+    def describe(self, points_per_scramble: int | None, confidences) -> tuple[dict, list[str]]:
+        """The design's report parameters and the notes that qualify the numbers it gives
+        (``confidences``: the levels reported, for the Sobol tail warning)."""
+        params: dict = {"sampling": self.sampling, "return_model": self.return_model}
+        notes = []
+        if self.sampling == "sobol":
+            k = self.n_scrambles
+            params["n_scrambles"] = k
+            params["points_per_scramble"] = points_per_scramble
+            notes.append(
+                f"scrambled Sobol quasi-Monte Carlo: {k} independent scrambles of "
+                f"{points_per_scramble} points; VaR and ES from all points, standard errors "
+                "from the spread of the per-scramble estimates"
+            )
+            thin = [c for c in confidences if points_per_scramble * (1.0 - c) < 40]
+            if thin:
+                notes.append(
+                    f"at confidence {', '.join(f'{c:g}' for c in thin)} a scramble's tail holds "
+                    f"fewer than 40 of its {points_per_scramble} points: the standard errors "
+                    f"(from {k} scrambles, Student-t with {k - 1} degrees of freedom at best) "
+                    "are themselves uncertain, the ES one most; use more points per scramble "
+                    "for a reliable one"
+                )
+        elif self.sampling == "antithetic":
+            notes.append(
+                "antithetic variates: paths come in pairs (z, -z); standard errors from the pair "
+                "means, since the two paths of a pair are not independent"
+            )
+        if self.return_model == "log":
+            notes.append(
+                "log-space model: factors move as S exp(x), x fitted to daily log returns and "
+                "simulated over the horizon"
+            )
+        if self.distribution == "student-t":
+            params["df"] = self.df
+        return params, notes
+
 
 @dataclass(frozen=True)
 class MonteCarloModel:
