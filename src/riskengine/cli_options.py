@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from riskengine.choices import BAD_PRINT_POLICIES, COVARIANCES, MEANS, WEIGHTINGS
+from riskengine.spec import MIN_STUDENT_T_DF
 
 #: ``--prices`` values that name a store instead of a CSV file
 STORE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
@@ -41,7 +42,12 @@ def add_model_options(add) -> None:
         default="normal",
         help="parametric: normal|student-t|cornish-fisher; montecarlo: normal|student-t",
     )
-    add("--df", type=float, default=5.0, help="Student-t degrees of freedom (> 2)")
+    add(
+        "--df",
+        type=float,
+        default=5.0,
+        help=f"Student-t degrees of freedom (>= {MIN_STUDENT_T_DF:g})",
+    )
     add("--mean", choices=MEANS, default="zero")
     add(
         "--covariance",
