@@ -33,7 +33,7 @@ import numpy as np
 
 from riskengine.core.measures import var_index
 from riskengine.decomposition.revalue import PositionPnl
-from riskengine.methods.base import ScenarioSource
+from riskengine.scenarios.set import ScenarioSet
 
 KERNEL_CUTOFF = 4.0  # bandwidths either side of the VaR
 CHUNK_ELEMENTS = 1 << 19  # scenario x position values revalued at a time (4 MiB)
@@ -133,7 +133,7 @@ def kernel_weights(sl: SortedLosses, c: float, bandwidth: float) -> tuple[np.nda
 
 def position_sums(
     revalue: PositionPnl,
-    source: ScenarioSource,
+    source: ScenarioSet,
     pnl: np.ndarray,
     index: np.ndarray,
     omega: np.ndarray,

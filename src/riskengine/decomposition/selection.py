@@ -36,7 +36,7 @@ import itertools
 import numpy as np
 
 from riskengine.core.measures import var_index
-from riskengine.methods.base import ScenarioSource
+from riskengine.scenarios.set import ScenarioSet
 
 CHUNK_ELEMENTS = 1 << 19  # scenario x position values revalued at a time (4 MiB)
 KEEP_BYTES = 48 << 20  # kept values and their scenario numbers, compaction included
@@ -217,7 +217,7 @@ def single_factor(revalue) -> tuple[np.ndarray, np.ndarray]:
 
 def stream_vars(
     revalue,
-    source: ScenarioSource,
+    source: ScenarioSet,
     pnl: np.ndarray,
     members: np.ndarray,
     confidences,

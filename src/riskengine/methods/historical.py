@@ -11,10 +11,10 @@ from riskengine.methods.base import (
     VEGA_NOTE,
     MethodContext,
     MethodResult,
-    ScenarioSource,
     empirical_measures,
 )
-from riskengine.scenarios.historical import FILTER_SEED_DAYS, HistoricalDesign
+from riskengine.scenarios.historical import HistoricalDesign
+from riskengine.scenarios.set import ScenarioSet
 
 _CHUNK = 500  # scenarios per piece of work
 
@@ -33,7 +33,6 @@ def run_historical(ctx: MethodContext) -> MethodResult:
         lambda: design.scenarios(ctx.history, ctx.index, spec.window, ctx.universe),
         lambda s: s.nbytes,
     )
-    decay, lam = design.decay, design.ewma_lambda
     n = scen.n_scenarios
     for c in spec.confidence:
         if n * (1.0 - c) < 1.0 - 1e-9:
@@ -46,40 +45,7 @@ def run_historical(ctx: MethodContext) -> MethodResult:
     chunks = range(0, n, _CHUNK)
     book, returns = ctx.book, scen.returns  # what the work needs (not ctx: sent to workers)
     pnl = np.concatenate(ctx.executor.map(lambda s: book.pnl(returns[s : s + _CHUNK]), chunks))
-    notes = [f"{n} scenarios: h-day returns by {scen.scaling} scaling inside the window"]
-    parameters: dict = {"historical_scaling": scen.scaling, "historical_weighting": weighting}
-    data_quality: list[dict] = []
-    if weighting == "age":
-        parameters["decay"] = decay
-        if scen.weights is None:
-            notes.append("age weighting with decay 1: equal weights (plain historical simulation)")
-        else:
-            n_eff = 1.0 / float(np.sum(scen.weights**2))
-            notes.append(
-                f"age-weighted scenarios (Boudoukh-Richardson-Whitelaw): the scenario ending i "
-                f"trading days before the window's end has weight proportional to {decay}^i "
-                f"(effective number of scenarios {n_eff:.1f})"
-            )
-    elif weighting == "filtered":
-        parameters["ewma_lambda"] = lam
-        notes.append(
-            "volatility-filtered scenarios (Hull-White): each factor's daily return r_t rescaled "
-            f"to r_t * sigma_now / sigma_t, EWMA volatility with lambda {lam:.6g} started from "
-            f"the mean square of the window's first {min(FILTER_SEED_DAYS, spec.window)} returns; "
-            "h-day scenarios compounded from the rescaled daily returns"
-        )
-        below = int(np.sum(np.min(scen.returns, axis=1) <= -1.0)) if n else 0
-        if below:
-            data_quality.append(
-                {
-                    "code": "filtered_return_below_minus_one",
-                    "message": (
-                        f"{below} filtered scenario(s) move a factor by -100% or less (today's "
-                        "volatility is far above that of their day); their prices are zero or "
-                        "negative."
-                    ),
-                }
-            )
+    parameters, notes, data_quality = design.describe(scen, spec.window)
     weighted = scen.weights is not None
     independent = (spec.horizon_days == 1 or scen.scaling == "sqrt") and not weighted
     if weighted:
@@ -102,5 +68,5 @@ def run_historical(ctx: MethodContext) -> MethodResult:
         pnl=pnl,
         notes=tuple(notes),
         data_quality=tuple(data_quality),
-        scenarios=ScenarioSource(n, max(n, 1), lambda i: scen.returns, scen.weights),
+        scenarios=ScenarioSet(n, max(n, 1), lambda i: scen.returns, scen.weights),
     )

@@ -21,7 +21,6 @@ from riskengine.methods.base import (
     VEGA_NOTE,
     MethodContext,
     MethodResult,
-    ScenarioSource,
     covariance_flags,
     empirical_measures,
 )
@@ -34,6 +33,7 @@ from riskengine.scenarios.montecarlo import (
     check_sobol_paths,
     principal_root,
 )
+from riskengine.scenarios.set import ScenarioSet
 
 GRID_TAIL_PROBABILITY = 1e-5  # returns beyond the grid are revalued exactly
 
@@ -137,7 +137,7 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         notes=tuple(notes),
         data_quality=covariance_flags(est),
         provenance={"seed": seed},
-        scenarios=ScenarioSource(
+        scenarios=ScenarioSet(
             spec.n_scenarios, scen.block_size, scen.block, None, exact=grid is None
         ),
     )

@@ -216,3 +216,51 @@ class HistoricalDesign:
             decay=1.0 if self.decay is None else self.decay,
             ewma_lambda=0.94 if self.ewma_lambda is None else self.ewma_lambda,
         )
+
+    def describe(self, scen: HistoricalScenarios, window: int) -> tuple[dict, list, list]:
+        """The report parameters, notes and data-quality flags of ``scen``, the scenarios this
+        design generated on a window of ``window`` daily returns."""
+        n = scen.n_scenarios
+        notes = [f"{n} scenarios: h-day returns by {scen.scaling} scaling inside the window"]
+        parameters: dict = {
+            "historical_scaling": scen.scaling,
+            "historical_weighting": self.weighting,
+        }
+        data_quality: list[dict] = []
+        if self.weighting == "age":
+            decay = self.decay
+            parameters["decay"] = decay
+            if scen.weights is None:
+                notes.append(
+                    "age weighting with decay 1: equal weights (plain historical simulation)"
+                )
+            else:
+                n_eff = 1.0 / float(np.sum(scen.weights**2))
+                notes.append(
+                    f"age-weighted scenarios (Boudoukh-Richardson-Whitelaw): the scenario ending "
+                    f"i trading days before the window's end has weight proportional to "
+                    f"{decay}^i (effective number of scenarios {n_eff:.1f})"
+                )
+        elif self.weighting == "filtered":
+            lam = self.ewma_lambda
+            parameters["ewma_lambda"] = lam
+            notes.append(
+                "volatility-filtered scenarios (Hull-White): each factor's daily return r_t "
+                f"rescaled to r_t * sigma_now / sigma_t, EWMA volatility with lambda {lam:.6g} "
+                f"started from the mean square of the window's first "
+                f"{min(FILTER_SEED_DAYS, window)} returns; h-day scenarios compounded from the "
+                "rescaled daily returns"
+            )
+            below = int(np.sum(np.min(scen.returns, axis=1) <= -1.0)) if n else 0
+            if below:
+                data_quality.append(
+                    {
+                        "code": "filtered_return_below_minus_one",
+                        "message": (
+                            f"{below} filtered scenario(s) move a factor by -100% or less "
+                            "(today's volatility is far above that of their day); their prices "
+                            "are zero or negative."
+                        ),
+                    }
+                )
+        return parameters, notes, data_quality
