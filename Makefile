@@ -93,6 +93,7 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/decomposition.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/store_write.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/scale.py
 

@@ -100,8 +100,13 @@ _MAX_TRADE_IDS = """
 SELECT u.v, u.s, (SELECT max(trade_id) FROM ticks WHERE venue = u.v AND symbol = u.s)
 FROM unnest(%s::text[], %s::text[]) AS u(v, s)
 """
-# On a hypertable, among the ticks inside the batch's time span only (a stored tick equal to a
-# batch tick has its ts): the lookup stays on the batch's chunks, off compressed history.
+# On a hypertable, among the ticks from a day before the batch's first tick up to its last (a
+# stored tick equal to a batch tick has its ts, so the wider span only makes the bound more
+# cautious): the lookup stays on the batch's chunks and the one before, off compressed
+# history. Not the batch's own span: the backward step on the unique index lands on the latest
+# stored tick, which is just before the batch, and a span filter from the batch's first tick
+# would reject it and walk the whole day's index of the symbol, at every batch.
+_SPAN_MARGIN = dt.timedelta(days=1)
 _MAX_TRADE_IDS_IN_SPAN = """
 SELECT u.v, u.s, (SELECT max(trade_id) FROM ticks
                   WHERE venue = u.v AND symbol = u.s AND ts BETWEEN %s AND %s)
@@ -497,7 +502,7 @@ class PostgresStore:
     ) -> dict:
         if self.capabilities.timescaledb:
             times = [t.ts for t in ticks]
-            params = (min(times), max(times), venues, symbols)
+            params = (min(times) - _SPAN_MARGIN, max(times), venues, symbols)
             rows = conn.execute(_MAX_TRADE_IDS_IN_SPAN, params).fetchall()
         else:
             rows = conn.execute(_MAX_TRADE_IDS, (venues, symbols)).fetchall()
