@@ -34,7 +34,7 @@ import numpy as np
 
 # (module, attribute path, stage label): functions resolved at call time through the module.
 TARGETS = (
-    ("riskengine.pipeline", "compile_book", "compile_book (5,000 positions -> arrays)"),
+    ("riskengine.pipeline", "compile_snapshot", "compile_snapshot (5,000 positions -> arrays)"),
     ("riskengine.methods.base", "MethodContext.covariance", "covariance lookup (cached)"),
     ("riskengine.scenarios.montecarlo", "MonteCarloModel.sample", "matmul with the root (z @ A')"),
     (
