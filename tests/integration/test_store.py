@@ -927,10 +927,22 @@ def test_timescale_features(pg_url, open_test_store, caplog):
         s.close()
 
 
-def test_timescale_aggregates_of_an_older_set_up_are_made_again(pg_url, open_test_store):
-    """A store set up before the tick order (bars_1m and bars_1d with first/last(price, ts)):
-    at open bars_1m is made again with the tick order, and bars_1d's daily bars are moved into
-    the bars table (kept by the writes from then on) and the aggregate dropped."""
+_OLD_TICK_ORDERS = {
+    "no tick order": "ts",
+    "numeric epoch": (
+        "int8send((extract(epoch FROM ts - TIMESTAMPTZ '1970-01-01 00:00:00+00') * 1000000)"
+        "::bigint) || textsend(venue) || '\\x00'::bytea || int8send(trade_id)"
+    ),
+}
+
+
+@pytest.mark.parametrize("order", list(_OLD_TICK_ORDERS))
+def test_timescale_aggregates_of_an_older_set_up_are_made_again(pg_url, open_test_store, order):
+    """A store set up before the tick order (bars_1m and bars_1d with first/last(price, ts)),
+    or with the earlier spelling of it (the epoch in numeric arithmetic, three times slower to
+    refresh): at open bars_1m is made again with today's tick order, and bars_1d's daily bars
+    are moved into the bars table (kept by the writes from then on) and the aggregate
+    dropped."""
     s = open_test_store(pg_url)
     if not s.capabilities.continuous_aggregates:
         s.close()
@@ -941,25 +953,83 @@ def test_timescale_aggregates_of_an_older_set_up_are_made_again(pg_url, open_tes
     old = (
         "CREATE MATERIALIZED VIEW {v} WITH (timescaledb.continuous, "
         "timescaledb.materialized_only = false) AS SELECT symbol, time_bucket(INTERVAL '{b}', ts) "
-        "AS start, first(price, ts) AS open, max(price) AS high, min(price) AS low, "
-        "last(price, ts) AS close, sum(size) AS volume, count(*) AS trades, min(ts) AS open_ts, "
+        "AS start, first(price, {o}) AS open, max(price) AS high, min(price) AS low, "
+        "last(price, {o}) AS close, sum(size) AS volume, count(*) AS trades, min(ts) AS open_ts, "
         "max(ts) AS close_ts FROM ticks GROUP BY symbol, time_bucket(INTERVAL '{b}', ts)"
     )
     _timescale_rows(pg_url, "DROP MATERIALIZED VIEW bars_1m")
     _timescale_rows(pg_url, "DELETE FROM bars WHERE source = 'ticks'")
     for view, bucket in (("bars_1m", "1 minute"), ("bars_1d", "1 day")):
-        _timescale_rows(pg_url, old.format(v=view, b=bucket))
+        _timescale_rows(pg_url, old.format(v=view, b=bucket, o=_OLD_TICK_ORDERS[order]))
     s = open_test_store(pg_url)
     try:
         views = _timescale_rows(
             pg_url,
             "SELECT view_name, view_definition FROM timescaledb_information.continuous_aggregates",
         )
-        assert [v for v, _ in views] == ["bars_1m"] and "trade_id" in views[0][1]
+        assert [v for v, _ in views] == ["bars_1m"]
+        assert "timestamptz_send(" in views[0][1] and "extract" not in views[0][1]
         symbols = sorted({t.symbol for t in ticks})
         assert _bars_as_dict(s, symbols) == _oracle_bars(ticks)
     finally:
         s.close()
+
+
+def test_migration_6_keys_ticks_by_time_and_carries_trade_ids_over(
+    pg_url, monkeypatch, open_test_store
+):
+    """A database written at schema version 5 (unique key (venue, symbol, trade_id, ts), with
+    TimescaleDB its own index on ts as well): version 6 keys the ticks by (ts, venue, symbol,
+    trade_id) alone and carries each pair's highest trade id into max_trade_ids, so the writes'
+    fast path still stores every tick exactly once: a re-sent batch stores nothing, newer
+    trades go in, and an older trade id never stored before goes in once."""
+    from riskengine.store import migrations
+
+    monkeypatch.setattr(migrations, "POSTGRES", migrations.POSTGRES[:5])
+    old = open_test_store(pg_url)
+    assert old.schema_version() == 5
+    timescale = old.capabilities.timescaledb
+    old.close()
+    ticks = _random_ticks(random.Random(6), 400)
+    ticks = [t for t in ticks if t.trade_id % 7]  # some gaps: older ids never stored
+    with psycopg.connect(pg_url) as conn:
+        if timescale:  # as create_hypertable made it before version 6
+            conn.execute("CREATE INDEX IF NOT EXISTS ticks_ts_idx ON ticks (ts DESC)")
+        conn.cursor().executemany(
+            "INSERT INTO ticks (venue, symbol, ts, price, size, trade_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [t[:6] for t in ticks],
+        )
+    monkeypatch.undo()
+    new = open_test_store(pg_url)
+    try:
+        assert new.schema_version() == migrations.latest(migrations.POSTGRES) >= 6
+        indexes = _timescale_rows(
+            pg_url,
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = 'ticks'::regclass",
+        )
+        assert [d.split(" USING ")[1] for _, d in indexes] == [
+            "btree (ts, venue, symbol, trade_id)"
+        ], indexes
+        tops: dict = {}
+        for t in ticks:
+            tops[t.venue, t.symbol] = max(tops.get((t.venue, t.symbol), -1), t.trade_id)
+        stored = dict(((v, s), m) for v, s, m in _timescale_rows(
+            pg_url, "SELECT venue, symbol, trade_id FROM max_trade_ids"
+        ))  # fmt: skip
+        assert stored == tops
+        assert new.write_ticks(ticks).inserted == 0
+        later = [
+            t._replace(trade_id=tops[t.venue, t.symbol] + 1 + k) for k, t in enumerate(ticks[:5])
+        ]
+        gaps = [t._replace(trade_id=t.trade_id - t.trade_id % 7) for t in ticks[:30]]
+        gaps = list({(t.venue, t.symbol, t.trade_id): t for t in gaps}.values())
+        assert new.write_ticks([*gaps, *later]).inserted == len(gaps) + len(later)
+        assert new.write_ticks([*gaps, *later]).inserted == 0
+        assert new.count_ticks() == len(ticks) + len(gaps) + len(later)
+    finally:
+        new.close()
 
 
 def test_migration_2_carries_latest_prices_over(store_url, monkeypatch):
@@ -1000,7 +1070,8 @@ def test_migration_2_carries_latest_prices_over(store_url, monkeypatch):
     monkeypatch.undo()
     new = open_test_store(store_url)
     try:
-        assert new.schema_version() == migrations.latest(migrations.SQLITE) >= 2
+        backend = migrations.SQLITE if store_url.startswith("sqlite") else migrations.POSTGRES
+        assert new.schema_version() == migrations.latest(backend) >= 2
         latest = new.latest_prices()
         assert {s: (p.venue, p.price) for s, p in latest.items()} == {
             "BTC-USD": ("kraken", 101.0),

@@ -95,22 +95,17 @@ SELECT pg_advisory_xact_lock(1381190475, q.k) FROM (
 """
 
 # Highest stored trade id of each (venue, symbol) of a batch: ticks above it cannot be stored
-# yet. On plain tables one backward step on the unique index (venue, symbol, trade_id, ts).
+# yet. Kept by every write, in its transaction, under the pairs' locks (a pair whose ticks were
+# deleted keeps its top: its older trade ids then take the slow path, still exactly once).
 _MAX_TRADE_IDS = """
-SELECT u.v, u.s, (SELECT max(trade_id) FROM ticks WHERE venue = u.v AND symbol = u.s)
-FROM unnest(%s::text[], %s::text[]) AS u(v, s)
+SELECT venue, symbol, trade_id FROM max_trade_ids
+WHERE (venue, symbol) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
 """
-# On a hypertable, among the ticks from a day before the batch's first tick up to its last (a
-# stored tick equal to a batch tick has its ts, so the wider span only makes the bound more
-# cautious): the lookup stays on the batch's chunks and the one before, off compressed
-# history. Not the batch's own span: the backward step on the unique index lands on the latest
-# stored tick, which is just before the batch, and a span filter from the batch's first tick
-# would reject it and walk the whole day's index of the symbol, at every batch.
-_SPAN_MARGIN = dt.timedelta(days=1)
-_MAX_TRADE_IDS_IN_SPAN = """
-SELECT u.v, u.s, (SELECT max(trade_id) FROM ticks
-                  WHERE venue = u.v AND symbol = u.s AND ts BETWEEN %s AND %s)
-FROM unnest(%s::text[], %s::text[]) AS u(v, s)
+_UPSERT_MAX_TRADE_IDS = """
+INSERT INTO max_trade_ids (venue, symbol, trade_id)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::int8[]) ORDER BY 1, 2
+ON CONFLICT (venue, symbol) DO UPDATE SET trade_id = excluded.trade_id
+WHERE excluded.trade_id > max_trade_ids.trade_id
 """
 
 # Merge partial bars into the stored ones (rules: store/bars.py), one statement per batch; rows
@@ -173,17 +168,7 @@ WHERE (excluded.ts, excluded.venue, excluded.trade_id)
     > (latest_ticks.ts, latest_ticks.venue, latest_ticks.trade_id)
 """
 
-_LAST_TRADE_IDS = """
-WITH RECURSIVE syms AS (
-    (SELECT symbol FROM ticks WHERE venue = %(v)s ORDER BY symbol LIMIT 1)
-    UNION ALL
-    SELECT (SELECT t.symbol FROM ticks t WHERE t.venue = %(v)s AND t.symbol > syms.symbol
-            ORDER BY t.symbol LIMIT 1)
-    FROM syms WHERE syms.symbol IS NOT NULL
-)
-SELECT symbol, (SELECT max(trade_id) FROM ticks WHERE venue = %(v)s AND symbol = syms.symbol)
-FROM syms WHERE symbol IS NOT NULL
-"""
+_LAST_TRADE_IDS = "SELECT symbol, trade_id FROM max_trade_ids WHERE venue = %(v)s"
 
 _IMPORT_PROGRESS_EVERY = 10_000
 _RETRIES = 4
@@ -191,10 +176,10 @@ _RETRIES = 4
 
 class _Prepared:
     """A batch encoded as if every tick were new: the binary COPY payload, its partial bars
-    (when the application keeps bars), each symbol's latest tick, the (venue, symbol) pairs,
-    its earliest and latest tick times (microseconds)."""
+    (when the application keeps bars), each symbol's latest tick, the (venue, symbol) pairs and
+    the highest trade id of each, its earliest and latest tick times (microseconds)."""
 
-    __slots__ = ("first_us", "last_us", "latest", "parts", "payload", "symbols", "venues")
+    __slots__ = ("first_us", "last_us", "latest", "parts", "payload", "symbols", "tops", "venues")
 
     def __init__(self, ticks: Sequence[Tick], bars: tuple[str, ...]):
         cols = copybin.tick_columns(ticks)
@@ -208,9 +193,14 @@ class _Prepared:
             else None
         )
         self.latest = latest_by_symbol(ticks)
-        pairs = dict.fromkeys(zip(cols.venue, cols.symbol, strict=True))
-        self.venues = [v for v, _ in pairs]
-        self.symbols = [s for _, s in pairs]
+        tops: dict[tuple[str, str], int] = {}
+        for v, s, i in zip(cols.venue, cols.symbol, cols.trade_id.tolist(), strict=True):
+            if tops.get((v, s), -1) < i:
+                tops[v, s] = i
+        self.venues = [v for v, _ in tops]
+        self.symbols = [s for _, s in tops]
+        # the highest trade id of each pair: (venues, symbols, trade ids) for max_trade_ids
+        self.tops = (self.venues, self.symbols, list(tops.values()))
 
 
 def describe_url(url: str) -> str:
@@ -444,6 +434,8 @@ class PostgresStore:
                                 [ticks[i] for i in new]
                             )  # fmt: skip
                             conn.execute(_UPSERT_LATEST, [list(c) for c in zip(*rows, strict=True)])
+                            # every tick of the batch is stored now: its tops bound the pairs'
+                            conn.execute(_UPSERT_MAX_TRADE_IDS, prep.tops)
                     if self._ticks_hypertable is not None:
                         # every tick of the batch, stored now or before: a batch retried after
                         # a failed refresh (StoreUnavailable) refreshes what the first try stored
@@ -477,7 +469,7 @@ class PostgresStore:
             fresh: Sequence[int] = ()
             maybe: Sequence[int] = range(n)
         else:
-            stored = self._max_trade_ids(conn, ticks, prep.venues, prep.symbols)
+            stored = self._max_trade_ids(conn, prep.venues, prep.symbols)
             if not stored:
                 fresh, maybe = range(n), ()
             else:
@@ -497,16 +489,9 @@ class PostgresStore:
             staged = self._insert_staged(cur, ticks, maybe)
         return sorted([*fresh, *staged]), None
 
-    def _max_trade_ids(
-        self, conn: psycopg.Connection, ticks: Sequence[Tick], venues: list, symbols: list
-    ) -> dict:
-        if self.capabilities.timescaledb:
-            times = [t.ts for t in ticks]
-            params = (min(times) - _SPAN_MARGIN, max(times), venues, symbols)
-            rows = conn.execute(_MAX_TRADE_IDS_IN_SPAN, params).fetchall()
-        else:
-            rows = conn.execute(_MAX_TRADE_IDS, (venues, symbols)).fetchall()
-        return {(v, s): m for v, s, m in rows if m is not None}
+    @staticmethod
+    def _max_trade_ids(conn: psycopg.Connection, venues: list, symbols: list) -> dict:
+        return {(v, s): m for v, s, m in conn.execute(_MAX_TRADE_IDS, (venues, symbols))}
 
     @staticmethod
     def _insert_staged(cur: psycopg.Cursor, ticks: Sequence[Tick], idx: Sequence[int]) -> list[int]:
@@ -1222,7 +1207,7 @@ _CAGG_BUCKETS = {"1m": "1 minute"}
 _CAGG_BUCKET_US = {"1m": 60_000_000}
 _DAY_US = 86_400_000_000
 # compression: one segment per (venue, symbol) series, ordered by time then trade id; every
-# column of the unique key (venue, symbol, trade_id, ts) is in one or the other, so checking a
+# column of the unique key (ts, venue, symbol, trade_id) is in one or the other, so checking a
 # key against compressed chunks decompresses only that series' batches around ts (TimescaleDB
 # warns about a unique-key column in neither)
 COMPRESS_SEGMENTBY = ("venue", "symbol")
@@ -1296,28 +1281,29 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 def hypertable_sql(timescale_version: str) -> str:
     """create_hypertable for ``ticks`` with 1-day chunks: the dimension-builder form from
-    TimescaleDB 2.13, the older positional form before."""
+    TimescaleDB 2.13, the older positional form before. No index of its own on ts: the unique
+    key leads with ts (migration 6) and serves time ranges; a second index would cost every
+    insert (about a sixth of the rate)."""
     if _version_tuple(timescale_version) >= (2, 13):
         return (
             "SELECT create_hypertable('ticks', by_range('ts', INTERVAL '1 day'), "
-            "migrate_data => true)"
+            "create_default_indexes => false, migrate_data => true)"
         )
     return (
         "SELECT create_hypertable('ticks', 'ts', chunk_time_interval => INTERVAL '1 day', "
-        "migrate_data => true)"
+        "create_default_indexes => false, migrate_data => true)"
     )
 
 
 # The tick order of store/bars.py, (ts, venue, trade_id), as one bytea whose byte order is
 # that order: TimescaleDB's first/last need a type with "<" that its materialisation can store
-# (an anonymous row cannot be; a named composite has no "<" there). Microseconds since the
-# epoch, big-endian (a bucket never straddles the epoch, so the sign never matters), the
-# venue's bytes, a NUL (text holds none, so "kr" < "kraken"), the trade id (never negative).
-# An aggregate defined without it is made again at open.
-TICK_ORDER = (
-    "int8send((extract(epoch FROM ts - TIMESTAMPTZ '1970-01-01 00:00:00+00') * 1000000)::bigint)"
-    " || textsend(venue) || '\\x00'::bytea || int8send(trade_id)"
-)
+# (an anonymous row cannot be; a named composite has no "<" there). The timestamp's binary
+# form (microseconds since 2000-01-01, big-endian: one C call, where arithmetic on the epoch
+# is numeric and cost a third of a refresh; a 1-minute bucket never straddles 2000-01-01, so
+# the sign never matters), the venue's bytes, a NUL (text holds none, so "kr" < "kraken"), the
+# trade id (never negative). An aggregate defined with an older order is made again at open.
+TICK_ORDER = "timestamptz_send(ts) || textsend(venue) || '\\x00'::bytea || int8send(trade_id)"
+_TICK_ORDER_MARK = "timestamptz_send("
 
 
 def continuous_aggregate_sql(interval: str) -> str:
@@ -1455,7 +1441,7 @@ def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
     for interval in CAGG_VIEWS:
         view = CAGG_VIEWS[interval]
         existed = _cagg_definition(conn, view)
-        if existed and "trade_id" not in existed:  # made before the tick order: again
+        if existed and _TICK_ORDER_MARK not in existed:  # an older tick order: made again
             conn.execute(f"DROP MATERIALIZED VIEW {view}")
             logger.info("store: continuous aggregate %s made again (tick order on ties)", view)
             existed = None
