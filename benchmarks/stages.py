@@ -58,7 +58,7 @@ TARGETS = (
     ),
     ("riskengine.pricing.black_scholes", "OptionTerms.greeks", "Black-Scholes greeks (grid build)"),
     ("riskengine.methods.monte_carlo", "run_montecarlo", "run_montecarlo own (merge, params)"),
-    ("riskengine.methods.monte_carlo", "empirical_measures", "measures (VaR, ES, std errors)"),
+    ("riskengine.methods.monte_carlo", "empirical_estimates", "measures (VaR, ES, std errors)"),
     ("riskengine.market.history", "FactorHistory.snapshot_id", "snapshot hash (provenance)"),
     ("riskengine.pipeline", "compute_risk", "compute_risk own (spec, universe, histogram, report)"),
 )

@@ -206,7 +206,7 @@ def test_component_es_is_the_tail_average_of_the_position_pnl(hist, name, captur
     book = _book(hist)
     rep = _run(book, hist, name, **({"revaluation": "full"} if "montecarlo" in name else {}))
     ctx, result = captured["ctx"], captured["result"]
-    source = result.scenarios
+    source = result.basis.scenarios
     full = PositionPnl(ctx.book)(source.rows(np.arange(source.n_scenarios)))  # small book
     losses = -full.sum(axis=1)
     assert np.allclose(losses, -result.pnl, rtol=1e-12, atol=1e-9)
@@ -224,7 +224,9 @@ def test_component_es_with_a_fractional_boundary_weight(captured):
     book = Portfolio((Position("x", Equity("X"), 100.0), Position("y", Equity("Y"), 50.0)))
     rep = compute_risk(book, h, window=250, confidence=0.99, contributions=True)
     losses = -captured["result"].pnl
-    full = PositionPnl(captured["ctx"].book)(captured["result"].scenarios.rows(np.arange(250)))
+    full = PositionPnl(captured["ctx"].book)(
+        captured["result"].basis.scenarios.rows(np.arange(250))
+    )
     worst = np.argsort(losses)[::-1][:3]
     want = (-full[worst[0]] - full[worst[1]] - 0.5 * full[worst[2]]) / 2.5
     assert np.allclose(rep.contributions.positions.component_es[0], want, rtol=1e-12)
@@ -234,7 +236,7 @@ def test_component_var_is_a_kernel_average_near_the_var(hist, captured):
     book = _book(hist, fx=False)
     rep = _run(book, hist, "montecarlo-full", n_scenarios=20_000)
     result = captured["result"]
-    full = PositionPnl(captured["ctx"].book)(result.scenarios.rows(np.arange(20_000)))
+    full = PositionPnl(captured["ctx"].book)(result.basis.scenarios.rows(np.arange(20_000)))
     losses = -result.pnl
     summary = rep.contributions.summary()[1]
     h_bw, var = summary["kernel_bandwidth"], rep.measure(0.99).value_at_risk
@@ -465,8 +467,8 @@ def test_local_terms_add_up_to_the_book_sensitivities(hist, captured):
 def test_position_pnl_is_the_compiled_books_and_adds_up_to_its_pnl(hist, captured, name):
     _run(_book(hist), hist, name)
     book, result = captured["ctx"].book, captured["result"]
-    rows = np.arange(min(result.scenarios.n_scenarios, 700))
-    returns = result.scenarios.rows(rows)
+    rows = np.arange(min(result.basis.scenarios.n_scenarios, 700))
+    returns = result.basis.scenarios.rows(rows)
     got = PositionPnl(book)(returns)
     if returns.dtype == np.float64:
         assert np.array_equal(got, book.position_pnl(returns))

@@ -13,11 +13,10 @@ from scipy import stats
 from scipy.stats import qmc
 
 from riskengine import RiskCache, compute_risk
-from riskengine.core.measures import var_es
+from riskengine.core.measures import empirical_estimates, grouped_estimates, var_es
 from riskengine.core.random import BLOCK_SIZE
 from riskengine.errors import InputError
-from riskengine.methods.base import empirical_measures
-from riskengine.methods.monte_carlo import grouped_measures
+from riskengine.methods.base import measures_of
 from riskengine.scenarios.montecarlo import MonteCarloModel, MonteCarloScenarios
 from support import gaussian_history, history_from_returns, stock_book
 
@@ -100,8 +99,8 @@ def test_antithetic_on_a_linear_book_makes_the_mean_exact_but_not_the_tail():
     pnl = np.concatenate([b.astype(float) @ e for b in scen.blocks()])
     assert abs(pnl.mean()) < 1e-6 * pnl.std()
     confs = (0.95, 0.99)
-    paired = grouped_measures(pnl, scen.path_groups(), confs)
-    naive = empirical_measures(pnl, confs, standard_errors=True)
+    paired = measures_of(grouped_estimates(pnl, scen.path_groups(), confs))
+    naive = measures_of(empirical_estimates(pnl, confs, standard_errors=True))
     for c, a, b in zip(confs, paired, naive, strict=True):
         ratio = a.value_at_risk_standard_error / b.value_at_risk_standard_error
         assert ratio == pytest.approx(math.sqrt((2 * c - 1) / c), abs=0.01)
@@ -129,8 +128,8 @@ def test_antithetic_standard_error_counts_a_pair_once_when_its_paths_agree():
         scen = MonteCarloScenarios(model, 16_384, seed=seed, sampling="antithetic")
         r = np.vstack(list(scen.blocks())).astype(float)
         pnl = -a * (r @ e) ** 2
-        m = grouped_measures(pnl, scen.path_groups(), [c])[0]
-        naive = empirical_measures(pnl, [c], standard_errors=True)[0]
+        m = measures_of(grouped_estimates(pnl, scen.path_groups(), [c]))[0]
+        naive = measures_of(empirical_estimates(pnl, [c], standard_errors=True))[0]
         rows.append(
             (
                 m.value_at_risk,

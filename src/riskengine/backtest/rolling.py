@@ -185,7 +185,7 @@ def _day_results(setup: BacktestSetup, spec, rows) -> list:
             day_spec = spec.replace(seed=day_seed(setup.seed, int(t)))
         universe, book = setup.day_book(int(t))
         ctx = MethodContext(setup.history, int(t), universe, book, day_spec, RiskCache(), one)
-        out.append(dataclasses.replace(method(ctx), scenarios=None, model=None))
+        out.append(dataclasses.replace(method(ctx), basis=None))
     return out
 
 

@@ -11,8 +11,9 @@ from riskengine.decomposition.result import Contributions, ContributionTable
 from riskengine.decomposition.revalue import PositionPnl
 from riskengine.decomposition.selection import kept_count, stream_vars
 from riskengine.instruments.types import Portfolio
-from riskengine.methods.base import MethodContext, MethodResult
+from riskengine.methods.base import MethodContext, MethodResult, ParametricModel
 from riskengine.pricing.book import tag_labels
+from riskengine.revaluation import PnL
 
 
 def tag_groups(
@@ -64,8 +65,8 @@ def decompose(
 
     Args:
         ctx: the run's context (book, spec).
-        result: the method's result: its ``pnl`` and ``scenarios`` (historical, Monte Carlo) or
-            its ``model`` (parametric).
+        result: the method's result: its basis is the revaluation (``PnL``: historical, Monte
+            Carlo) or the fitted ``ParametricModel`` (parametric).
         portfolio: the book (for symbols and tags).
         standalone, incremental: whether to compute standalone and incremental VaR (for
             scenario methods, one streamed revaluation of every position on every scenario).
@@ -88,26 +89,16 @@ def decompose(
     terms = local_terms(book, book.columns)
     exposure = terms.exposure
     group_exposure = exposure @ members
-    if result.model is not None:
-        numbers = decompose_parametric(
-            book,
-            result.model,
-            terms,
-            members,
-            confidences,
-            standalone=standalone,
-            incremental=incremental,
-            executor=ctx.executor,
-        )
-        estimator = _parametric_estimator(result.model.quantile)
-        diagnostics: tuple[dict, ...] = ()
-    elif result.scenarios is not None and result.pnl is not None:
-        numbers, diagnostics = _scenario_numbers(
-            ctx, result, members, confidences, totals_var, standalone, incremental
-        )
-        estimator = _scenario_estimator(result)
-    else:
-        raise ValueError("decompose needs a method result with scenarios or a parametric model")
+    try:
+        numbers_of = _BY_BASIS[type(result.basis)]
+    except KeyError:
+        raise ValueError(
+            "decompose needs a method result with its basis: the revaluation (PnL) or a "
+            f"parametric model; got {type(result.basis).__name__}"
+        ) from None
+    numbers, diagnostics, estimator = numbers_of(
+        ctx, result.basis, terms, members, confidences, totals_var, standalone, incremental
+    )
 
     def stack(name):
         x = numbers.get(name)
@@ -140,16 +131,35 @@ def decompose(
     )
 
 
-def _scenario_numbers(ctx, result, members, confidences, totals_var, standalone, incremental):
+def _parametric_numbers(
+    ctx, model: ParametricModel, terms, members, confidences, totals_var, standalone, incremental
+):
+    """Analytic components, incremental and standalone VaR of the parametric model."""
+    numbers = decompose_parametric(
+        ctx.book,
+        model,
+        terms,
+        members,
+        confidences,
+        standalone=standalone,
+        incremental=incremental,
+        executor=ctx.executor,
+    )
+    return numbers, (), _parametric_estimator(model.quantile)
+
+
+def _scenario_numbers(
+    ctx, pnl: PnL, terms, members, confidences, totals_var, standalone, incremental
+):
     """Components, then incremental and standalone VaR streamed over every scenario."""
     book = ctx.book
     revalue = PositionPnl(book)
     kinds = [k for k, on in (("standalone", standalone), ("incremental", incremental)) if on]
-    m = kept_count(result.scenarios.n_scenarios, confidences, result.scenarios.weights)
+    m = kept_count(pnl.n_scenarios, confidences, pnl.weights)
     # Floors for the streamed selection: the smallest value of a unit over the m scenarios with
     # the largest book losses (revalued with the components anyway) is a lower bound of its
     # m-th largest value over all scenarios.
-    losses = -np.asarray(result.pnl, dtype=float)
+    losses = -np.asarray(pnl.total, dtype=float)
     n = losses.size
     worst = np.sort(np.argpartition(losses, n - m)[n - m :]) if kinds else np.zeros(0, int)
     is_worst = np.zeros(n, dtype=bool)
@@ -168,7 +178,7 @@ def _scenario_numbers(ctx, result, members, confidences, totals_var, standalone,
         }
 
     numbers, diagnostics, found = _scenario_components(
-        ctx, revalue, result, confidences, totals_var, worst, seed if kinds else None
+        ctx, revalue, pnl, confidences, totals_var, worst, seed if kinds else None
     )
     seeds = {k: np.full(book.n_positions + members.shape[1], np.inf) for k in kinds}
     for f in found:
@@ -176,8 +186,7 @@ def _scenario_numbers(ctx, result, members, confidences, totals_var, standalone,
             np.minimum(seeds[k], f[k], out=seeds[k])
     numbers |= stream_vars(
         revalue,
-        result.scenarios,
-        result.pnl,
+        pnl,
         members,
         confidences,
         totals_var,
@@ -186,15 +195,12 @@ def _scenario_numbers(ctx, result, members, confidences, totals_var, standalone,
         incremental=incremental,
         executor=ctx.executor,
     )
-    return numbers, diagnostics
+    return numbers, diagnostics, _scenario_estimator(pnl)
 
 
-def _scenario_components(
-    ctx, revalue, result: MethodResult, confidences, totals_var, extra, on_chunk
-):
+def _scenario_components(ctx, revalue, pnl: PnL, confidences, totals_var, extra, on_chunk):
     """Component VaR (kernel) and ES (tail weights) per position, with their diagnostics."""
-    source = result.scenarios
-    sl = empirical.SortedLosses.of(result.pnl, source.weights)
+    sl = empirical.SortedLosses.of(pnl.total, pnl.weights)
     bandwidth = empirical.silverman_bandwidth(sl)
     parts = []
     for c in confidences:
@@ -205,7 +211,7 @@ def _scenario_components(
     for col, (idx, weight) in enumerate(parts):
         np.add.at(omega[:, col], np.searchsorted(union, idx), weight)
     sums, found = empirical.position_sums(
-        revalue, source, result.pnl, union, omega, on_chunk=on_chunk, executor=ctx.executor
+        revalue, pnl, union, omega, on_chunk=on_chunk, executor=ctx.executor
     )
     out: dict = {"component_var": [], "component_es": []}
     diagnostics = []
@@ -233,8 +239,7 @@ def _scenario_components(
     return out, tuple(diagnostics), found
 
 
-def _scenario_estimator(result: MethodResult) -> dict:
-    source = result.scenarios
+def _scenario_estimator(pnl: PnL) -> dict:
     return {
         "component_var": "kernel",
         "component_es": "tail",
@@ -243,8 +248,8 @@ def _scenario_estimator(result: MethodResult) -> dict:
         "kernel": "gaussian",
         "bandwidth_rule": "silverman",
         "kernel_cutoff_bandwidths": empirical.KERNEL_CUTOFF,
-        "scenario_weights": "weighted" if source.weights is not None else "equal",
-        "grid_reconciled": not source.exact,
+        "scenario_weights": "weighted" if pnl.weights is not None else "equal",
+        "grid_reconciled": not pnl.exact,
         "description": (
             "component ES: each position's loss averaged over the scenarios with the ES "
             "estimator's weights (beyond VaR, plus the fractional weight at VaR), adding up to "
@@ -254,7 +259,7 @@ def _scenario_estimator(result: MethodResult) -> dict:
             + (
                 "; positions revalued fully, the grid's difference on each scenario allocated "
                 "to the options"
-                if not source.exact
+                if not pnl.exact
                 else ""
             )
         ),
@@ -282,3 +287,7 @@ def _parametric_estimator(kind: str) -> dict:
             "exact moments of the book without the unit and of the unit alone"
         ),
     }
+
+
+# what decomposition does with each basis of a method result
+_BY_BASIS = {PnL: _scenario_numbers, ParametricModel: _parametric_numbers}

@@ -33,7 +33,7 @@ import numpy as np
 
 from riskengine.core.measures import var_index
 from riskengine.decomposition.revalue import PositionPnl
-from riskengine.scenarios.set import ScenarioSet
+from riskengine.revaluation import PnL
 
 KERNEL_CUTOFF = 4.0  # bandwidths either side of the VaR
 CHUNK_ELEMENTS = 1 << 19  # scenario x position values revalued at a time (4 MiB)
@@ -133,8 +133,7 @@ def kernel_weights(sl: SortedLosses, c: float, bandwidth: float) -> tuple[np.nda
 
 def position_sums(
     revalue: PositionPnl,
-    source: ScenarioSet,
-    pnl: np.ndarray,
+    pnl: PnL,
     index: np.ndarray,
     omega: np.ndarray,
     *,
@@ -146,6 +145,9 @@ def position_sums(
 
     Args:
         revalue: the book's per-position revaluation.
+        pnl: the book's P&L on the scenario set (the method's revaluation): its scenarios are
+            read again; when it is not exact (the option grid), each row's positions are
+            reconciled to its total.
         index: shape (n_rows,), ascending scenario indices.
         omega: shape (n_rows, n_columns), a weight per scenario and column.
         on_chunk: optional ``f(index, position_pnl)`` evaluated on each chunk's full
@@ -158,8 +160,9 @@ def position_sums(
     book = revalue.book
     n_pos = book.n_positions
     rows = max(1, chunk_elements // max(n_pos, 1))
+    source = pnl.scenarios
     fix = None
-    if not source.exact:
+    if not pnl.exact:
         fix = np.zeros(n_pos, dtype=bool)
         fix[revalue.option_at] = True
         if not fix.any():
@@ -176,7 +179,7 @@ def position_sums(
             p = revalue(block[idx - block_number * source.block_size])
             extras.append(on_chunk(idx, p) if on_chunk is not None else None)
             if fix is not None:
-                _reconcile(p, pnl[idx], fix)
+                _reconcile(p, pnl.total[idx], fix)
             total += omega[pos].T @ p
         return total, extras
 

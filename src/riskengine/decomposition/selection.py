@@ -36,7 +36,7 @@ import itertools
 import numpy as np
 
 from riskengine.core.measures import var_index
-from riskengine.scenarios.set import ScenarioSet
+from riskengine.revaluation import PnL
 
 CHUNK_ELEMENTS = 1 << 19  # scenario x position values revalued at a time (4 MiB)
 KEEP_BYTES = 48 << 20  # kept values and their scenario numbers, compaction included
@@ -217,8 +217,7 @@ def single_factor(revalue) -> tuple[np.ndarray, np.ndarray]:
 
 def stream_vars(
     revalue,
-    source: ScenarioSet,
-    pnl: np.ndarray,
+    pnl: PnL,
     members: np.ndarray,
     confidences,
     totals,
@@ -234,7 +233,8 @@ def stream_vars(
 
     Args:
         revalue: a ``PositionPnl`` of the book (returns -> position P&L).
-        pnl: shape (n_scenarios,), the book's P&L (the method's).
+        pnl: the book's P&L on the scenario set (the method's revaluation), whose scenarios
+            are streamed.
         members: shape (n_positions, n_groups), 0/1 membership of the tag groups.
         totals: the book's VaR at each confidence (incremental VaR = total - VaR without).
         seeds: optional {"standalone": s, "incremental": s}, each of shape (n_positions +
@@ -247,6 +247,7 @@ def stream_vars(
         (n_positions,), or None) and "group_standalone_var", "group_incremental_var" (of shape
         (n_groups,), or None).
     """
+    source = pnl.scenarios
     n = source.n_scenarios
     n_pos, n_groups = revalue.n_positions, members.shape[1]
     out: dict = {f"{p}{k}_var": None for p in ("", "group_") for k in ("standalone", "incremental")}
@@ -271,7 +272,7 @@ def stream_vars(
     # entries kept at once, all streams together (x 3: a compaction copies them twice)
     budget = max(1, keep_bytes // (3 * _ENTRY_BYTES))
     rows = max(1, chunk_elements // max(n_pos, 1))
-    losses = -np.asarray(pnl, dtype=float)
+    losses = -np.asarray(pnl.total, dtype=float)
     results = {k: [np.full(n_units, np.nan) for _ in confidences] for k, _ in streams}
     part = max(1, budget // (2 * m))
     # split the work into passes over the scenarios so that each holds <= budget entries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -9,12 +10,12 @@ import numpy as np
 
 from riskengine.cache import RiskCache
 from riskengine.core.covariance import CovarianceEstimate, CovarianceModel
-from riskengine.core.measures import es_standard_error, var_es, var_standard_error
+from riskengine.core.measures import Estimate
 from riskengine.market.history import FactorHistory
 from riskengine.pricing.book import CompiledBook
 from riskengine.report import RiskMeasure
+from riskengine.revaluation import PnL
 from riskengine.scale.local import LocalExecutor
-from riskengine.scenarios.set import ScenarioSet
 
 if TYPE_CHECKING:
     from riskengine.spec import RiskSpec
@@ -95,8 +96,16 @@ class ParametricModel:
 class MethodResult:
     """A method's numbers and the statements that qualify them.
 
-    ``scenarios`` (historical, Monte Carlo) and ``model`` (parametric) are what decomposition
-    needs besides ``pnl``."""
+    Attributes:
+        measures: VaR and ES per confidence.
+        n_scenarios: scenarios revalued (None for parametric closed forms).
+        parameters: the report's ``parameters`` block.
+        pnl: shape (n_scenarios,), the book's P&L per scenario, or None.
+        notes, data_quality, provenance: what the report says about the numbers.
+        basis: what the measures were computed from, for decomposition: the revaluation
+            (``PnL``: historical, Monte Carlo) or the fitted ``ParametricModel``; None once
+            dropped (a backtest keeps only the numbers).
+    """
 
     measures: tuple[RiskMeasure, ...]
     n_scenarios: int | None
@@ -105,40 +114,12 @@ class MethodResult:
     notes: tuple[str, ...] = ()
     data_quality: tuple[dict, ...] = ()
     provenance: dict = field(default_factory=dict)
-    scenarios: ScenarioSet | None = None
-    model: ParametricModel | None = None
+    basis: PnL | ParametricModel | None = None
 
 
-def empirical_measures(
-    pnl: np.ndarray, confidences, *, standard_errors: bool, weights: np.ndarray | None = None
-) -> tuple[RiskMeasure, ...]:
-    """VaR and ES of a scenario P&L vector per confidence, with i.i.d. standard errors.
-
-    Args:
-        pnl: shape (n_scenarios,).
-        confidences: the levels.
-        standard_errors: whether to add i.i.d. standard errors (equally weighted scenarios
-            only: with ``weights`` they must be False).
-        weights: optional shape (n_scenarios,) scenario probabilities (the weighted forms of
-            VaR and ES, ``core.measures.var_es``).
-    """
-    if weights is not None and standard_errors:
-        raise ValueError("i.i.d. standard errors are for equally weighted scenarios only")
-    pairs = var_es(pnl, confidences, weights=weights)
-    if not standard_errors:
-        return tuple(RiskMeasure(c, v, e) for c, (v, e) in zip(confidences, pairs, strict=True))
-    losses = -pnl
-    sorted_losses = np.sort(losses)
-    return tuple(
-        RiskMeasure(
-            c,
-            v,
-            e,
-            var_standard_error(sorted_losses, c),
-            es_standard_error(losses, c, v),
-        )
-        for c, (v, e) in zip(confidences, pairs, strict=True)
-    )
+def measures_of(estimates: Iterable[Estimate]) -> tuple[RiskMeasure, ...]:
+    """The report's measures from ``core.measures`` estimates."""
+    return tuple(RiskMeasure(*e) for e in estimates)
 
 
 def covariance_flags(est: CovarianceEstimate) -> tuple[dict, ...]:

@@ -1,20 +1,15 @@
-"""Historical simulation with full revaluation."""
+"""Historical simulation with full revaluation: the window's scenarios (``HistoricalDesign``),
+revalued (``revalue``), measured (``core.measures``)."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from riskengine.core.measures import empirical_estimates
 from riskengine.errors import InsufficientHistoryError
-from riskengine.methods.base import (
-    VEGA_NOTE,
-    MethodContext,
-    MethodResult,
-    empirical_measures,
-)
+from riskengine.methods.base import VEGA_NOTE, MethodContext, MethodResult, measures_of
+from riskengine.revaluation import revalue
 from riskengine.scenarios.historical import HistoricalDesign
-from riskengine.scenarios.set import ScenarioSet
 
 _CHUNK = 500  # scenarios per piece of work
 
@@ -24,16 +19,41 @@ def run_historical(ctx: MethodContext) -> MethodResult:
     weighted, age-weighted (``decay``) or volatility-filtered (``ewma_lambda``) as
     ``spec.historical_weighting`` says."""
     spec = ctx.spec
-    weighting = spec.historical_weighting
     design = HistoricalDesign.of(
-        spec.horizon_days, spec.historical_scaling, weighting, spec.decay, spec.ewma_lambda
+        spec.horizon_days,
+        spec.historical_scaling,
+        spec.historical_weighting,
+        spec.decay,
+        spec.ewma_lambda,
     )
     scen = ctx.cache.scenarios.get_or_create(
         (*ctx.data_key(), design),  # the scenarios: the market data and the recipe
         lambda: design.scenarios(ctx.history, ctx.index, spec.window, ctx.universe),
         lambda s: s.nbytes,
     )
-    n = scen.n_scenarios
+    _check_tail(scen.n_scenarios, spec)
+    pnl = revalue(ctx.book, scen.scenario_set(), ctx.executor, rows_per_task=_CHUNK)
+    parameters, notes, data_quality = design.describe(scen, spec.window)
+    independent, note = design.standard_errors(scen)
+    notes.append(note)
+    if len(ctx.book.options):
+        notes.append("options fully revalued in every scenario; " + VEGA_NOTE)
+    estimates = empirical_estimates(
+        pnl.total, spec.confidence, standard_errors=independent, weights=pnl.weights
+    )
+    return MethodResult(
+        measures=measures_of(estimates),
+        n_scenarios=pnl.n_scenarios,
+        parameters=parameters,
+        pnl=pnl.total,
+        notes=tuple(notes),
+        data_quality=tuple(data_quality),
+        basis=pnl,
+    )
+
+
+def _check_tail(n: int, spec) -> None:
+    """InsufficientHistoryError unless each confidence's tail holds one of ``n`` scenarios."""
     for c in spec.confidence:
         if n * (1.0 - c) < 1.0 - 1e-9:
             need = math.ceil(1.0 / (1.0 - c) - 1e-9)
@@ -42,31 +62,3 @@ def run_historical(ctx: MethodContext) -> MethodResult:
                 f"holds one; the window gives {n} (window {spec.window}, horizon "
                 f"{spec.horizon_days}). Lengthen --window or lower --confidence."
             )
-    chunks = range(0, n, _CHUNK)
-    book, returns = ctx.book, scen.returns  # what the work needs (not ctx: sent to workers)
-    pnl = np.concatenate(ctx.executor.map(lambda s: book.pnl(returns[s : s + _CHUNK]), chunks))
-    parameters, notes, data_quality = design.describe(scen, spec.window)
-    weighted = scen.weights is not None
-    independent = (spec.horizon_days == 1 or scen.scaling == "sqrt") and not weighted
-    if weighted:
-        notes.append("no standard errors: the i.i.d. formulas assume equally weighted scenarios")
-    elif independent:
-        notes.append(
-            "standard errors treat the historical days as independent draws (volatility "
-            "clustering makes the true sampling error larger)"
-        )
-    else:
-        notes.append("no standard errors: overlapping h-day scenarios are not independent")
-    if len(ctx.book.options):
-        notes.append("options fully revalued in every scenario; " + VEGA_NOTE)
-    return MethodResult(
-        measures=empirical_measures(
-            pnl, spec.confidence, standard_errors=independent, weights=scen.weights
-        ),
-        n_scenarios=n,
-        parameters=parameters,
-        pnl=pnl,
-        notes=tuple(notes),
-        data_quality=tuple(data_quality),
-        scenarios=ScenarioSet(n, max(n, 1), lambda i: scen.returns, scen.weights),
-    )

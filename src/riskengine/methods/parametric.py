@@ -138,5 +138,5 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         parameters=params | est.report_parameters,
         notes=tuple(notes),
         data_quality=tuple(flags),
-        model=ParametricModel(cols, mu, cov, kind, float(spec.df), history_returns, pnl_1d),
+        basis=ParametricModel(cols, mu, cov, kind, float(spec.df), history_returns, pnl_1d),
     )

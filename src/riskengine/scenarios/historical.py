@@ -19,6 +19,7 @@ import numpy as np
 
 from riskengine.choices import WEIGHTINGS
 from riskengine.market.history import FactorHistory
+from riskengine.scenarios.set import ScenarioSet
 
 FILTER_SEED_DAYS = 20  # returns whose mean square starts the EWMA variance recursion
 
@@ -51,6 +52,11 @@ class HistoricalScenarios:
     @property
     def nbytes(self) -> int:
         return self.returns.nbytes + (0 if self.weights is None else self.weights.nbytes)
+
+    def scenario_set(self) -> ScenarioSet:
+        """The scenarios as the revaluation reads them: one block, with their weights."""
+        n = self.n_scenarios
+        return ScenarioSet(n, max(n, 1), lambda i: self.returns, self.weights)
 
 
 def age_weights(n_scenarios: int, decay: float) -> np.ndarray:
@@ -264,3 +270,17 @@ class HistoricalDesign:
                     }
                 )
         return parameters, notes, data_quality
+
+    def standard_errors(self, scen: HistoricalScenarios) -> tuple[bool, str]:
+        """Whether ``scen`` takes i.i.d. standard errors (equally weighted, non-overlapping
+        scenarios), and the note that says so."""
+        if scen.weights is not None:
+            return False, (
+                "no standard errors: the i.i.d. formulas assume equally weighted scenarios"
+            )
+        if self.horizon_days == 1 or scen.scaling == "sqrt":
+            return True, (
+                "standard errors treat the historical days as independent draws (volatility "
+                "clustering makes the true sampling error larger)"
+            )
+        return False, "no standard errors: overlapping h-day scenarios are not independent"

@@ -52,6 +52,7 @@ from riskengine.core.random import (
     scramble_streams,
 )
 from riskengine.errors import InputError
+from riskengine.scenarios.set import ScenarioSet
 
 # Scenario returns are simulated in single precision: 7 significant digits of a return are far
 # finer than Monte Carlo error, and it halves the cost of the normals and the matrix product.
@@ -329,6 +330,10 @@ class MonteCarloScenarios:
             # take it; a worker that finds none builds one): no quadratic fast-forwarding.
             object.__setattr__(self, "_cursors", {})
             object.__setattr__(self, "_cursor_lock", threading.Lock())
+
+    def scenario_set(self) -> ScenarioSet:
+        """The paths as the revaluation reads them: block by block, equally weighted."""
+        return ScenarioSet(self.n_scenarios, self.block_size, self.block)
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield the scenario blocks in order, each shape (block, n_columns)."""

@@ -18,21 +18,18 @@ class ScenarioSet:
     every block once; no P&L cube is ever held.
 
     Attributes:
-        n_scenarios: rows of ``MethodResult.pnl``.
+        n_scenarios: scenarios (rows of the revaluation's ``PnL.total``).
         block_size: rows per block (the last one may be shorter); scenario ``s`` is row
             ``s % block_size`` of block ``s // block_size``.
         block: ``block(i)`` -> shape (rows, n_columns), the returns of block i; the same bits on
             every call (Monte Carlo: kept, or regenerated from the block's seed).
         weights: shape (n_scenarios,) scenario probabilities, or None for equal weights.
-        exact: whether ``pnl`` is the book's full revaluation (``CompiledBook.pnl``); False
-            with the Monte Carlo option grid, whose P&L is within ``revaluation_error_bound``.
     """
 
     n_scenarios: int
     block_size: int
     block: Callable[[int], np.ndarray]
     weights: np.ndarray | None = None
-    exact: bool = True
 
     @property
     def n_blocks(self) -> int:
