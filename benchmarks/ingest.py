@@ -16,7 +16,7 @@ rate; one trade per frame, >= half the bare WebSocket rate. Medians over ``--rep
 
 With TimescaleDB installed for the server binaries (the extension's control file in their
 share directory), the batched ingest also runs into a second server that preloads it, in the
-same run, alternating with plain PostgreSQL, twice: with live trades (the last one now) and
+same run, alternating with plain PostgreSQL, twice: with live trades (stamped from now on) and
 with a backfill (trades dated 2024, below the continuous aggregate's invalidation threshold, so
 the buckets they touch are refreshed). Target >= 0.9x plain PostgreSQL. ``--database URL``
 (repeatable) adds any store of yours (a TimescaleDB deployment, say) to the batched row; its
@@ -61,8 +61,8 @@ def _feed_process(conn, n_ticks: int, batch: int, live: bool) -> None:
     from riskengine.ingest.sources import simulated_ticks
 
     history = load_prices(DATA)
-    if live:  # one trade a millisecond, the last one now
-        start = dt.datetime.now(dt.UTC) - dt.timedelta(milliseconds=n_ticks)
+    if live:  # stamped from now on, as a live feed's trades are (one a millisecond)
+        start = dt.datetime.now(dt.UTC)
     else:
         start = dt.datetime.fromisoformat(BACKFILL)
     source = simulated_ticks(history, venue=VENUE, seed=1, start=start)
@@ -247,7 +247,7 @@ def main() -> None:
                 caps = check.capabilities.describe()
                 check.close()
                 # plain PostgreSQL again, alternating with TimescaleDB: the same load on both;
-                # live trades (the last one now: above the aggregate's invalidation threshold)
+                # live trades (stamped from now on: above the aggregate's invalidation threshold)
                 # and a backfill (dated 2024: the buckets it touches are refreshed)
                 for kind, live in (("live", True), ("backfill", False)):
                     plain, tsdb = [], []

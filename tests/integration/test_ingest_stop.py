@@ -324,7 +324,7 @@ def test_the_command_exits_2_saying_how_many_ticks_were_not_stored(
     ``riskengine feed``: the store goes down after two writes; at the end of ``--duration`` the
     command exits 2 and says how many of the ticks it received it did not store."""
     from riskengine import cli
-    from riskengine.ingest import cli as ingest_cli
+    from riskengine.cli import ingest as ingest_cli
 
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     monkeypatch.setattr(ingest_cli, "_open_store", lambda _: DownAfter(open_store(url), 2))

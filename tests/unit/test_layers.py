@@ -24,7 +24,7 @@ LAYERS = {
     "pipeline": 5, "whatif": 5,
     "store": 6, "ingest": 6,
     "service": 7,
-    "api": 8, "cli": 8, "cli_options": 8, "__main__": 8,
+    "api": 8, "cli": 8, "__main__": 8,
 }  # fmt: skip
 CORE_MAY_IMPORT = ("riskengine.errors", "riskengine.choices")  # plain definitions, layer 0
 TOP = 9  # riskengine/__init__.py: the public names, above everything
@@ -44,8 +44,6 @@ def layer_of(module: str) -> int:
     parts = module.split(".")
     if len(parts) == 1:
         return TOP
-    if parts[-1] == "cli":  # a command's argparse front end lives with its command
-        return LAYERS["cli"]
     if parts[1] not in LAYERS:
         raise AssertionError(f"{module}: no layer; add it to LAYERS and docs/architecture.md")
     return LAYERS[parts[1]]

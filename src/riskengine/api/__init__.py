@@ -1,5 +1,5 @@
 """The HTTP API: ``create_app(settings)`` (FastAPI). The only package that imports FastAPI or
-pydantic; importing the package itself does not (the CLI imports ``riskengine.api.cli``)."""
+pydantic; importing the package itself does not (the CLI imports ``riskengine.cli.serve``)."""
 
 __all__ = ["create_app"]
 

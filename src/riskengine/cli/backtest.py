@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from riskengine.choices import METHOD_NAMES
-from riskengine.cli_options import add_model_options, model_fields
+from riskengine.cli.options import add_model_options, model_fields
 
 FORMATS = ("table", "json", "csv")
 
@@ -66,7 +66,7 @@ def add_backtest(sub) -> None:
 
 def run_backtest(args) -> str:
     from riskengine.backtest.run import run_backtest as backtest
-    from riskengine.cli_options import read_history
+    from riskengine.cli.options import read_history
     from riskengine.instruments import load_portfolio
     from riskengine.scale.select import make_executor, scheduler_address
 

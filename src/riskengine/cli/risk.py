@@ -1,20 +1,8 @@
-"""Command line: ``riskengine risk --portfolio book.csv --prices prices.csv --method ...``.
-
-``riskengine exposures --portfolio book.csv --prices prices.csv`` prints the book's deltas,
-gammas, vegas and gross/net exposures by underlying, by tag and in total.
-
-Exit status: 0 on success, 2 on invalid input (the message names the field, the value and the
-way out), 1 on an unexpected failure.
-"""
+"""``riskengine risk`` (VaR and ES of a book) and ``riskengine exposures`` (its deltas, gammas,
+vegas and gross/net exposures by underlying, by tag and in total); docs/cli.md."""
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-
-from riskengine.api.cli import add_demo, add_keys, add_serve, run_demo, run_keys, run_serve
-from riskengine.backtest.cli import add_backtest, run_backtest
 from riskengine.choices import (
     APPROXIMATIONS,
     HISTORICAL_SCALINGS,
@@ -24,22 +12,10 @@ from riskengine.choices import (
     REVALUATIONS,
     SAMPLINGS,
 )
-from riskengine.cli_options import add_model_options, model_fields
-from riskengine.errors import RiskEngineError
-from riskengine.ingest.cli import (
-    add_feed,
-    add_import,
-    add_ingest,
-    add_quality,
-    run_feed,
-    run_import,
-    run_ingest,
-    run_quality,
-)
-from riskengine.stress.cli import add_stress, run_stress
+from riskengine.cli.options import add_model_options, model_fields
 
 
-def _add_risk(sub) -> None:
+def add_risk(sub) -> None:
     p = sub.add_parser(
         "risk",
         help="VaR and ES of a book",
@@ -127,7 +103,7 @@ def _add_risk(sub) -> None:
     add("--format", choices=("table", "json"), default="table")
 
 
-def _add_exposures(sub) -> None:
+def add_exposures(sub) -> None:
     p = sub.add_parser(
         "exposures",
         help="deltas, gammas, vegas and exposures of a book",
@@ -146,16 +122,8 @@ def _add_exposures(sub) -> None:
     add("--format", choices=("table", "json"), default="table")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="riskengine", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for add, _ in COMMANDS.values():
-        add(sub)
-    return parser
-
-
-def _run_risk(args) -> str:
-    from riskengine.cli_options import read_history
+def run_risk(args) -> str:
+    from riskengine.cli.options import read_history
     from riskengine.instruments import load_portfolio
     from riskengine.pipeline import RiskSpec, compute_risk
 
@@ -195,8 +163,8 @@ def _run_risk(args) -> str:
     return report.to_json() if args.format == "json" else report.format_table()
 
 
-def _run_exposures(args) -> str:
-    from riskengine.cli_options import read_history
+def run_exposures(args) -> str:
+    from riskengine.cli.options import read_history
     from riskengine.instruments import load_portfolio
     from riskengine.pricing.exposures import compute_exposures
 
@@ -204,47 +172,3 @@ def _run_exposures(args) -> str:
     history = read_history(args.prices)
     report = compute_exposures(portfolio, history, args.as_of, args.base_currency.upper())
     return report.to_json() if args.format == "json" else report.format_table()
-
-
-# Subcommand name -> (add its parser to the subparsers, run it and return the text to print).
-COMMANDS = {
-    "risk": (_add_risk, _run_risk),
-    "exposures": (_add_exposures, _run_exposures),
-    "stress": (add_stress, run_stress),
-    "backtest": (add_backtest, run_backtest),
-    "import": (add_import, run_import),
-    "feed": (add_feed, run_feed),
-    "ingest": (add_ingest, run_ingest),
-    "quality": (add_quality, run_quality),
-    "serve": (add_serve, run_serve),
-    "demo": (add_demo, run_demo),
-    "keys": (add_keys, run_keys),
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        out = COMMANDS[args.command][1](args)
-    except RiskEngineError as exc:
-        print(f"riskengine: error: {exc}", file=sys.stderr)
-        return 2
-    except Exception:  # an unexpected failure: say so, keep the traceback for a bug report
-        import traceback
-
-        traceback.print_exc()
-        print(
-            "riskengine: internal error (a bug): please report the traceback above.",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        print(out)
-        sys.stdout.flush()
-    except BrokenPipeError:  # e.g. `riskengine stress ... | head`: the reader left, not a failure
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -81,7 +81,7 @@ def _list(known, fmt: str) -> str:
 def run_stress(args) -> str:
     import dataclasses
 
-    from riskengine.cli_options import read_history
+    from riskengine.cli.options import read_history
     from riskengine.instruments import load_portfolio
     from riskengine.stress.apply import as_scenario, run_scenarios
     from riskengine.stress.reverse import reverse_stress
