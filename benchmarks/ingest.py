@@ -61,10 +61,8 @@ def _feed_process(conn, n_ticks: int, batch: int, live: bool) -> None:
     from riskengine.ingest.sources import simulated_ticks
 
     history = load_prices(DATA)
-    if live:  # stamped from now on, as a live feed's trades are (one a millisecond)
-        start = dt.datetime.now(dt.UTC)
-    else:
-        start = dt.datetime.fromisoformat(BACKFILL)
+    # live: stamped from now on, as a live feed's trades are (one a millisecond)
+    start = dt.datetime.now(dt.UTC) if live else dt.datetime.fromisoformat(BACKFILL)
     source = simulated_ticks(history, venue=VENUE, seed=1, start=start)
 
     async def serve():

@@ -99,7 +99,7 @@ class Server:
 
     def write_ticks(self, moves: dict[str, float]) -> None:
         """Trades at the last close times (1 + move) for each symbol, stamped now."""
-        from riskengine.ingest.tick import Tick
+        from riskengine.market.tick import Tick
 
         last = self.closes
         now = dt.datetime.now(dt.UTC)

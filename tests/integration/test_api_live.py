@@ -153,7 +153,7 @@ def test_a_websocket_without_a_key_is_told_why_and_closed(api):
 def test_ticks_from_another_process_are_picked_up_by_polling(api):
     """No ingest service in the server: ticks written to the store by someone else (here,
     directly) are noticed within the polling interval and pushed."""
-    from riskengine.ingest.tick import Tick
+    from riskengine.market.tick import Tick
 
     pid = api.client().post("/api/v1/portfolios", json=book_doc(name="polled")).json()["id"]
     ws_url = api.url.replace("http", "ws") + f"/api/v1/live?api_key={api.keys['alpha']}"

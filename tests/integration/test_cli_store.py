@@ -55,7 +55,7 @@ def test_a_bad_store_url_exits_2(tmp_path):
 def test_quality_lists_recorded_events_and_stale_symbols(store_url, open_test_store):
     import datetime as dt
 
-    from riskengine.ingest.tick import Tick
+    from riskengine.market.tick import Tick
     from riskengine.store.base import QualityEvent
 
     now = dt.datetime.now(dt.UTC)

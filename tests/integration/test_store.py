@@ -20,8 +20,8 @@ import psycopg
 import pytest
 
 from riskengine.errors import UnknownSymbolError
-from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
+from riskengine.market.tick import Tick
 from riskengine.store import (
     Capabilities,
     QualityEvent,

@@ -11,7 +11,7 @@ import time
 import psycopg
 import pytest
 
-from riskengine.ingest.tick import Tick
+from riskengine.market.tick import Tick
 
 from .conftest import open_test_store
 

@@ -242,3 +242,26 @@ def test_the_registries_follow_the_choice_lists():
 
     assert tuple(METHODS) == choices.METHOD_NAMES
     assert tuple(PRESETS) == choices.PRESET_NAMES
+
+
+def test_the_store_does_not_import_ingestion():
+    """DESIGN §3: the store keeps market data (``market.tick.Tick``) without importing the
+    ingestion that produces it."""
+    bad = [
+        f"{module}:{line} imports {target}"
+        for module, found in imports().items()
+        if module.startswith("riskengine.store")
+        for target, line in found
+        if target.startswith("riskengine.ingest")
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_moved_tick_module_still_answers_with_a_warning():
+    import riskengine.ingest.tick as old
+    from riskengine.market.tick import Tick
+
+    with pytest.warns(DeprecationWarning, match="moved to riskengine.market.tick.Tick"):
+        assert old.Tick is Tick
+    with pytest.raises(AttributeError):
+        _ = old.Nothing

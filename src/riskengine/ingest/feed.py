@@ -27,9 +27,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.protocol import State
 
 from riskengine.errors import InputError
-from riskengine.ingest.tick import Tick
 from riskengine.ingest.venues import get_venue
 from riskengine.ingest.venues.base import MalformedFrame, Subscription, heartbeat_frames
+from riskengine.market.tick import Tick
 
 log = logging.getLogger("riskengine.feed")
 

@@ -30,9 +30,9 @@ from websockets.asyncio.client import connect
 
 from riskengine.errors import InputError
 from riskengine.ingest.sequence import DUPLICATE, LATE, TradeSequencer
-from riskengine.ingest.tick import UTC, Tick
 from riskengine.ingest.venues import get_venue
 from riskengine.ingest.venues.base import MalformedFrame
+from riskengine.market.tick import UTC, Tick
 from riskengine.store.base import QualityEvent, StoreError, StoreUnavailable, TickStore
 
 log = logging.getLogger("riskengine.ingest")

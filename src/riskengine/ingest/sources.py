@@ -15,8 +15,8 @@ import numpy as np
 
 from riskengine.core.covariance import matrix_root, nearest_psd
 from riskengine.errors import InputError, InsufficientHistoryError, UnknownSymbolError
-from riskengine.ingest.tick import UTC, Tick
 from riskengine.market.history import FactorHistory
+from riskengine.market.tick import UTC, Tick
 
 #: Trading seconds in a day: intraday variance is the daily variance times dt / this.
 TRADING_SECONDS = 6.5 * 3600

@@ -13,8 +13,8 @@ from typing import Protocol
 import numpy as np
 
 from riskengine.errors import RiskEngineError
-from riskengine.ingest.tick import MAX_TRADE_ID, Tick
 from riskengine.market.history import FactorHistory
+from riskengine.market.tick import MAX_TRADE_ID, Tick
 
 _TS, _RECEIVED, _TZINFO = itemgetter(2), itemgetter(6), attrgetter("tzinfo")
 _PRICE, _SIZE, _ID = itemgetter(3), itemgetter(4), itemgetter(5)

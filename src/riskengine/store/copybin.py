@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskengine.ingest.tick import Tick
+from riskengine.market.tick import Tick
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"

@@ -22,8 +22,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from riskengine.errors import InputError
-from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
+from riskengine.market.tick import Tick
 from riskengine.store import copybin, migrations
 from riskengine.store.bars import (
     PartialBars,

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import numpy as np
 import orjson
 
-from riskengine.ingest.tick import Tick
 from riskengine.market.history import FactorHistory
+from riskengine.market.tick import Tick
 from riskengine.store import migrations
 from riskengine.store.bars import (
     DAY_US,

@@ -15,7 +15,6 @@ import pytest
 
 from riskengine.errors import InputError
 from riskengine.ingest.symbols import canonical_symbol
-from riskengine.ingest.tick import Tick
 from riskengine.ingest.venues import VENUES, Binance, get_venue, heartbeat_frames
 from riskengine.ingest.venues.base import (
     EPOCH,
@@ -26,6 +25,7 @@ from riskengine.ingest.venues.base import (
     epoch_ms,
     iso_z,
 )
+from riskengine.market.tick import Tick
 
 UTC = dt.UTC
 RECEIVED = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)

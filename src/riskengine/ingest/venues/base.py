@@ -11,7 +11,7 @@ from typing import Protocol
 
 import orjson
 
-from riskengine.ingest.tick import MAX_TRADE_ID, Tick
+from riskengine.market.tick import MAX_TRADE_ID, Tick
 
 
 @dataclass(frozen=True, slots=True)

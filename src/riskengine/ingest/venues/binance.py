@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     EPOCH,
     SHAPE_ERRORS,
@@ -35,6 +34,7 @@ from riskengine.ingest.venues.base import (
     malformed,
     valid_trade,
 )
+from riskengine.market.tick import Tick, new_tick
 
 _timedelta = dt.timedelta  # positional (days, seconds, microseconds, milliseconds): exact, fast
 

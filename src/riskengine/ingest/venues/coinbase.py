@@ -17,7 +17,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol, venue_symbol
-from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     SHAPE_ERRORS,
     UTC,
@@ -33,6 +32,7 @@ from riskengine.ingest.venues.base import (
     to_utc,
     valid_trade,
 )
+from riskengine.market.tick import Tick, new_tick
 
 _fromiso = dt.datetime.fromisoformat
 

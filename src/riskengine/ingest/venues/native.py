@@ -24,7 +24,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from riskengine.ingest.symbols import canonical_symbol
-from riskengine.ingest.tick import Tick, new_tick
 from riskengine.ingest.venues.base import (
     SHAPE_ERRORS,
     UTC,
@@ -39,6 +38,7 @@ from riskengine.ingest.venues.base import (
     to_utc,
     valid_trade,
 )
+from riskengine.market.tick import Tick, new_tick
 
 _fromiso = dt.datetime.fromisoformat
 
