@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import threading
 import time
 
 from integration.api_support import api_settings, book_doc, start_api
 from riskengine.service.jobs import JobQueue, lease_error
+from riskengine.store import application
 
 
 def wait_for(condition, *, timeout: float = 20.0, what: str = "the condition"):
@@ -33,7 +33,7 @@ def stored_state(store, tenant: str, job_id: str) -> str:
 def save_job_at(monkeypatch, store, when: dt.datetime, *args) -> None:
     """``store.save_job(*args)`` as if written at ``when`` (a heartbeat that old)."""
     with monkeypatch.context() as m:
-        m.setattr(sys.modules[type(store).__module__], "utc_now", lambda: when)
+        m.setattr(application, "utc_now", lambda: when)  # the jobs' SQL of both backends
         store.save_job(*args)
 
 

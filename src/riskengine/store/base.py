@@ -109,8 +109,9 @@ class Capabilities:
         return f"PostgreSQL {self.version} + TimescaleDB: " + ", ".join(parts)
 
 
-class TickStore(Protocol):
-    """Market data, books, reports and jobs, behind one interface.
+class MarketDataStore(Protocol):
+    """Ticks, bars, daily history and data quality (per backend: ``sqlite.py``,
+    ``postgres.py``; the data-quality events are written by ``application.py``'s SQL).
 
     Every method is synchronous and thread-safe (the ingest service calls it from a worker
     thread). Connection failures raise ``StoreUnavailable`` and leave nothing half-written: a
@@ -165,6 +166,26 @@ class TickStore(Protocol):
         """symbol -> last tick time, for symbols whose last tick is older than ``stale_after``."""
         ...
 
+    # --- background work of the database (TimescaleDB's jobs; none elsewhere) --------------
+    def background_jobs(self, *, now: dt.datetime | None = None) -> list: ...
+
+    def run_late_jobs(self, *, now: dt.datetime | None = None) -> list: ...
+
+    def keep_background_jobs(
+        self, *, every: float = 30.0, mode: str = "run", clock=None
+    ) -> None: ...
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def schema_version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class AppStore(Protocol):
+    """Instruments, books, risk reports, jobs and API keys: the application's rows, written
+    once for both backends over a dialect (``application.ApplicationStore``). Synchronous and
+    thread-safe; connection failures raise ``StoreUnavailable``."""
+
     # --- instruments, books, reports, jobs -------------------------------------------
     def upsert_instruments(self, rows: Sequence[dict]) -> None:
         """Insert or replace instruments by ``symbol``: keys ``symbol`` (required),
@@ -176,7 +197,11 @@ class TickStore(Protocol):
         """Every instrument as ``upsert_instruments`` stored it, by symbol."""
         ...
 
-    def save_portfolio(self, tenant: str, name: str, portfolio_json: str) -> int: ...
+    def save_portfolio(self, tenant: str, name: str, portfolio_json: str, *,
+                       portfolio_id: int | None = None) -> int:  # fmt: skip
+        """A new book (its id), or with ``portfolio_id`` that book of ``tenant`` replaced
+        (StoreError if the tenant has none)."""
+        ...
 
     def load_portfolio(self, tenant: str, portfolio_id: int) -> tuple[str, str] | None:
         """(name, portfolio JSON) or None."""
@@ -225,19 +250,10 @@ class TickStore(Protocol):
 
     def revoke_api_key(self, key_id: str) -> bool: ...
 
-    # --- background work of the database (TimescaleDB's jobs; none elsewhere) --------------
-    def background_jobs(self, *, now: dt.datetime | None = None) -> list: ...
 
-    def run_late_jobs(self, *, now: dt.datetime | None = None) -> list: ...
-
-    def keep_background_jobs(
-        self, *, every: float = 30.0, mode: str = "run", clock=None
-    ) -> None: ...
-
-    # --- lifecycle ----------------------------------------------------------------------
-    def schema_version(self) -> int: ...
-
-    def close(self) -> None: ...
+class TickStore(MarketDataStore, AppStore, Protocol):
+    """Both parts on one database: what ``open_store`` returns (``SQLiteStore``,
+    ``PostgresStore``)."""
 
 
 # --- helpers shared by the backends ---------------------------------------------------------

@@ -25,6 +25,7 @@ from riskengine.errors import InputError
 from riskengine.market.history import FactorHistory
 from riskengine.market.tick import Tick
 from riskengine.store import copybin, migrations
+from riskengine.store.application import POSTGRESQL, ApplicationStore
 from riskengine.store.bars import (
     PartialBars,
     aggregate,
@@ -38,16 +39,12 @@ from riskengine.store.base import (
     Bar,
     Capabilities,
     LatestPrice,
-    QualityEvent,
     StoreError,
     StoreUnavailable,
     WriteResult,
     check_aware,
     check_interval,
-    check_json,
     daily_history,
-    join_instrument,
-    split_instrument,
     utc_now,
 )
 from riskengine.store.tsjobs import MODES as JOB_MODES
@@ -213,6 +210,20 @@ def describe_url(url: str) -> str:
     return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
 
 
+class _Transaction:
+    """A connection as the application store writes through it (``execute``, ``executemany``)."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence = ()) -> psycopg.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(sql, rows)
+
+
 class NulInText(InputError, StoreError):
     """Text holding NUL, which PostgreSQL cannot store (SQLite can): the caller's input, refused
     as an InputError (422 in the API), and a StoreError for callers that handle those."""
@@ -241,7 +252,7 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-class PostgresStore:
+class PostgresStore(ApplicationStore):
     """TickStore on PostgreSQL (optionally TimescaleDB).
 
     Args:
@@ -255,6 +266,8 @@ class PostgresStore:
     transaction is rolled back; once the server is back the pool reconnects and the same
     object works again.
     """
+
+    dialect = POSTGRESQL
 
     def __init__(
         self,
@@ -366,6 +379,13 @@ class PostgresStore:
     def _query(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]:
         with self._connection() as conn:
             return conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Transaction]:
+        """The application store's writes (store/application.py): one pooled connection,
+        committed at the end of the block."""
+        with self._connection() as conn:
+            yield _Transaction(conn)
 
     def _write(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]:
         with self._connection() as conn:
@@ -798,286 +818,12 @@ class PostgresStore:
         )
         return float(rows[0][0]) if rows else None
 
-    # --- data quality -------------------------------------------------------------------
-    def record_quality(self, events: Sequence[QualityEvent]) -> None:
-        if not events:
-            return
-        with self._connection() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO data_quality (ts, kind, symbol, venue, detail, count) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(e.ts, e.kind, e.symbol, e.venue, e.detail, e.count) for e in events],
-            )
-
-    def quality_events(
-        self, *, kind: str | None = None, since: dt.datetime | None = None
-    ) -> list[QualityEvent]:
-        sql = "SELECT ts, kind, symbol, venue, detail, count FROM data_quality WHERE true"
-        params: list = []
-        if kind is not None:
-            sql += " AND kind = %s"
-            params.append(kind)
-        if since is not None:
-            sql += " AND ts >= %s"
-            params.append(since)
-        sql += " ORDER BY ts, id"
-        return [
-            QualityEvent(_utc(ts), k, s, v, d, int(c))
-            for ts, k, s, v, d, c in self._query(sql, params)
-        ]
-
+    # --- data quality (record_quality, quality_events: store/application.py) ---------
     def stale_symbols(self, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, dt.datetime]:
         limit = now - stale_after
         return {s: p.ts for s, p in self.latest_prices().items() if p.ts < limit}
 
-    # --- instruments, books, reports, jobs -------------------------------------------------
-    def upsert_instruments(self, rows: Sequence[dict]) -> None:
-        now = utc_now()
-        values = [(*split_instrument(r), now) for r in rows]
-        if not values:
-            return
-        with self._connection() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO instruments (symbol, asset_class, currency, venue_symbols, extra, "
-                "updated_at) VALUES (%s, %s, %s, %s::json, %s::json, %s) "
-                "ON CONFLICT (symbol) DO UPDATE SET asset_class = excluded.asset_class, "
-                "currency = excluded.currency, venue_symbols = excluded.venue_symbols, "
-                "extra = excluded.extra, updated_at = excluded.updated_at",
-                values,
-            )
-
-    def instruments(self) -> list[dict]:
-        rows = self._query(
-            "SELECT symbol, asset_class, currency, venue_symbols::text, extra::text "
-            "FROM instruments ORDER BY symbol"
-        )
-        return [join_instrument(*r) for r in rows]
-
-    def save_portfolio(
-        self, tenant: str, name: str, portfolio_json: str, *, portfolio_id: int | None = None
-    ) -> int:
-        """A new portfolio (returns its id), or, with ``portfolio_id``, replace that one of
-        ``tenant`` (StoreError if the tenant has no such portfolio)."""
-        check_json(portfolio_json, f"portfolio {name!r}")
-        now = utc_now()
-        if portfolio_id is None:
-            rows = self._write(
-                "INSERT INTO portfolios (tenant, name, body, created_at, updated_at) "
-                "VALUES (%s, %s, %s::json, %s, %s) RETURNING id",
-                (tenant, name, portfolio_json, now, now),
-            )
-            return int(rows[0][0])
-        rows = self._write(
-            "UPDATE portfolios SET name = %s, body = %s::json, updated_at = %s "
-            "WHERE id = %s AND tenant = %s RETURNING id",
-            (name, portfolio_json, now, portfolio_id, tenant),
-        )
-        if not rows:
-            raise StoreError(f"tenant {tenant!r} has no portfolio {portfolio_id}.")
-        return portfolio_id
-
-    def load_portfolio(self, tenant: str, portfolio_id: int) -> tuple[str, str] | None:
-        rows = self._query(
-            "SELECT name, body::text FROM portfolios WHERE id = %s AND tenant = %s",
-            (portfolio_id, tenant),
-        )
-        return (rows[0][0], rows[0][1]) if rows else None
-
-    def list_portfolios(self, tenant: str) -> list[tuple[int, str]]:
-        rows = self._query(
-            "SELECT id, name FROM portfolios WHERE tenant = %s ORDER BY id", (tenant,)
-        )
-        return [(int(i), n) for i, n in rows]
-
-    def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
-        """Delete the book with its risk history and its jobs (one transaction); its id is
-        never given again (an identity column). False when the tenant has no such book."""
-        with self._connection() as conn:
-            gone = conn.execute(
-                "DELETE FROM portfolios WHERE id = %s AND tenant = %s RETURNING id",
-                (portfolio_id, tenant),
-            ).fetchall()
-            if not gone:
-                return False
-            conn.execute(
-                "DELETE FROM risk_reports WHERE tenant = %s AND portfolio_id = %s",
-                (tenant, portfolio_id),
-            )
-            conn.execute(
-                "DELETE FROM jobs WHERE tenant = %s AND request->>'portfolio_id' = %s",
-                (tenant, str(portfolio_id)),
-            )
-            return True
-
-    def save_report(
-        self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
-    ) -> int:
-        check_json(report_json, "report")
-        rows = self._write(
-            "INSERT INTO risk_reports (tenant, portfolio_id, as_of, method, created_at, body) "
-            "VALUES (%s, %s, %s, %s, %s, %s::json) RETURNING id",
-            (tenant, portfolio_id, as_of, method, utc_now(), report_json),
-        )
-        return int(rows[0][0])
-
-    def reports(
-        self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
-    ) -> list[tuple[int, dt.datetime, str]]:
-        sql = "SELECT id, created_at, body::text FROM risk_reports WHERE tenant = %s"
-        params: list = [tenant]
-        if portfolio_id is not None:
-            sql += " AND portfolio_id = %s"
-            params.append(portfolio_id)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT %s"
-        params.append(int(limit))
-        return [(int(i), _utc(c), b) for i, c, b in self._query(sql, params)]
-
-    def save_job(
-        self,
-        tenant: str,
-        job_id: str,
-        kind: str,
-        state: str,
-        progress: float,
-        request_json: str,
-        result_json: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        check_json(request_json, f"job {job_id!r} request")
-        check_json(result_json, f"job {job_id!r} result")
-        now = utc_now()
-        self._write(
-            "INSERT INTO jobs (id, tenant, kind, state, progress, request, result, error, "
-            "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s::json, %s::json, %s, %s, %s) "
-            "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
-            "state = excluded.state, progress = excluded.progress, request = excluded.request, "
-            "result = excluded.result, error = excluded.error, updated_at = excluded.updated_at "
-            # a finished row is replaced only by another finished state
-            "WHERE jobs.state IN ('queued', 'running') "
-            "OR excluded.state IN ('succeeded', 'failed', 'cancelled')",
-            (
-                job_id,
-                tenant,
-                kind,
-                state,
-                float(progress),
-                request_json,
-                result_json,
-                error,
-                now,
-                now,
-            ),
-        )
-
-    def load_job(self, tenant: str, job_id: str) -> dict | None:
-        rows = self._query(
-            "SELECT id, tenant, kind, state, progress, request::text, result::text, error, "
-            "created_at, updated_at FROM jobs WHERE tenant = %s AND id = %s",
-            (tenant, job_id),
-        )
-        if not rows:
-            return None
-        i, t, k, s, p, req, res, err, c, u = rows[0]
-        return {
-            "id": i,
-            "tenant": t,
-            "kind": k,
-            "state": s,
-            "progress": float(p),
-            "request": req,
-            "result": res,
-            "error": err,
-            "created_at": _utc(c),
-            "updated_at": _utc(u),
-        }
-
-    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
-        """The tenant's jobs, newest first, without their request and result bodies."""
-        rows = self._query(
-            "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
-            "WHERE tenant = %s ORDER BY created_at DESC, id LIMIT %s",
-            (tenant, int(limit)),
-        )
-        return [
-            {"id": i, "tenant": tenant, "kind": k, "state": s, "progress": float(p),
-             "error": e, "created_at": _utc(c), "updated_at": _utc(u)}
-            for i, k, s, p, e, c, u in rows
-        ]  # fmt: skip
-
-    def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The heartbeat: ``updated_at`` = now for those of ``jobs`` still queued or running;
-        returns those (tenant, id) pairs."""
-        if not jobs:
-            return set()
-        tenants, ids = zip(*jobs, strict=True)
-        rows = self._write(
-            "UPDATE jobs SET updated_at = %s FROM unnest(%s::text[], %s::text[]) AS u(t, i) "
-            "WHERE jobs.tenant = u.t AND jobs.id = u.i AND jobs.state IN ('queued', 'running') "
-            "RETURNING jobs.tenant, jobs.id",
-            (utc_now(), list(tenants), list(ids)),
-        )
-        return {(t, i) for t, i in rows}
-
-    def interrupt_jobs(
-        self,
-        error: str,
-        *,
-        updated_before: dt.datetime | None = None,
-        job: tuple[str, str] | None = None,
-    ) -> int:
-        """Mark queued or running jobs failed with ``error``: all, or those whose heartbeat is
-        older than ``updated_before``; only ``job`` (tenant, id) when given. Returns how many."""
-        sql = "UPDATE jobs SET state = 'failed', error = %s, updated_at = %s "
-        sql += "WHERE state IN ('queued', 'running')"
-        params: list = [error, utc_now()]
-        if updated_before is not None:
-            sql += " AND updated_at < %s"
-            params.append(updated_before)
-        if job is not None:
-            sql += " AND tenant = %s AND id = %s"
-            params.extend(job)
-        return len(self._write(sql + " RETURNING id", params))
-
-    # --- API keys ---------------------------------------------------------------------------
-    def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:
-        self._write(
-            "INSERT INTO api_keys (key_id, tenant, secret_hash, label, created_at) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (key_id, tenant, secret_hash, label, utc_now()),
-        )
-
-    def api_keys(self, tenant: str | None = None, key_id: str | None = None) -> list[dict]:
-        """Stored keys (hashes only), oldest first; filtered by tenant and/or key id."""
-        sql = "SELECT key_id, tenant, secret_hash, label, created_at, revoked_at FROM api_keys"
-        where, params = [], []
-        if tenant is not None:
-            where.append("tenant = %s")
-            params.append(tenant)
-        if key_id is not None:
-            where.append("key_id = %s")
-            params.append(key_id)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._query(sql + " ORDER BY created_at, key_id", params)
-        return [
-            {"key_id": k, "tenant": t, "secret_hash": h, "label": lab,
-             "created_at": _utc(c), "revoked_at": None if r is None else _utc(r)}
-            for k, t, h, lab, c, r in rows
-        ]  # fmt: skip
-
-    def revoke_api_key(self, key_id: str) -> bool:
-        """Revoke a key (True), or False when there is no such unrevoked key."""
-        rows = self._write(
-            "UPDATE api_keys SET revoked_at = %s WHERE key_id = %s AND revoked_at IS NULL "
-            "RETURNING key_id",
-            (utc_now(), key_id),
-        )
-        return bool(rows)
-
     # --- lifecycle ------------------------------------------------------------------------
-    def schema_version(self) -> int:
-        return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
-
     # --- TimescaleDB's background jobs ---------------------------------------------------
     def background_jobs(self, *, now: dt.datetime | None = None) -> list[BackgroundJob]:
         """riskengine's TimescaleDB jobs with what is wrong with each as of ``now`` (default

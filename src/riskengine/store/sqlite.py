@@ -16,6 +16,7 @@ import orjson
 from riskengine.market.history import FactorHistory
 from riskengine.market.tick import Tick
 from riskengine.store import migrations
+from riskengine.store.application import SQLITE, ApplicationStore
 from riskengine.store.bars import (
     DAY_US,
     PartialBars,
@@ -29,16 +30,12 @@ from riskengine.store.base import (
     Bar,
     Capabilities,
     LatestPrice,
-    QualityEvent,
     StoreError,
     StoreUnavailable,
     WriteResult,
     check_aware,
     check_interval,
-    check_json,
     daily_history,
-    join_instrument,
-    split_instrument,
     utc_now,
 )
 
@@ -116,13 +113,15 @@ FROM syms WHERE symbol IS NOT NULL
 _IMPORT_CHUNK = 10_000
 
 
-class SQLiteStore:
+class SQLiteStore(ApplicationStore):
     """TickStore on one SQLite database (``path``, or ``:memory:``).
 
     Thread-safe: one connection, every call under one lock. Writes run in ``BEGIN IMMEDIATE``
     transactions, so a batch and its bars commit together or not at all, and another process
     writing the same file waits (up to ``timeout`` seconds, then StoreUnavailable).
     """
+
+    dialect = SQLITE
 
     def __init__(self, path: str, *, timeout: float = 10.0):
         self.path = path
@@ -189,6 +188,8 @@ class SQLiteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    _transaction = _tx  # the application store's writes (store/application.py)
 
     def _query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         with self._lock, self._errors():
@@ -372,289 +373,10 @@ class SQLiteStore:
         )
         return float(rows[0][0]) if rows else None
 
-    # --- data quality -------------------------------------------------------------------
-    def record_quality(self, events: Sequence[QualityEvent]) -> None:
-        if not events:
-            return
-        with self._tx() as conn:
-            conn.executemany(
-                "INSERT INTO data_quality (ts, kind, symbol, venue, detail, count) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(to_us(e.ts), e.kind, e.symbol, e.venue, e.detail, e.count) for e in events],
-            )
-
-    def quality_events(
-        self, *, kind: str | None = None, since: dt.datetime | None = None
-    ) -> list[QualityEvent]:
-        sql, params = (
-            "SELECT ts, kind, symbol, venue, detail, count FROM data_quality WHERE 1=1",
-            [],
-        )
-        if kind is not None:
-            sql += " AND kind = ?"
-            params.append(kind)
-        if since is not None:
-            sql += " AND ts >= ?"
-            params.append(to_us(since))
-        sql += " ORDER BY ts, id"
-        return [
-            QualityEvent(from_us(ts), k, s, v, d, int(c))
-            for ts, k, s, v, d, c in self._query(sql, params)
-        ]
-
+    # --- data quality (record_quality, quality_events: store/application.py) ---------
     def stale_symbols(self, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, dt.datetime]:
         limit = now - stale_after
         return {s: p.ts for s, p in self.latest_prices().items() if p.ts < limit}
-
-    # --- instruments, books, reports, jobs -------------------------------------------------
-    def upsert_instruments(self, rows: Sequence[dict]) -> None:
-        values = [(*split_instrument(r), to_us(utc_now())) for r in rows]
-        if not values:
-            return
-        with self._tx() as conn:
-            conn.executemany(
-                "INSERT INTO instruments (symbol, asset_class, currency, venue_symbols, extra, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (symbol) DO UPDATE SET "
-                "asset_class = excluded.asset_class, currency = excluded.currency, "
-                "venue_symbols = excluded.venue_symbols, extra = excluded.extra, "
-                "updated_at = excluded.updated_at",
-                values,
-            )
-
-    def instruments(self) -> list[dict]:
-        rows = self._query(
-            "SELECT symbol, asset_class, currency, venue_symbols, extra FROM instruments "
-            "ORDER BY symbol"
-        )
-        return [join_instrument(*r) for r in rows]
-
-    def save_portfolio(
-        self, tenant: str, name: str, portfolio_json: str, *, portfolio_id: int | None = None
-    ) -> int:
-        """A new portfolio (returns its id), or, with ``portfolio_id``, replace that one of
-        ``tenant`` (StoreError if the tenant has no such portfolio)."""
-        check_json(portfolio_json, f"portfolio {name!r}")
-        now = to_us(utc_now())
-        with self._tx() as conn:
-            if portfolio_id is None:
-                cur = conn.execute(
-                    "INSERT INTO portfolios (tenant, name, body, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (tenant, name, portfolio_json, now, now),
-                )
-                return int(cur.lastrowid)
-            cur = conn.execute(
-                "UPDATE portfolios SET name = ?, body = ?, updated_at = ? "
-                "WHERE id = ? AND tenant = ?",
-                (name, portfolio_json, now, portfolio_id, tenant),
-            )
-            if cur.rowcount == 0:
-                raise StoreError(f"tenant {tenant!r} has no portfolio {portfolio_id}.")
-            return portfolio_id
-
-    def load_portfolio(self, tenant: str, portfolio_id: int) -> tuple[str, str] | None:
-        rows = self._query(
-            "SELECT name, body FROM portfolios WHERE id = ? AND tenant = ?", (portfolio_id, tenant)
-        )
-        return (rows[0][0], rows[0][1]) if rows else None
-
-    def list_portfolios(self, tenant: str) -> list[tuple[int, str]]:
-        return [
-            (int(i), n)
-            for i, n in self._query(
-                "SELECT id, name FROM portfolios WHERE tenant = ? ORDER BY id", (tenant,)
-            )
-        ]
-
-    def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
-        """Delete the book with its risk history and its jobs (one transaction); its id is
-        never given again. False when the tenant has no such book."""
-        with self._tx() as conn:
-            cur = conn.execute(
-                "DELETE FROM portfolios WHERE id = ? AND tenant = ?", (portfolio_id, tenant)
-            )
-            if cur.rowcount == 0:
-                return False
-            conn.execute(
-                "DELETE FROM risk_reports WHERE tenant = ? AND portfolio_id = ?",
-                (tenant, portfolio_id),
-            )
-            conn.execute(
-                "DELETE FROM jobs WHERE tenant = ? AND json_valid(request) "
-                "AND json_extract(request, '$.portfolio_id') = ?",
-                (tenant, portfolio_id),
-            )
-            return True
-
-    def save_report(
-        self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
-    ) -> int:
-        check_json(report_json, "report")
-        with self._tx() as conn:
-            cur = conn.execute(
-                "INSERT INTO risk_reports (tenant, portfolio_id, as_of, method, created_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, portfolio_id, as_of.isoformat(), method, to_us(utc_now()), report_json),
-            )
-            return int(cur.lastrowid)
-
-    def reports(
-        self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
-    ) -> list[tuple[int, dt.datetime, str]]:
-        sql, params = "SELECT id, created_at, body FROM risk_reports WHERE tenant = ?", [tenant]
-        if portfolio_id is not None:
-            sql += " AND portfolio_id = ?"
-            params.append(portfolio_id)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        params.append(int(limit))
-        return [(int(i), from_us(c), b) for i, c, b in self._query(sql, params)]
-
-    def save_job(
-        self,
-        tenant: str,
-        job_id: str,
-        kind: str,
-        state: str,
-        progress: float,
-        request_json: str,
-        result_json: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        check_json(request_json, f"job {job_id!r} request")
-        check_json(result_json, f"job {job_id!r} result")
-        now = to_us(utc_now())
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, tenant, kind, state, progress, request, result, error, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
-                "state = excluded.state, progress = excluded.progress, "
-                "request = excluded.request, result = excluded.result, error = excluded.error, "
-                "updated_at = excluded.updated_at "
-                # a finished row is replaced only by another finished state
-                "WHERE jobs.state IN ('queued', 'running') "
-                "OR excluded.state IN ('succeeded', 'failed', 'cancelled')",
-                (
-                    job_id,
-                    tenant,
-                    kind,
-                    state,
-                    float(progress),
-                    request_json,
-                    result_json,
-                    error,
-                    now,
-                    now,
-                ),
-            )
-
-    def load_job(self, tenant: str, job_id: str) -> dict | None:
-        rows = self._query(
-            "SELECT id, tenant, kind, state, progress, request, result, error, created_at, "
-            "updated_at FROM jobs WHERE tenant = ? AND id = ?",
-            (tenant, job_id),
-        )
-        if not rows:
-            return None
-        i, t, k, s, p, req, res, err, c, u = rows[0]
-        return {
-            "id": i,
-            "tenant": t,
-            "kind": k,
-            "state": s,
-            "progress": float(p),
-            "request": req,
-            "result": res,
-            "error": err,
-            "created_at": from_us(c),
-            "updated_at": from_us(u),
-        }
-
-    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
-        """The tenant's jobs, newest first, without their request and result bodies."""
-        rows = self._query(
-            "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
-            "WHERE tenant = ? ORDER BY created_at DESC, id LIMIT ?",
-            (tenant, int(limit)),
-        )
-        return [
-            {"id": i, "tenant": tenant, "kind": k, "state": s, "progress": float(p),
-             "error": e, "created_at": from_us(c), "updated_at": from_us(u)}
-            for i, k, s, p, e, c, u in rows
-        ]  # fmt: skip
-
-    def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The heartbeat: ``updated_at`` = now for those of ``jobs`` still queued or running;
-        returns those (tenant, id) pairs."""
-        now, live = to_us(utc_now()), set()
-        with self._tx() as conn:
-            for tenant, job_id in jobs:
-                cur = conn.execute(
-                    "UPDATE jobs SET updated_at = ? WHERE tenant = ? AND id = ? "
-                    "AND state IN ('queued', 'running')",
-                    (now, tenant, job_id),
-                )
-                if cur.rowcount:
-                    live.add((tenant, job_id))
-        return live
-
-    def interrupt_jobs(
-        self,
-        error: str,
-        *,
-        updated_before: dt.datetime | None = None,
-        job: tuple[str, str] | None = None,
-    ) -> int:
-        """Mark queued or running jobs failed with ``error``: all, or those whose heartbeat is
-        older than ``updated_before``; only ``job`` (tenant, id) when given. Returns how many."""
-        sql = "UPDATE jobs SET state = 'failed', error = ?, updated_at = ? "
-        sql += "WHERE state IN ('queued', 'running')"
-        params: list = [error, to_us(utc_now())]
-        if updated_before is not None:
-            sql += " AND updated_at < ?"
-            params.append(to_us(updated_before))
-        if job is not None:
-            sql += " AND tenant = ? AND id = ?"
-            params.extend(job)
-        with self._tx() as conn:
-            return conn.execute(sql, params).rowcount
-
-    # --- API keys ---------------------------------------------------------------------------
-    def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO api_keys (key_id, tenant, secret_hash, label, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key_id, tenant, secret_hash, label, to_us(utc_now())),
-            )
-
-    def api_keys(self, tenant: str | None = None, key_id: str | None = None) -> list[dict]:
-        """Stored keys (hashes only), oldest first; filtered by tenant and/or key id."""
-        sql = "SELECT key_id, tenant, secret_hash, label, created_at, revoked_at FROM api_keys"
-        where, params = [], []
-        if tenant is not None:
-            where.append("tenant = ?")
-            params.append(tenant)
-        if key_id is not None:
-            where.append("key_id = ?")
-            params.append(key_id)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._query(sql + " ORDER BY created_at, key_id", params)
-        return [
-            {"key_id": k, "tenant": t, "secret_hash": h, "label": lab,
-             "created_at": from_us(c), "revoked_at": None if r is None else from_us(r)}
-            for k, t, h, lab, c, r in rows
-        ]  # fmt: skip
-
-    def revoke_api_key(self, key_id: str) -> bool:
-        """Revoke a key (True), or False when there is no such unrevoked key."""
-        with self._tx() as conn:
-            cur = conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                (to_us(utc_now()), key_id),
-            )
-            return cur.rowcount > 0
 
     # --- lifecycle ------------------------------------------------------------------------
     # SQLite has no background jobs: bars are kept by every write
@@ -666,9 +388,6 @@ class SQLiteStore:
 
     def keep_background_jobs(self, *, every: float = 30.0, mode: str = "run", clock=None) -> None:
         return None
-
-    def schema_version(self) -> int:
-        return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
 
     def close(self) -> None:
         with self._lock:

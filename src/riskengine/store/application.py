@@ -1,0 +1,414 @@
+"""The application store: instruments, books, risk reports, jobs, API keys and data-quality
+events, written once over a small SQL dialect and shared by both backends.
+
+The SQL here is PostgreSQL's with ``?`` placeholders and ``::json`` / ``::text`` casts on JSON
+columns; ``Dialect.sql`` turns it into each backend's (``%s`` placeholders on PostgreSQL; no
+casts on SQLite, whose JSON columns are text). Times go in and out through the dialect too
+(``timestamptz`` on PostgreSQL, integer microseconds since the Unix epoch on SQLite). What
+differs between the backends beyond that (the tick write path, the bars, the migrations, the
+connection and its errors) stays in ``sqlite.py`` and ``postgres.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from riskengine.store.bars import from_us, to_us
+from riskengine.store.base import (
+    QualityEvent,
+    StoreError,
+    check_json,
+    join_instrument,
+    split_instrument,
+    utc_now,
+)
+
+
+def _utc(ts: dt.datetime) -> dt.datetime:
+    return ts.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the application SQL needs to know of a backend.
+
+    Attributes:
+        name: "sqlite" or "postgresql".
+        placeholder: the driver's parameter marker ("?" or "%s").
+        casts: whether the SQL keeps its ``::json`` / ``::text`` casts.
+        time_in, time_out: a timestamp to and from the database.
+        date_in: a date to the database.
+        book_of_job: SQL that is true when a job's request names the book ``?`` (the JSON
+            functions differ), and how the book id is passed.
+    """
+
+    name: str
+    placeholder: str
+    casts: bool
+    time_in: Callable[[dt.datetime], Any]
+    time_out: Callable[[Any], dt.datetime]
+    date_in: Callable[[dt.date], Any]
+    book_of_job: str
+    book_param: Callable[[int], Any]
+
+    def sql(self, text: str) -> str:
+        """``text`` (PostgreSQL's SQL with ``?`` markers) in this dialect."""
+        return _translate(text, self.placeholder, self.casts)
+
+
+@functools.cache
+def _translate(text: str, placeholder: str, casts: bool) -> str:
+    if not casts:
+        text = text.replace("::json", "").replace("::text", "")
+    return text.replace("?", placeholder)
+
+
+SQLITE = Dialect(
+    "sqlite",
+    "?",
+    casts=False,
+    time_in=to_us,
+    time_out=from_us,
+    date_in=dt.date.isoformat,
+    book_of_job="json_valid(request) AND json_extract(request, '$.portfolio_id') = ?",
+    book_param=int,
+)
+POSTGRESQL = Dialect(
+    "postgresql",
+    "%s",
+    casts=True,
+    time_in=lambda ts: ts,
+    time_out=_utc,
+    date_in=lambda d: d,
+    book_of_job="request->>'portfolio_id' = ?",
+    book_param=str,
+)
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchall(self) -> list[tuple]: ...
+
+
+class Transaction(Protocol):
+    """One transaction of a backend: ``execute`` and ``executemany`` in its dialect."""
+
+    def execute(self, sql: str, params: Sequence = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None: ...
+
+
+class ApplicationStore:
+    """The application part of a store, for a backend that provides ``dialect``,
+    ``_query(sql, params)`` (a read) and ``_transaction()`` (a write transaction: committed at
+    the end of the block, rolled back on error, its driver errors turned into StoreError and
+    StoreUnavailable)."""
+
+    dialect: Dialect
+
+    def _query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[Transaction]:
+        raise NotImplementedError
+
+    def _read(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        return self._query(self.dialect.sql(sql), params)
+
+    def _now(self) -> Any:
+        """The current time, as the database takes it."""
+        return self.dialect.time_in(utc_now())
+
+    # --- data quality -------------------------------------------------------------------
+    def record_quality(self, events: Sequence[QualityEvent]) -> None:
+        if not events:
+            return
+        t = self.dialect.time_in
+        with self._transaction() as tx:
+            tx.executemany(
+                self.dialect.sql(
+                    "INSERT INTO data_quality (ts, kind, symbol, venue, detail, count) "
+                    "VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                [(t(e.ts), e.kind, e.symbol, e.venue, e.detail, e.count) for e in events],
+            )
+
+    def quality_events(
+        self, *, kind: str | None = None, since: dt.datetime | None = None
+    ) -> list[QualityEvent]:
+        sql = "SELECT ts, kind, symbol, venue, detail, count FROM data_quality WHERE 1 = 1"
+        params: list = []
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if since is not None:
+            sql += " AND ts >= ?"
+            params.append(self.dialect.time_in(since))
+        out = self.dialect.time_out
+        return [
+            QualityEvent(out(ts), k, s, v, d, int(c))
+            for ts, k, s, v, d, c in self._read(sql + " ORDER BY ts, id", params)
+        ]
+
+    # --- instruments ----------------------------------------------------------------------
+    def upsert_instruments(self, rows: Sequence[dict]) -> None:
+        now = self._now()
+        values = [(*split_instrument(r), now) for r in rows]
+        if not values:
+            return
+        with self._transaction() as tx:
+            tx.executemany(
+                self.dialect.sql(
+                    "INSERT INTO instruments (symbol, asset_class, currency, venue_symbols, "
+                    "extra, updated_at) VALUES (?, ?, ?, ?::json, ?::json, ?) "
+                    "ON CONFLICT (symbol) DO UPDATE SET asset_class = excluded.asset_class, "
+                    "currency = excluded.currency, venue_symbols = excluded.venue_symbols, "
+                    "extra = excluded.extra, updated_at = excluded.updated_at"
+                ),
+                values,
+            )
+
+    def instruments(self) -> list[dict]:
+        rows = self._read(
+            "SELECT symbol, asset_class, currency, venue_symbols::text, extra::text "
+            "FROM instruments ORDER BY symbol"
+        )
+        return [join_instrument(*r) for r in rows]
+
+    # --- books ------------------------------------------------------------------------------
+    def save_portfolio(
+        self, tenant: str, name: str, portfolio_json: str, *, portfolio_id: int | None = None
+    ) -> int:
+        """A new portfolio (returns its id), or, with ``portfolio_id``, replace that one of
+        ``tenant`` (StoreError if the tenant has no such portfolio)."""
+        check_json(portfolio_json, f"portfolio {name!r}")
+        now, sql = self._now(), self.dialect.sql
+        with self._transaction() as tx:
+            if portfolio_id is None:
+                rows = tx.execute(
+                    sql(
+                        "INSERT INTO portfolios (tenant, name, body, created_at, updated_at) "
+                        "VALUES (?, ?, ?::json, ?, ?) RETURNING id"
+                    ),
+                    (tenant, name, portfolio_json, now, now),
+                ).fetchall()
+                return int(rows[0][0])
+            rows = tx.execute(
+                sql(
+                    "UPDATE portfolios SET name = ?, body = ?::json, updated_at = ? "
+                    "WHERE id = ? AND tenant = ? RETURNING id"
+                ),
+                (name, portfolio_json, now, portfolio_id, tenant),
+            ).fetchall()
+        if not rows:
+            raise StoreError(f"tenant {tenant!r} has no portfolio {portfolio_id}.")
+        return portfolio_id
+
+    def load_portfolio(self, tenant: str, portfolio_id: int) -> tuple[str, str] | None:
+        rows = self._read(
+            "SELECT name, body::text FROM portfolios WHERE id = ? AND tenant = ?",
+            (portfolio_id, tenant),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def list_portfolios(self, tenant: str) -> list[tuple[int, str]]:
+        rows = self._read("SELECT id, name FROM portfolios WHERE tenant = ? ORDER BY id", (tenant,))
+        return [(int(i), n) for i, n in rows]
+
+    def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool:
+        """Delete the book with its risk history and its jobs (one transaction); its id is
+        never given again. False when the tenant has no such book."""
+        d = self.dialect
+        with self._transaction() as tx:
+            gone = tx.execute(
+                d.sql("DELETE FROM portfolios WHERE id = ? AND tenant = ? RETURNING id"),
+                (portfolio_id, tenant),
+            ).fetchall()
+            if not gone:
+                return False
+            tx.execute(
+                d.sql("DELETE FROM risk_reports WHERE tenant = ? AND portfolio_id = ?"),
+                (tenant, portfolio_id),
+            )
+            tx.execute(
+                d.sql(f"DELETE FROM jobs WHERE tenant = ? AND {d.book_of_job}"),
+                (tenant, d.book_param(portfolio_id)),
+            )
+            return True
+
+    # --- risk reports -----------------------------------------------------------------------
+    def save_report(
+        self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
+    ) -> int:
+        check_json(report_json, "report")
+        with self._transaction() as tx:
+            rows = tx.execute(
+                self.dialect.sql(
+                    "INSERT INTO risk_reports (tenant, portfolio_id, as_of, method, created_at, "
+                    "body) VALUES (?, ?, ?, ?, ?, ?::json) RETURNING id"
+                ),
+                (tenant, portfolio_id, self.dialect.date_in(as_of), method, self._now(),
+                 report_json),
+            ).fetchall()  # fmt: skip
+        return int(rows[0][0])
+
+    def reports(
+        self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
+    ) -> list[tuple[int, dt.datetime, str]]:
+        sql = "SELECT id, created_at, body::text FROM risk_reports WHERE tenant = ?"
+        params: list = [tenant]
+        if portfolio_id is not None:
+            sql += " AND portfolio_id = ?"
+            params.append(portfolio_id)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(int(limit))
+        out = self.dialect.time_out
+        return [(int(i), out(c), b) for i, c, b in self._read(sql, params)]
+
+    # --- jobs -----------------------------------------------------------------------------
+    def save_job(
+        self,
+        tenant: str,
+        job_id: str,
+        kind: str,
+        state: str,
+        progress: float,
+        request_json: str,
+        result_json: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        check_json(request_json, f"job {job_id!r} request")
+        check_json(result_json, f"job {job_id!r} result")
+        now = self._now()
+        with self._transaction() as tx:
+            tx.execute(
+                self.dialect.sql(
+                    "INSERT INTO jobs (id, tenant, kind, state, progress, request, result, "
+                    "error, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?::json, ?::json, ?, ?, ?) "
+                    "ON CONFLICT (tenant, id) DO UPDATE SET kind = excluded.kind, "
+                    "state = excluded.state, progress = excluded.progress, "
+                    "request = excluded.request, result = excluded.result, "
+                    "error = excluded.error, updated_at = excluded.updated_at "
+                    # a finished row is replaced only by another finished state
+                    "WHERE jobs.state IN ('queued', 'running') "
+                    "OR excluded.state IN ('succeeded', 'failed', 'cancelled')"
+                ),
+                (job_id, tenant, kind, state, float(progress), request_json, result_json, error,
+                 now, now),
+            )  # fmt: skip
+
+    def load_job(self, tenant: str, job_id: str) -> dict | None:
+        rows = self._read(
+            "SELECT id, tenant, kind, state, progress, request::text, result::text, error, "
+            "created_at, updated_at FROM jobs WHERE tenant = ? AND id = ?",
+            (tenant, job_id),
+        )
+        if not rows:
+            return None
+        i, t, k, s, p, req, res, err, c, u = rows[0]
+        out = self.dialect.time_out
+        return {"id": i, "tenant": t, "kind": k, "state": s, "progress": float(p),
+                "request": req, "result": res, "error": err, "created_at": out(c),
+                "updated_at": out(u)}  # fmt: skip
+
+    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
+        """The tenant's jobs, newest first, without their request and result bodies."""
+        rows = self._read(
+            "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
+            "WHERE tenant = ? ORDER BY created_at DESC, id LIMIT ?",
+            (tenant, int(limit)),
+        )
+        out = self.dialect.time_out
+        return [
+            {"id": i, "tenant": tenant, "kind": k, "state": s, "progress": float(p),
+             "error": e, "created_at": out(c), "updated_at": out(u)}
+            for i, k, s, p, e, c, u in rows
+        ]  # fmt: skip
+
+    def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The heartbeat: ``updated_at`` = now for those of ``jobs`` still queued or running;
+        returns those (tenant, id) pairs."""
+        if not jobs:
+            return set()
+        now, live = self._now(), set()
+        sql = self.dialect.sql(
+            "UPDATE jobs SET updated_at = ? WHERE tenant = ? AND id = ? "
+            "AND state IN ('queued', 'running') RETURNING tenant, id"
+        )
+        with self._transaction() as tx:
+            for tenant, job_id in jobs:
+                live.update((t, i) for t, i in tx.execute(sql, (now, tenant, job_id)).fetchall())
+        return live
+
+    def interrupt_jobs(
+        self,
+        error: str,
+        *,
+        updated_before: dt.datetime | None = None,
+        job: tuple[str, str] | None = None,
+    ) -> int:
+        """Mark queued or running jobs failed with ``error``: all, or those whose heartbeat is
+        older than ``updated_before``; only ``job`` (tenant, id) when given. Returns how many."""
+        sql = "UPDATE jobs SET state = 'failed', error = ?, updated_at = ? "
+        sql += "WHERE state IN ('queued', 'running')"
+        params: list = [error, self._now()]
+        if updated_before is not None:
+            sql += " AND updated_at < ?"
+            params.append(self.dialect.time_in(updated_before))
+        if job is not None:
+            sql += " AND tenant = ? AND id = ?"
+            params.extend(job)
+        with self._transaction() as tx:
+            return len(tx.execute(self.dialect.sql(sql + " RETURNING id"), params).fetchall())
+
+    # --- API keys ---------------------------------------------------------------------------
+    def save_api_key(self, key_id: str, tenant: str, secret_hash: str, label: str = "") -> None:
+        with self._transaction() as tx:
+            tx.execute(
+                self.dialect.sql(
+                    "INSERT INTO api_keys (key_id, tenant, secret_hash, label, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)"
+                ),
+                (key_id, tenant, secret_hash, label, self._now()),
+            )
+
+    def api_keys(self, tenant: str | None = None, key_id: str | None = None) -> list[dict]:
+        """Stored keys (hashes only), oldest first; filtered by tenant and/or key id."""
+        sql = "SELECT key_id, tenant, secret_hash, label, created_at, revoked_at FROM api_keys"
+        where, params = [], []
+        if tenant is not None:
+            where.append("tenant = ?")
+            params.append(tenant)
+        if key_id is not None:
+            where.append("key_id = ?")
+            params.append(key_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        out = self.dialect.time_out
+        return [
+            {"key_id": k, "tenant": t, "secret_hash": h, "label": lab,
+             "created_at": out(c), "revoked_at": None if r is None else out(r)}
+            for k, t, h, lab, c, r in self._read(sql + " ORDER BY created_at, key_id", params)
+        ]  # fmt: skip
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke a key (True), or False when there is no such unrevoked key."""
+        with self._transaction() as tx:
+            rows = tx.execute(
+                self.dialect.sql(
+                    "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL "
+                    "RETURNING key_id"
+                ),
+                (self._now(), key_id),
+            ).fetchall()
+        return bool(rows)
+
+    def schema_version(self) -> int:
+        return int(self._read("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
