@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from riskengine.choices import METHOD_NAMES
-from riskengine.cli.options import add_model_options, model_fields
+from riskengine.cli.options import add_book_options, add_format, add_model_options, model_fields
 
 FORMATS = ("table", "json", "csv")
 
@@ -23,12 +23,7 @@ def add_backtest(sub) -> None:
         "Christoffersen, Basel traffic light, Acerbi-Szekely Z2.",
     )
     add = p.add_argument
-    add("--portfolio", required=True, help="book file (.csv or .json)")
-    add(
-        "--prices",
-        required=True,
-        help="daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)",
-    )
+    add_book_options(add)
     add(
         "--method",
         nargs="+",
@@ -54,7 +49,7 @@ def add_backtest(sub) -> None:
     add_model_options(add)
     add("--simulations", type=int, default=2_000, help="simulated backtests for the Z2 p-value")
     add("--base-currency", default="USD")
-    add("--format", choices=FORMATS, default="table")
+    add_format(add, FORMATS)
     add("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
     add(
         "--scheduler",

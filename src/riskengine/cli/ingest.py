@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from riskengine.cli.options import add_format
 from riskengine.errors import InputError
 
 DEFAULT_HISTORY = Path("data") / "us_equities_daily.csv"
@@ -278,7 +279,7 @@ def add_quality(sub) -> None:
     add("--since", default=None, help="only events at or after this UTC time (ISO 8601)")
     add("--stale-after", type=float, default=300.0,
         help="seconds without a tick after which a symbol is listed as stale")  # fmt: skip
-    add("--format", choices=("table", "json"), default="table")
+    add_format(add)
 
 
 def _since(raw: str | None) -> dt.datetime | None:

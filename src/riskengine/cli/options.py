@@ -7,6 +7,27 @@ from riskengine.spec import MIN_STUDENT_T_DF
 
 #: ``--prices`` values that name a store instead of a CSV file
 STORE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
+#: ``--format`` of the commands that print a report
+OUTPUT_FORMATS = ("table", "json")
+PRICES_HELP = "daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)"
+
+
+def add_book_options(add, *, required: bool = True, unless: str = "") -> None:
+    """``--portfolio`` (a book file) and ``--prices`` (a price file or store URL).
+
+    Args:
+        add: a parser's ``add_argument``.
+        required: whether both must be given; when not, ``unless`` says when they are needed
+            (e.g. "--list") and the command checks.
+    """
+    tail = f"; required unless {unless}" if unless else ""
+    add("--portfolio", required=required, default=None, help=f"book file (.csv or .json){tail}")
+    add("--prices", required=required, default=None, help=PRICES_HELP + tail)
+
+
+def add_format(add, choices: tuple[str, ...] = OUTPUT_FORMATS) -> None:
+    """``--format``: how the report is printed (the first choice by default)."""
+    add("--format", choices=choices, default=choices[0])
 
 
 def read_history(prices: str):

@@ -12,7 +12,7 @@ from riskengine.choices import (
     REVALUATIONS,
     SAMPLINGS,
 )
-from riskengine.cli.options import add_model_options, model_fields
+from riskengine.cli.options import add_book_options, add_format, add_model_options, model_fields
 
 
 def add_risk(sub) -> None:
@@ -22,12 +22,7 @@ def add_risk(sub) -> None:
         description="Value-at-Risk and Expected Shortfall of a book on a price history.",
     )
     add = p.add_argument
-    add("--portfolio", required=True, help="book file (.csv or .json)")
-    add(
-        "--prices",
-        required=True,
-        help="daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)",
-    )
+    add_book_options(add)
     add("--method", choices=METHOD_NAMES, default="historical")
     add(
         "--confidence",
@@ -100,7 +95,7 @@ def add_risk(sub) -> None:
         help="add marginal, component, incremental and standalone VaR and component ES by "
         "position and by tag",
     )
-    add("--format", choices=("table", "json"), default="table")
+    add_format(add)
 
 
 def add_exposures(sub) -> None:
@@ -111,15 +106,10 @@ def add_exposures(sub) -> None:
         "snapshot, by underlying, by tag and in total.",
     )
     add = p.add_argument
-    add("--portfolio", required=True, help="book file (.csv or .json)")
-    add(
-        "--prices",
-        required=True,
-        help="daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)",
-    )
+    add_book_options(add)
     add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
     add("--base-currency", default="USD")
-    add("--format", choices=("table", "json"), default="table")
+    add_format(add)
 
 
 def run_risk(args) -> str:

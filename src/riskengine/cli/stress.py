@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from riskengine.cli.options import add_book_options, add_format
 from riskengine.errors import InputError
 
 
@@ -22,8 +23,7 @@ def add_stress(sub) -> None:
         "scenario losing a given amount (reverse stress).",
     )
     add = p.add_argument
-    add("--portfolio", default=None, help="book file (.csv or .json); required unless --list")
-    add("--prices", default=None, help="daily closes: CSV or a store URL; required unless --list")
+    add_book_options(add, required=False, unless="--list")
     add(
         "--scenario",
         nargs="+",
@@ -60,7 +60,7 @@ def add_stress(sub) -> None:
     add("--window", type=int, default=500, help="daily returns for the reverse-stress covariance")
     add("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: last date)")
     add("--base-currency", default="USD")
-    add("--format", choices=("table", "json"), default="table")
+    add_format(add)
     add(
         "--scheduler",
         default=None,
