@@ -69,9 +69,11 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium missing (the browser tests drive it): apt-get install chromium"; exit 1; fi
 
+# Style and format (ruff) on everything; types (mypy, check_untyped_defs: pyproject.toml) on src/.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
 
 # The integration tests start their own PostgreSQL server (as the postgres user, on a free port
 # in a temporary directory); here we only make sure Debian's server binaries are installed.

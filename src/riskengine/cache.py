@@ -67,7 +67,7 @@ class LruCache:
                 return entry[0]
             build = self._building.get(key)
             owner = build is None
-            if owner:
+            if build is None:  # i.e. owner; testing build itself lets mypy narrow it
                 build = self._building[key] = _Build()
                 self.misses += 1
             else:

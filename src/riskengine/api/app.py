@@ -12,6 +12,7 @@ import contextlib
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -138,7 +139,8 @@ def _feed_ingest(settings: Settings, store):
     from riskengine.ingest.service import IngestConfig, IngestService
 
     symbols = settings.feed_symbols or store.factor_history().symbols
+    feed = cast(str, settings.feed_url)  # set: the lifespan calls this only when it is
     return IngestService(
         store,
-        IngestConfig(feed=settings.feed_url, venue=settings.feed_venue, symbols=tuple(symbols)),
+        IngestConfig(feed=feed, venue=settings.feed_venue, symbols=tuple(symbols)),
     )

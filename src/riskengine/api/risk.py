@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
@@ -33,13 +33,16 @@ from riskengine.service.risk import risk_cost
 from riskengine.store.base import StoreError
 from riskengine.stress.scenarios import load_library
 
+if TYPE_CHECKING:
+    from riskengine.scale.local import LocalExecutor
+
 router = APIRouter(prefix="/api/v1", tags=["risk"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]
 Tenant = Annotated[str, Depends(tenant)]
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 Prefer = Annotated[str | None, Header(description="respond-async: run as a job (202)")]
 
-ASYNC = {
+ASYNC: dict[int | str, dict[str, Any]] = {
     202: {"model": Job, "description": "Accepted as a job: poll the Location"},
     422: {"model": Problem, "description": "Invalid input"},
 }
@@ -117,7 +120,9 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
             return state.risk.risk(
                 book,
                 request,
-                executor=ControlledExecutor(control, state.job_executor()),
+                # the engine's executor annotations name LocalExecutor; ControlledExecutor has
+                # its interface (map, max_workers), as a DaskExecutor does
+                executor=cast("LocalExecutor", ControlledExecutor(control, state.job_executor())),
                 tenant=who,
             )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -70,14 +70,50 @@ def printable_tree(value: Any, name: str = "") -> Any:
     return value
 
 
-Name = text(200, 1)
-Symbol = text(64)
-Currency = text(3, 3)
-Tag = text(200)
+# The checker sees plain str; pydantic gets text()'s length limits and printable check.
+if TYPE_CHECKING:
+    Name = str
+    Symbol = str
+    Currency = str
+    Tag = str
+else:
+    Name = text(200, 1)
+    Symbol = text(64)
+    Currency = text(3, 3)
+    Tag = text(200)
 Confidence = Annotated[Number, Field(gt=0, lt=1, examples=[0.99])]
 MAX_ID = 2**63 - 1
 Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
-Method = Literal[choices.METHOD_NAMES]
+# The checker sees plain str (it cannot evaluate Literal of a runtime tuple); pydantic gets the
+# enum of the choice list in riskengine.choices.
+if TYPE_CHECKING:
+    Method = str
+    DistributionName = str
+    MeanName = str
+    RevaluationName = str
+    ApproximationName = str
+    ScalingName = str
+    CovarianceName = str
+    WeightingName = str
+    SamplingName = str
+    ReturnModelName = str
+    BadPrintPolicy = str
+    PresetName = str
+    ContributionsName = str
+else:
+    Method = Literal[choices.METHOD_NAMES]
+    DistributionName = Literal[choices.PARAMETRIC_DISTRIBUTIONS]
+    MeanName = Literal[choices.MEANS]
+    RevaluationName = Literal[choices.REVALUATIONS]
+    ApproximationName = Literal[choices.APPROXIMATIONS]
+    ScalingName = Literal[choices.HISTORICAL_SCALINGS]
+    CovarianceName = Literal[choices.COVARIANCES]
+    WeightingName = Literal[choices.WEIGHTINGS]
+    SamplingName = Literal[choices.SAMPLINGS]
+    ReturnModelName = Literal[choices.RETURN_MODELS]
+    BadPrintPolicy = Literal[choices.BAD_PRINT_POLICIES]
+    PresetName = Literal[choices.PRESET_NAMES]
+    ContributionsName = Literal[choices.CONTRIBUTIONS]
 MAX_IMPLIED_VOL = 10.0  # 1000% a year
 MAX_RATE = 1.0  # rates and dividend yields within [-100%, 100%] a year
 
@@ -178,23 +214,23 @@ class ModelOptions(Strict):
 
     window: Annotated[Integer, Field(ge=1, le=100_000)] | None = None
     as_of: dt.date | None = None
-    distribution: Literal[choices.PARAMETRIC_DISTRIBUTIONS] | None = None
+    distribution: DistributionName | None = None
     df: Annotated[Number, Field(ge=MIN_STUDENT_T_DF, le=1000)] | None = None
-    mean: Literal[choices.MEANS] | None = None
+    mean: MeanName | None = None
     n_scenarios: Annotated[Integer, Field(ge=100, le=10_000_000)] | None = None
     seed: Annotated[Integer, Field(ge=0, le=2**63 - 1)] | None = None
-    revaluation: Literal[choices.REVALUATIONS] | None = None
-    approximation: Literal[choices.APPROXIMATIONS] | None = None
-    historical_scaling: Literal[choices.HISTORICAL_SCALINGS] | None = None
-    covariance: Literal[choices.COVARIANCES] | None = None
+    revaluation: RevaluationName | None = None
+    approximation: ApproximationName | None = None
+    historical_scaling: ScalingName | None = None
+    covariance: CovarianceName | None = None
     ewma_lambda: Annotated[Number, Field(gt=0, lt=1)] | None = None
     half_life: Annotated[Number, Field(gt=0, le=10_000)] | None = None
-    historical_weighting: Literal[choices.WEIGHTINGS] | None = None
+    historical_weighting: WeightingName | None = None
     decay: Annotated[Number, Field(gt=0, le=1)] | None = None
-    sampling: Literal[choices.SAMPLINGS] | None = None
+    sampling: SamplingName | None = None
     n_scrambles: Annotated[Integer, Field(ge=2, le=1024)] | None = None
-    return_model: Literal[choices.RETURN_MODELS] | None = None
-    bad_prints: Literal[choices.BAD_PRINT_POLICIES] | None = None
+    return_model: ReturnModelName | None = None
+    bad_prints: BadPrintPolicy | None = None
 
 
 class RiskRequest(ModelOptions):
@@ -205,9 +241,9 @@ class RiskRequest(ModelOptions):
     method: Method = "historical"
     confidence: Annotated[list[Confidence], Field(min_length=1, max_length=10)] = [0.99]
     horizon_days: Annotated[Integer, Field(ge=1, le=250)] = 1
-    preset: Literal[choices.PRESET_NAMES] | None = None
+    preset: PresetName | None = None
     calibration_end: dt.date | None = None
-    contributions: Literal[choices.CONTRIBUTIONS] = "components"
+    contributions: ContributionsName = "components"
     live: Flag = True
 
     model_config = ConfigDict(

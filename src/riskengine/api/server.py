@@ -104,7 +104,9 @@ class ServerThread:
         self.settings = settings
         self.app = create_app(settings, **app_options)
         self.server = uvicorn.Server(_config(self.app, settings))
-        self.server.install_signal_handlers = lambda: None  # the main thread keeps its own
+        # the main thread keeps its own; uvicorn < 0.29's hook, absent from newer uvicorn's
+        # types (which skip signal handlers off the main thread)
+        self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._socket]}, name="uvicorn", daemon=True
         )

@@ -43,7 +43,7 @@ class ApiState:
         m = self.metrics
         m.queue_depth.set_function(lambda: self.jobs.depth)
         m.subscribers.set_function(lambda: len(self.hub.subscribers))
-        self._rate = (time.monotonic(), 0)
+        self._rate: tuple[float, float] = (time.monotonic(), 0)
         m.ingest_ticks.set_function(self._ingest_stored)
         m.ingest_rate.set_function(self._ingest_rate)
 

@@ -112,8 +112,12 @@ class ParametricNull:
         if self.family == "normal":
             return special.ndtri(u)
         if self.family == "student-t":
+            if self.df is None:
+                raise ValueError("a Student-t null model needs df")
             df = float(self.df)
             return math.sqrt((df - 2.0) / df) * stats.t.ppf(u, df)
+        if self.skewness is None or self.excess_kurtosis is None:
+            raise ValueError("a Cornish-Fisher null model needs the skewness and excess kurtosis")
         # The loss has minus the P&L skewness (core.distributions.cornish_fisher_var_es).
         return cornish_fisher_z(u, -self.skewness, self.excess_kurtosis)
 

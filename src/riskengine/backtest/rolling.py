@@ -263,7 +263,7 @@ def roll_historical(
         var, es = rolling_var_es(setup.pnl[first - n : last], n, spec.confidence)
         if progress is not None:
             progress(spec.method, setup.rows.size, setup.rows.size)
-        notes = (
+        notes: tuple[str, ...] = (
             f"{n} scenarios per day: the book's P&L under each daily return of the window "
             "(full revaluation, computed once for the whole history)",
         )
@@ -310,7 +310,7 @@ def roll_montecarlo(
         tails.append((result.pnl, None, float(np.min(col.var[i]))))
 
     _each_day(setup, spec, progress, visit, executor)
-    notes = (
+    notes: tuple[str, ...] = (
         *col.notes,
         f"{spec.n_scenarios} paths per day; each day's seed derives from the run's seed and the "
         "day (SeedSequence(seed, spawn_key=(0, row)))",
@@ -381,7 +381,7 @@ def _roll_parametric_linear(setup: BacktestSetup, spec, progress) -> RolledMetho
     }
     if spec.distribution == "student-t":
         params["df"] = spec.df
-    notes = (
+    notes: tuple[str, ...] = (
         "linear book: sigma_t^2 = b' S_t b computed as the rolling sample variance (ddof=1) of "
         "the book's P&L series b' r over each window (the same number)",
     )

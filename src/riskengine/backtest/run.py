@@ -191,7 +191,7 @@ def _statistics(
         acerbi_szekely_z2(losses, rolled.value_at_risk[:, j], rolled.expected_shortfall[:, j], c)
         for j, c in enumerate(confidences)
     ]
-    simulated = [[] for _ in confidences]
+    simulated: list[list[float]] = [[] for _ in confidences]
     if n_sims > 0 and any(np.isfinite(z2_obs)):
         code = list(ROLLERS).index(method)
         stream = np.random.SeedSequence(seed, spawn_key=(1, code))

@@ -3,6 +3,8 @@ vegas and gross/net exposures by underlying, by tag and in total); docs/cli.md."
 
 from __future__ import annotations
 
+from typing import Any
+
 from riskengine.choices import (
     APPROXIMATIONS,
     HISTORICAL_SCALINGS,
@@ -117,7 +119,7 @@ def run_risk(args) -> str:
     from riskengine.instruments import load_portfolio
     from riskengine.pipeline import RiskSpec, compute_risk
 
-    explicit = {
+    explicit: dict[str, Any] = {  # RiskSpec fields of several types
         k: v
         for k, v in (
             ("confidence", tuple(args.confidence) if args.confidence else None),

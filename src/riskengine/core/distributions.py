@@ -41,7 +41,7 @@ def student_t_var_es(
     return -mean + scale * q, -mean + scale * es_std
 
 
-def cornish_fisher_z(confidence, skew: float, excess_kurtosis: float):
+def cornish_fisher_z(confidence, skew: float | np.ndarray, excess_kurtosis: float | np.ndarray):
     """Cornish-Fisher expansion of the c-quantile of a standardised variable with the given
     skewness and excess kurtosis (of the variable whose quantile is taken)."""
     z = special.ndtri(np.asarray(confidence, dtype=float))

@@ -225,7 +225,7 @@ def replicate_estimates(pnl: np.ndarray, replicate, confidences) -> list[Estimat
     sizes = np.bincount(label, minlength=k)
     losses = -np.asarray(pnl, dtype=float)
     per_var = np.array([var_es(pnl[label == r], confidences) for r in range(k)])[:, :, 0]
-    out = []
+    out: list[Estimate] = []
     for i, (c, (var, es)) in enumerate(zip(confidences, pooled, strict=True)):
         excess = np.bincount(label, np.maximum(losses - var, 0.0), minlength=k) / sizes
         per_es = var + excess / (1.0 - c)
@@ -262,7 +262,7 @@ def grouped_estimates(pnl: np.ndarray, groups: np.ndarray, confidences) -> list[
     sorted_losses = np.sort(losses)
     label = np.asarray(groups, dtype=np.intp)
     sizes = np.bincount(label).astype(float)
-    out = []
+    out: list[Estimate] = []
     for c, (var, es) in zip(confidences, pairs, strict=True):
         iid_f_se = math.sqrt(c * (1.0 - c) / n)
         below = (losses <= var).astype(float)

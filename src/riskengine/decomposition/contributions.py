@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from riskengine.decomposition import empirical
@@ -290,4 +292,7 @@ def _parametric_estimator(kind: str) -> dict:
 
 
 # what decomposition does with each basis of a method result
-_BY_BASIS = {PnL: _scenario_numbers, ParametricModel: _parametric_numbers}
+_BY_BASIS: dict[type, Callable[..., tuple[dict, tuple[dict, ...], dict]]] = {
+    PnL: _scenario_numbers,
+    ParametricModel: _parametric_numbers,
+}

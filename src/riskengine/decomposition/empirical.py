@@ -111,7 +111,7 @@ def silverman_bandwidth(sl: SortedLosses) -> float:
     """0.9 min(sd, IQR / 1.349) n_eff^(-1/5) of the losses (weighted when weighted)."""
     w = sl.weights()
     mean = float(w @ sl.losses)
-    sd = float(np.sqrt(max(w @ (sl.losses - mean) ** 2, 0.0)))
+    sd = float(np.sqrt(max(float(w @ (sl.losses - mean) ** 2), 0.0)))
     iqr = sl.quantile(0.75) - sl.quantile(0.25)
     spread = min(sd, iqr / 1.349) if iqr > 0 else sd
     n_eff = 1.0 / float(w @ w)

@@ -85,9 +85,10 @@ class _Book:
         support = np.nonzero(np.any(self.g != 0, axis=1))[0]
         g_supp = self.g[np.ix_(support, support)]
         diagonal = not np.any(g_supp - np.diag(np.diag(g_supp)))
-        self.g_diag = np.diag(g_supp) if diagonal else None
+        g_diag = np.diag(g_supp) if diagonal else None
+        self.g_diag = g_diag
         # rows of G S on the support of G (a row scaling when G is diagonal)
-        gs = self.g_diag[:, None] * cov[support] if diagonal else self.g[support] @ cov
+        gs = g_diag[:, None] * cov[support] if g_diag is not None else self.g[support] @ cov
         t2 = cov[:, support] @ gs  # S G S
         self.t2, self.gs, self.support = t2, gs, support
         u1 = t2 @ self.c
@@ -376,6 +377,8 @@ def decompose_parametric(
     d_mean, d_var = -polys[0][:, 1], -polys[1][:, 1]
     hist = None
     if kind == "cornish-fisher":
+        if model.history_returns is None or model.history_pnl is None:
+            raise ValueError("a Cornish-Fisher model carries its window's returns and P&L")
         hist = HistoricalShape(
             book, model.history_returns, members, model.history_pnl, executor=executor
         )
@@ -427,15 +430,15 @@ def decompose_parametric(
             cum.append(group_cumulants(a, b, g, model.mean, model.covariance, with_gamma))
         return var_of(np.array(cum).T, hist_shape)
 
-    total = var_of(bk.cumulants, (skew, kurt) if hist else None)
+    book_var = var_of(bk.cumulants, (skew, kurt) if hist else None)
     for key in ("incremental_var", "standalone_var"):
         out[key] = out["group_" + key] = None
     if incremental:
         without_shape = hist.without() if hist else None
         reduced = var_of([poly.sum(axis=1) for poly in polys], split(without_shape, 0))
-        out["incremental_var"] = [t - w for t, w in zip(total, reduced, strict=True)]
+        out["incremental_var"] = [t - w for t, w in zip(book_var, reduced, strict=True)]
         g_reduced = groups_var("without", split(without_shape, 1))
-        out["group_incremental_var"] = [t - w for t, w in zip(total, g_reduced, strict=True)]
+        out["group_incremental_var"] = [t - w for t, w in zip(book_var, g_reduced, strict=True)]
     if standalone:
         alone_shape = hist.alone() if hist else None
         alone = standalone_cumulants(terms, model.mean, model.covariance, with_gamma)

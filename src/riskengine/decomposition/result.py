@@ -79,7 +79,7 @@ class ContributionTable:
 
     def row(self, j: int, u: int) -> dict:
         """The numbers of unit ``u`` at confidence number ``j`` (None where not available)."""
-        out = {"exposure": float(self.exposure[u])}
+        out: dict[str, float | None] = {"exposure": float(self.exposure[u])}
         for name in MEASURES:
             arr = getattr(self, name)
             out[name] = None if arr is None else _num(arr[j, u])
@@ -140,11 +140,10 @@ class Contributions:
     def tag(self, key: str, value: str | None, confidence: float | None = None) -> dict:
         """One tag group's numbers at ``confidence`` (default: the first one)."""
         j = 0 if confidence is None else self._level(confidence)
+        tags = self.tags  # None only when there are no tag groups
         for u, (k, v) in enumerate(zip(self.tag_keys, self.tag_values, strict=True)):
-            if k == key and v == value:
-                return {"key": k, "value": v, "n_positions": self.tag_sizes[u]} | self.tags.row(
-                    j, u
-                )
+            if k == key and v == value and tags is not None:
+                return {"key": k, "value": v, "n_positions": self.tag_sizes[u]} | tags.row(j, u)
         raise KeyError(f"no tag group {key}={value}")
 
     def diversification_benefit(self, confidence: float | None = None) -> float | None:

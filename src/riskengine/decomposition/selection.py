@@ -276,10 +276,10 @@ def stream_vars(
     results = {k: [np.full(n_units, np.nan) for _ in confidences] for k, _ in streams}
     part = max(1, budget // (2 * m))
     # split the work into passes over the scenarios so that each holds <= budget entries
-    work = [(k, u[i : i + part]) for k, u in streams for i in range(0, u.size, part)]
+    pieces = [(k, u[i : i + part]) for k, u in streams for i in range(0, u.size, part)]
     passes: list[list[tuple[str, np.ndarray]]] = []
     size = 0
-    for item in work:
+    for item in pieces:
         if not passes or size + item[1].size > part:
             passes.append([])
             size = 0
@@ -340,9 +340,9 @@ def stream_vars(
                 results[k][j][u] = v
     if factors is not None:
         at = factors.var_at(n, confidences, weights)
-        k = factor_cols.size
+        n_factors = factor_cols.size
         for j, (_, scen) in enumerate(at):
-            up, down = scen[:k][factor_of], scen[k:][factor_of]
+            up, down = scen[:n_factors][factor_of], scen[n_factors:][factor_of]
             results["standalone"][j][mono_pos] = _monotone_var(
                 revalue, source, mono_pos, up, down, rows
             )

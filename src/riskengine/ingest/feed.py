@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import websockets
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.protocol import State
 
 from riskengine.errors import InputError
@@ -162,7 +162,7 @@ class FeedServer:
         self._head = 0  # live head: where a new non-resuming connection joins
         self._rng = random.Random(self.faults.seed)
         self.log = FeedLog(sent=Counter())
-        self._server = None
+        self._server: Server | None = None
         self._serving: set[asyncio.Task] = set()
         self.finished = asyncio.Event()  # set when the whole journal has been sent once
         if prebuild:
@@ -226,7 +226,9 @@ class FeedServer:
 
     async def serve_forever(self) -> None:
         await self.start()
-        await self._server.serve_forever()
+        server = self._server
+        if server is not None:  # None: stopped by another task meanwhile
+            await server.serve_forever()
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.log.connections += 1
@@ -258,10 +260,11 @@ class FeedServer:
             # Restart after the earliest trade any subscribed symbol still needs; a symbol the
             # client never received (no entry, or id 0) resumes from the journal's start.
             resume = {s: sub.resume_from.get(s, 0) for s in sub.symbols}
-            positions = [
+            found = [
                 -1 if tid <= 0 else self._index.get((symbol, tid)) for symbol, tid in resume.items()
             ]
-            if positions and None not in positions:
+            positions = [p for p in found if p is not None]
+            if positions and len(positions) == len(found):
                 return min(positions) + 1, resume
         if self.log.connections > 1 and self.faults.skip_on_reconnect:
             skip = self._take(self._head, self.faults.skip_on_reconnect)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import websockets
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from riskengine.errors import InputError
 from riskengine.ingest.sequence import DUPLICATE, LATE, TradeSequencer
@@ -191,7 +191,7 @@ class IngestService:
         self._oldest: float | None = None  # loop time of the oldest buffered tick
         self._inflight = 0  # ticks taken off the buffer by a writer, not yet stored
         self._pending = _Pending()
-        self._ws = None
+        self._ws: ClientConnection | None = None
         self._jump_seen: set[tuple[str, dt.date]] = set()
         self._prev_close: dict[tuple[str, dt.date], float | None] = {}
         self._store_resume: dict[str, int] | None = None
@@ -521,22 +521,23 @@ class IngestService:
                     log.exception("ingest: the store rejected a batch of %d ticks", n)
                     if rejected >= REJECTIONS_BEFORE_DROP:
                         m.store_errors += 1
+                        salvaged: int | None
                         try:
-                            inserted, refused, why = await asyncio.to_thread(self._salvage, batch)
+                            salvaged, refused, why = await asyncio.to_thread(self._salvage, batch)
                         except StoreUnavailable:
-                            inserted, refused, why = None, [], None
-                        if inserted is not None:
+                            salvaged, refused, why = None, [], None
+                        if salvaged is not None:
                             self._restore_pending(events, malformed)
                             if refused:
                                 self._drop_batch(refused, why or exc)
                             self._inflight -= n
                             rejected = 0
-                            m.ticks_stored += inserted
-                            m.store_duplicates += n - inserted - len(refused)
+                            m.ticks_stored += salvaged
+                            m.store_duplicates += n - salvaged - len(refused)
                             if self.held() < 0.75 * cfg.buffer_limit:
                                 self._space.set()
-                            if inserted:
-                                self._publish(batch, inserted)
+                            if salvaged:
+                                self._publish(batch, salvaged)
                             continue
                 buf.extendleft(reversed(batch))  # back to the front: nothing is lost
                 self._inflight -= n

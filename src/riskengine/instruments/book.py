@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Literal, NoReturn, cast
 
 from riskengine.errors import PortfolioFormatError
 from riskengine.inputfile import csv_rows, iso_date, number, parse_json, read_text, show
@@ -19,6 +20,7 @@ from riskengine.instruments.types import (
     EuropeanOption,
     Future,
     FxSpot,
+    Instrument,
     Portfolio,
     Position,
 )
@@ -71,7 +73,7 @@ class _Row:
     def __init__(self, source: str, number: int, record: dict):
         self.source = source
         self.number = number
-        self.record = {}
+        self.record: dict[str, str] = {}
         for k, v in record.items():
             if k is None:  # a CSV row with more fields than the header
                 raise PortfolioFormatError(
@@ -96,7 +98,7 @@ class _Row:
                 )
             self.record[key] = _text(key, v, source, number)
 
-    def fail(self, field: str, value, problem: str, fix: str):
+    def fail(self, field: str, value, problem: str, fix: str) -> NoReturn:
         raise PortfolioFormatError(
             f"{self.source}, position {self.number}: field {field!r} = {show(value)} "
             f"{problem}. {fix}"
@@ -178,11 +180,12 @@ def _parse_option(row: _Row, currency: str) -> EuropeanOption:
         underlying=underlying,
         strike=row.number_field("strike", positive=True),
         expiry=expiry,
-        option_type=option_type,
+        # both checked above: row.fail raises for any other value
+        option_type=cast(Literal["call", "put"], option_type),
         implied_vol=row.number_field("implied_vol", positive=True),
         rate=row.number_field("rate", 0.0),
         dividend_yield=row.number_field("dividend_yield", 0.0),
-        underlying_type=underlying_type,
+        underlying_type=cast(Literal["spot", "future"], underlying_type),
         currency=currency,
         symbol=row.record.get("symbol", ""),
     )
@@ -202,6 +205,7 @@ def position_from_record(record: dict, number: int, source: str = "portfolio") -
     quantity = row.number_field("quantity")
     multiplier = row.number_field("multiplier", 1.0, positive=True)
     currency = row.text("currency", "USD").upper()
+    instrument: Instrument
     if kind == "option":
         instrument = _parse_option(row, currency)
     else:

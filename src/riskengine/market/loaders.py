@@ -186,7 +186,8 @@ def _wide(p: Path, header: list[str], rows, dates: _Dates) -> FactorHistory:
             f"{p.name}: symbol column(s) {sorted(dupes)} appear twice; keep one of each."
         )
     hint = f" (The file was read as wide: {WIDE_LAYOUT}; {LONG_LAYOUT}.)"
-    days, data = [], []
+    days: list[dt.date] = []
+    data: list[list[float]] = []
     for n, row in rows:
         where = f"{p.name}, line {n}"
         if len(row) != len(header):

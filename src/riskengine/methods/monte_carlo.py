@@ -127,7 +127,8 @@ def _scenarios(ctx: MethodContext, design: MonteCarloDesign, est) -> MonteCarloS
     scen = MonteCarloScenarios(
         model, spec.n_scenarios, design.seed, sampling=spec.sampling, n_scrambles=spec.n_scrambles
     )
-    if scen.nbytes <= ctx.cache.scenarios.max_bytes:
+    limit = ctx.cache.scenarios.max_bytes  # None: no limit
+    if limit is None or scen.nbytes <= limit:
         scen.keep_blocks()  # filled by the workers, reused by the next book
     return scen
 

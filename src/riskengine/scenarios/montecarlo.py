@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
@@ -116,8 +116,8 @@ class MonteCarloDesign:
         (``confidences``: the levels reported, for the Sobol tail warning)."""
         params: dict = {"sampling": self.sampling, "return_model": self.return_model}
         notes = []
-        if self.sampling == "sobol":
-            k = self.n_scrambles
+        k = self.n_scrambles
+        if self.sampling == "sobol" and points_per_scramble is not None and k is not None:
             params["n_scrambles"] = k
             params["points_per_scramble"] = points_per_scramble
             notes.append(
@@ -125,7 +125,8 @@ class MonteCarloDesign:
                 f"{points_per_scramble} points; VaR and ES from all points, standard errors "
                 "from the spread of the per-scramble estimates"
             )
-            thin = [c for c in confidences if points_per_scramble * (1.0 - c) < 40]
+            per = points_per_scramble
+            thin = [c for c in confidences if per * (1.0 - c) < 40]
             if thin:
                 notes.append(
                     f"at confidence {', '.join(f'{c:g}' for c in thin)} a scramble's tail holds "
@@ -173,6 +174,8 @@ class MonteCarloModel:
 
     root: tuple[np.ndarray, str] | None = None
     return_model: str = "simple"
+    # set in __post_init__: the transposed root, in SCENARIO_DTYPE
+    _root_t: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.return_model not in RETURN_MODELS:
@@ -312,7 +315,9 @@ class MonteCarloScenarios:
     sampling: str = "plain"
     n_scrambles: int = 16
 
-    # (not fields) Sobol generator cursors per scramble and their lock, set in __post_init__.
+    # Sobol only, set in __post_init__: the generator cursors per scramble and their lock
+    _cursors: dict = field(init=False, repr=False, compare=False)
+    _cursor_lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.sampling not in SAMPLINGS:
@@ -410,7 +415,9 @@ class MonteCarloScenarios:
 
     @property
     def blocks_per_scramble(self) -> int:
-        return self.points_per_scramble // self.block_size
+        """Sobol: blocks per scramble (0 for the other samplings, which have no scrambles)."""
+        per = self.points_per_scramble
+        return 0 if per is None else per // self.block_size
 
     def path_groups(self) -> np.ndarray | None:
         """Group label (0, 1, ..., n_groups - 1) of each path, shape (n_scenarios,), in path

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import orjson
 
@@ -218,7 +218,8 @@ class JobQueue:
         job_id = uuid.uuid4().hex
         request_json = orjson.dumps(request).decode()
         self.store.save_job(tenant, job_id, kind, "queued", 0.0, request_json)
-        record = self.store.load_job(tenant, job_id)
+        # found: the job was saved just above (were it not, record["created_at"] raises as before)
+        record = cast(dict, self.store.load_job(tenant, job_id))
         last = [0.0]
 
         def on_progress(fraction: float) -> None:

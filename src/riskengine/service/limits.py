@@ -40,8 +40,12 @@ def check_limits(raw, where: str = "limits") -> list[dict]:
         if isinstance(c, bool) or not isinstance(c, int | float) or not 0 < c < 1:
             raise InputError(f"{at}.confidence must be in (0, 1), e.g. 0.99; got {c!r}.")
         limit = item.get("limit")
-        ok = isinstance(limit, int | float) and not isinstance(limit, bool)
-        if not ok or not math.isfinite(limit) or limit <= 0:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or not math.isfinite(limit)
+            or limit <= 0
+        ):
             raise InputError(
                 f"{at}.limit must be a positive amount in the base currency; got {limit!r}."
             )

@@ -10,6 +10,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from riskengine.errors import InputError
 from riskengine.store.tsjobs import MODES as JOB_MODES
@@ -106,7 +107,8 @@ class Settings:
             raw = environ.get(var)
             if raw is None or raw.strip() == "":
                 continue
-            values[f.name] = _parse(var, raw.strip(), f.type)
+            # a string: this module's annotations are postponed (from __future__ import annotations)
+            values[f.name] = _parse(var, raw.strip(), cast(str, f.type))
         values.update(overrides)
         return cls(**values)
 

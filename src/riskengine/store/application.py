@@ -91,17 +91,16 @@ POSTGRESQL = Dialect(
 
 
 class Cursor(Protocol):
-    rowcount: int
-
-    def fetchall(self) -> list[tuple]: ...
+    def fetchall(self) -> list[Any]: ...
 
 
 class Transaction(Protocol):
-    """One transaction of a backend: ``execute`` and ``executemany`` in its dialect."""
+    """One transaction of a backend: ``execute`` and ``executemany`` in its dialect (a
+    ``sqlite3.Connection``; on PostgreSQL a thin wrapper of the pooled connection)."""
 
-    def execute(self, sql: str, params: Sequence = ()) -> Cursor: ...
+    def execute(self, sql: str, params: Any = ..., /) -> Cursor: ...
 
-    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None: ...
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
 
 
 class ApplicationStore:
@@ -337,7 +336,7 @@ class ApplicationStore:
         returns those (tenant, id) pairs."""
         if not jobs:
             return set()
-        now, live = self._now(), set()
+        now, live = self._now(), set[tuple[str, str]]()
         sql = self.dialect.sql(
             "UPDATE jobs SET updated_at = ? WHERE tenant = ? AND id = ? "
             "AND state IN ('queued', 'running') RETURNING tenant, id"

@@ -26,6 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from riskengine.market.tick import Tick
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,11 +122,11 @@ def factorize(symbols: Sequence[str]) -> tuple[np.ndarray, list[str]]:
 
 def aggregate(
     symbols: Sequence[str],
-    ts_us: np.ndarray,
-    price: np.ndarray,
-    size: np.ndarray,
+    ts_us: ArrayLike,
+    price: ArrayLike,
+    size: ArrayLike,
     venues: Sequence[str],
-    trade_ids: np.ndarray,
+    trade_ids: ArrayLike,
     intervals: Sequence[str] = ("1m", "1d"),
 ) -> list[PartialBars]:
     """Partial bars of ``intervals`` from ticks given column-wise (all of shape (n_ticks,)),
@@ -194,7 +197,9 @@ def aggregate(
     return out
 
 
-def tick_columns(ticks) -> tuple:
+def tick_columns(
+    ticks: Sequence[Tick],
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
     """(symbols, ts_us, price, size, venues, trade_ids) of a sequence of Tick, for
     ``aggregate``."""
     epoch, one_us = EPOCH, ONE_US

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Literal, overload
 
 import numpy as np
 import psycopg
@@ -216,10 +217,10 @@ class _Transaction:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def execute(self, sql: str, params: Sequence = ()) -> psycopg.Cursor:
+    def execute(self, sql: str, params: Sequence = (), /) -> psycopg.Cursor:
         return self.conn.execute(sql, params)
 
-    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Sequence], /) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(sql, rows)
 
@@ -233,6 +234,14 @@ NUL_TEXT = (
     "a text value (a name, symbol, id or tag) holds a NUL character (U+0000), which the "
     "database cannot store; remove it and try again."
 )
+
+
+def _one(cur: psycopg.Cursor) -> tuple:
+    """The row of a query that always returns one (an aggregate, SHOW, a function call)."""
+    row = cur.fetchone()
+    if row is None:
+        raise StoreError("PostgreSQL returned no row for a query that always returns one")
+    return row
 
 
 def _first_line(exc: BaseException) -> str:
@@ -300,10 +309,12 @@ class PostgresStore(ApplicationStore):
                 self.capabilities = detect_capabilities(conn)
                 # continuous aggregates: the id of the ticks hypertable, whose invalidation
                 # threshold says which buckets a write may have to refresh (write_ticks)
-                self._ticks_hypertable = self._refresh_sql = self._force_refresh_sql = None
+                self._ticks_hypertable: int | None = None
+                self._refresh_sql = ""  # set with continuous aggregates, used only with them
+                self._force_refresh_sql: str | None = None
                 if self.capabilities.continuous_aggregates:
                     self._ticks_hypertable = ticks_hypertable_id(conn)
-                    self._refresh_sql = refresh_sql(conn)
+                    self._refresh_sql = refresh_sql(conn, force=False)
                     self._force_refresh_sql = refresh_sql(conn, force=True)
                     self._watermark_sql = watermark_sql(conn)
         except psycopg.OperationalError as exc:
@@ -605,7 +616,7 @@ class PostgresStore(ApplicationStore):
                     self._refresh_bars(conn, first, last)
             except BaseException:
                 with self._pending_lock:
-                    self._pending.extend(tuple(w) for w in merged[k:])
+                    self._pending.extend((w[0], w[1]) for w in merged[k:])
                 raise
 
     def _refresh_bars(self, conn: psycopg.Connection, first_us: int, last_us: int) -> None:
@@ -686,18 +697,20 @@ class PostgresStore(ApplicationStore):
         refresh of [start, end) alone would hide every one of them that TimescaleDB never
         materialised (its invalidation lost to a concurrent refresh, timescale/timescaledb
         #10219). So the window starts at the bucket of the first tick above the watermark."""
-        (watermark,) = conn.execute(
-            self._watermark_sql, (self._materialization_id(conn, view),)
-        ).fetchone()
+        (watermark,) = _one(
+            conn.execute(self._watermark_sql, (self._materialization_id(conn, view),))
+        )
         if watermark is not None and watermark >= start:
             return start
         lower = "" if watermark is None or watermark < 0 else "AND ts >= %s "
         params = (from_us(start),) if not lower else (from_us(start), from_us(watermark))
-        (first,) = conn.execute(
-            "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint FROM ticks WHERE ts < %s "
-            + lower,
-            params,
-        ).fetchone()
+        (first,) = _one(
+            conn.execute(
+                "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint FROM ticks WHERE ts < %s "
+                + lower,
+                params,
+            )
+        )
         if first is None:
             return start
         width = _CAGG_BUCKET_US[_CAGG_INTERVAL[view]]
@@ -708,12 +721,14 @@ class PostgresStore(ApplicationStore):
         sees it: the oracle of a refresh. TimescaleDB 2.28 can return from a refresh that ran
         beside another (the scheduler's policy) without materialising a change committed
         before it (timescale/timescaledb#10219); a forced refresh of the window repairs it."""
-        (missing,) = conn.execute(
-            "SELECT (SELECT count(*) FROM ticks WHERE ts >= %(s)s AND ts < %(e)s) - "
-            f"(SELECT coalesce(sum(trades), 0) FROM {view} WHERE start >= %(s)s "
-            "AND start < %(e)s)",
-            {"s": from_us(start), "e": from_us(end)},
-        ).fetchone()
+        (missing,) = _one(
+            conn.execute(
+                "SELECT (SELECT count(*) FROM ticks WHERE ts >= %(s)s AND ts < %(e)s) - "
+                f"(SELECT coalesce(sum(trades), 0) FROM {view} WHERE start >= %(s)s "
+                "AND start < %(e)s)",
+                {"s": from_us(start), "e": from_us(end)},
+            )
+        )
         return int(missing)
 
     def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
@@ -930,7 +945,7 @@ def _migrate(conn: psycopg.Connection, where: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         conn.execute(migrations.POSTGRES_BOOTSTRAP)
         current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
-        current = current.fetchone()[0]
+        current = _one(current)[0]
         for m in migrations.pending(migrations.POSTGRES, current, where):
             for statement in m.statements:
                 conn.execute(statement)
@@ -977,7 +992,7 @@ _CAGG_POLICIES = {"1m": ("2 hours", "1 minute", "1 minute")}
 
 
 def server_version(conn: psycopg.Connection) -> str:
-    return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+    return str(_one(conn.execute("SHOW server_version"))[0]).split()[0]
 
 
 def timescale_available(conn: psycopg.Connection) -> tuple[bool, str]:
@@ -1005,9 +1020,9 @@ def timescale_available(conn: psycopg.Connection) -> tuple[bool, str]:
         )
     if installed is not None:
         return True, f"timescaledb {installed} preloaded and created in this database"
-    role, may_create = conn.execute(
-        "SELECT current_user, has_database_privilege(current_database(), 'CREATE')"
-    ).fetchone()
+    role, may_create = _one(
+        conn.execute("SELECT current_user, has_database_privilege(current_database(), 'CREATE')")
+    )
     if not may_create:
         return False, (
             f"timescaledb {available} is preloaded but not created in this database, and role "
@@ -1091,11 +1106,21 @@ def refresh_windows(first_us: int, last_us: int, threshold_us: int) -> list[tupl
 
 
 def _refresh_takes(conn: psycopg.Connection, argument: str) -> bool:
-    return conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'refresh_continuous_aggregate' "
-        "AND %s = ANY(proargnames))",
-        (argument,),
-    ).fetchone()[0]
+    return _one(
+        conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'refresh_continuous_aggregate' "
+            "AND %s = ANY(proargnames))",
+            (argument,),
+        )
+    )[0]
+
+
+@overload
+def refresh_sql(conn: psycopg.Connection, *, force: Literal[False]) -> str: ...
+
+
+@overload
+def refresh_sql(conn: psycopg.Connection, *, force: bool = False) -> str | None: ...
 
 
 def refresh_sql(conn: psycopg.Connection, *, force: bool = False) -> str | None:
@@ -1194,7 +1219,7 @@ def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
         conn.execute(continuous_aggregate_sql(interval))
         conn.execute(continuous_aggregate_policy_sql(interval))
         if not existed:
-            conn.execute(refresh_sql(conn), (view, None, None))
+            conn.execute(refresh_sql(conn, force=False), (view, None, None))
             logger.info("store: continuous aggregate %s created", view)
     if _cagg_definition(conn, "bars_1d") is not None:
         with conn.transaction():
@@ -1228,16 +1253,16 @@ def detect_capabilities(conn: psycopg.Connection) -> Capabilities:
         return Capabilities("postgresql", version=version)
     try:
         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        ts_version = conn.execute(
-            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-        ).fetchone()[0]
+        ts_version = _one(
+            conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+        )[0]
         _make_hypertable(conn, ts_version)
     except psycopg.errors.DatabaseError as exc:
         logger.warning(
             "store: TimescaleDB present but not usable (%s); plain tables", _first_line(exc)
         )
         return Capabilities("postgresql", version=version)
-    licence = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()[0]
+    licence = _one(conn.execute("SELECT current_setting('timescaledb.license', true)"))[0]
     compression = caggs = False
     if licence == "timescale":
         try:

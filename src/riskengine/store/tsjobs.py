@@ -101,7 +101,9 @@ def job_health(
     only the scheduler's runs)."""
     ran_here = ran_here or {}
     rows = conn.execute(_JOBS).fetchall()
-    errors = dict(conn.execute(_LAST_ERRORS, ([r[0] for r in rows],)).fetchall()) if rows else {}
+    errors: dict[int, str] = (
+        dict(conn.execute(_LAST_ERRORS, ([r[0] for r in rows],)).fetchall()) if rows else {}
+    )
     out = []
     for job_id, proc, target, scheduled, every, status, success, failures, next_start in rows:
         name = ("compression of " if proc == "policy_compression" else "refresh of ") + target
@@ -152,7 +154,7 @@ def run_late_jobs(
     neither succeeded nor was tried here (``tried_here``: job id -> time) for at least its
     schedule interval. Returns (job, error or None) per job run."""
     tried_here = tried_here or {}
-    done = []
+    done: list[tuple[BackgroundJob, str | None]] = []
     for job in jobs:
         if not job.problems:
             continue

@@ -185,9 +185,9 @@ def _hypothetical(snap: StressBook, scenario: HypotheticalScenario) -> StressRes
     idle = [s.text for s in shocks if s.text not in used]
     if idle:
         notes.append(f"shock(s) reaching no position of the book: {', '.join(idle)}")
-    for i in np.nonzero(floored)[0]:
+    for at in np.nonzero(floored)[0]:
         notes.append(
-            f"position {book.position_ids[i]}: shocked implied volatility below zero, floored "
+            f"position {book.position_ids[at]}: shocked implied volatility below zero, floored "
             f"at {MIN_VOL * 100:g} volatility points"
         )
     return StressResult(

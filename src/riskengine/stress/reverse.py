@@ -318,12 +318,13 @@ class _Problem:
         n = np.linalg.norm(z)
         if n == 0:
             return None
-        t = self.along(z / n, n)
+        t = self.along(z / n, float(n))
         return None if t is None else t * z / n
 
 
-def _solve_nonlinear(problem: _Problem, b0: np.ndarray) -> tuple[np.ndarray, float | None]:
-    """The smallest feasible z found, and the distance of the delta direction rescaled."""
+def _solve_nonlinear(problem: _Problem, b0: np.ndarray) -> tuple[np.ndarray | None, float | None]:
+    """The smallest feasible z found (None when no direction reaches the loss), and the
+    distance of the delta direction rescaled."""
     m = problem.a.shape[1]
     dirs = []
     delta = problem.a.T @ b0

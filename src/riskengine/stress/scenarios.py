@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -154,7 +155,10 @@ def _hypothetical(entry: dict, where: str) -> HypotheticalScenario:
 
 
 # Scenario type -> builder from a JSON entry.
-SCENARIO_TYPES = {"historical": _historical, "hypothetical": _hypothetical}
+SCENARIO_TYPES: dict[str, Callable[[dict, str], Scenario]] = {
+    "historical": _historical,
+    "hypothetical": _hypothetical,
+}
 _FIELDS = {"name", "type", "start", "end", "shocks", "description"}
 
 
