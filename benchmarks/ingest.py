@@ -57,7 +57,7 @@ BACKFILL = "2024-01-02T14:30:00+00:00"  # the simulated trades' first time, unle
 def _feed_process(conn, n_ticks: int, batch: int, live: bool) -> None:
     import datetime as dt
 
-    from riskengine.ingest.feed import FeedServer
+    from riskengine.ingest.exchange import FeedServer
     from riskengine.ingest.sources import simulated_ticks
 
     history = load_prices(DATA)

@@ -542,7 +542,7 @@ def main(argv=None) -> int:
     )
     _, loop_pnl, loop_paths_ = loop[-1]
     np_pnl = baselines.numpy_revalue(barr, np.asarray(loop_paths_))
-    from riskengine.pricing.book import compile_book  # the same paths through riskengine
+    from riskengine.pricing.compiled import compile_book  # the same paths through riskengine
 
     cb = compile_book(
         portfolio,

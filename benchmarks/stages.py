@@ -36,9 +36,9 @@ import numpy as np
 TARGETS = (
     ("riskengine.pipeline", "compile_snapshot", "compile_snapshot (5,000 positions -> arrays)"),
     ("riskengine.methods.base", "MethodContext.covariance", "covariance lookup (cached)"),
-    ("riskengine.scenarios.montecarlo", "MonteCarloModel.sample", "matmul with the root (z @ A')"),
+    ("riskengine.scenarios.monte_carlo", "MonteCarloModel.sample", "matmul with the root (z @ A')"),
     (
-        "riskengine.scenarios.montecarlo",
+        "riskengine.scenarios.monte_carlo",
         "MonteCarloScenarios.block",
         "block streams (SeedSequence spawn), block own",
     ),
@@ -50,7 +50,7 @@ TARGETS = (
     ),
     ("riskengine.pricing.grid", "OptionGrid._interpolate", "grid interpolation (_interpolate)"),
     ("riskengine.pricing.grid", "OptionGrid._fix_outside", "beyond the grid (_fix_outside own)"),
-    ("riskengine.pricing.book", "CompiledBook.option_pnl_full", "full revaluation of options"),
+    ("riskengine.pricing.compiled", "CompiledBook.option_pnl_full", "full revaluation of options"),
     (
         "riskengine.pricing.black_scholes",
         "OptionTerms.price",

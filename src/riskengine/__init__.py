@@ -1,6 +1,7 @@
 """riskengine: Value-at-Risk and Expected Shortfall by historical simulation, parametric and
 Monte Carlo methods, with the conventions of docs/conventions.md."""
 
+from riskengine._moved import moved_names
 from riskengine.backtest import BacktestResult, run_backtest
 from riskengine.decomposition import Contributions, TradeImpact
 from riskengine.errors import (
@@ -35,7 +36,7 @@ from riskengine.stress import (
     worst_window,
 )
 from riskengine.version import __version__ as __version__
-from riskengine.whatif import incremental_var
+from riskengine.whatif import trade_impact
 
 __all__ = [
     "BacktestResult",
@@ -65,12 +66,15 @@ __all__ = [
     "UnknownSymbolError",
     "compute_exposures",
     "compute_risk",
-    "incremental_var",
     "load_portfolio",
     "load_prices",
     "reverse_stress",
     "run_backtest",
     "run_scenario",
     "run_scenarios",
+    "trade_impact",
     "worst_window",
 ]
+
+# the what-if's name until this release (a per-position measure has that name too)
+__getattr__ = moved_names("riskengine", {"incremental_var": ("riskengine.whatif", "trade_impact")})

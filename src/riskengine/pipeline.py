@@ -24,7 +24,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.market.snapshot import market_snapshot
 from riskengine.methods import METHODS, MethodContext
-from riskengine.pricing.book import compile_snapshot
+from riskengine.pricing.compiled import compile_snapshot
 from riskengine.pricing.exposures import book_exposures
 from riskengine.report import RiskReport
 from riskengine.scale.local import LocalExecutor

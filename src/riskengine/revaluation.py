@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 from riskengine.scenarios.set import ScenarioSet
 
 BlockEngine = Callable[[int, np.ndarray], np.ndarray]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from riskengine._moved import moved_names
 from riskengine.cache import RiskCache
 from riskengine.core.random import draw_seed
 from riskengine.decomposition.trade import TradeImpact
@@ -12,7 +13,7 @@ from riskengine.pipeline import compute_risk
 from riskengine.spec import RiskSpec
 
 
-def incremental_var(
+def trade_impact(
     portfolio: Portfolio,
     history,
     trade_positions,
@@ -71,3 +72,9 @@ def incremental_var(
         excluded_trade_positions=tuple(e for e in after.excluded_positions if e["id"] in trade_ids),
         seed=spec.seed if spec.method == "montecarlo" else None,
     )
+
+
+# the function's name until this release (a per-position measure has that name too)
+__getattr__ = moved_names(
+    "riskengine.whatif", {"incremental_var": ("riskengine.whatif", "trade_impact")}
+)

@@ -46,12 +46,12 @@ from riskengine import (  # noqa: E402
     RiskSpec,
     compute_exposures,
     compute_risk,
-    incremental_var,
     load_portfolio,
     load_prices,
     reverse_stress,
     run_backtest,
     run_scenarios,
+    trade_impact,
     worst_window,
 )
 from riskengine.instruments import Equity  # noqa: E402
@@ -118,7 +118,7 @@ def _live(full: bool) -> dict:
 def _what_if(full: bool) -> dict:
     history, portfolio = bundled()
     trade = [Position("what-if-xom", Equity("XOM"), -500.0)]
-    return incremental_var(
+    return trade_impact(
         portfolio, history, trade, RiskSpec(method="historical", confidence=(0.99, 0.975))
     ).to_dict()
 

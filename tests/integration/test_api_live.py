@@ -15,7 +15,7 @@ from websockets.sync.client import connect
 
 from integration.api_support import book_doc, start_api
 from riskengine import MarketState, compute_risk, load_portfolio
-from riskengine.ingest.feed import FeedServer
+from riskengine.ingest.exchange import FeedServer
 from riskengine.ingest.sources import simulated_ticks
 from riskengine.service.settings import Settings
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from riskengine.ingest.feed import Faults, FeedServer
+from riskengine.ingest.exchange import Faults, FeedServer
 from riskengine.ingest.service import IngestConfig, IngestService
 from riskengine.ingest.sources import replay_ticks, simulated_ticks
 from riskengine.ingest.venues import VENUES

@@ -28,7 +28,7 @@ import time
 import pytest
 from websockets.asyncio.server import serve
 
-from riskengine.ingest.feed import FeedServer
+from riskengine.ingest.exchange import FeedServer
 from riskengine.ingest.service import IngestConfig, IngestService, TicksNotStored
 from riskengine.ingest.sources import simulated_ticks
 from riskengine.ingest.venues import get_venue

@@ -33,7 +33,7 @@ from riskengine import (
     Portfolio,
     Position,
     compute_risk,
-    incremental_var,
+    trade_impact,
 )
 from riskengine.cli import main
 from riskengine.core.measures import value_at_risk
@@ -435,7 +435,7 @@ def test_incremental_var_of_a_proposed_trade(hist):
         RiskSpec(method="historical", window=300, confidence=CONF),
         RiskSpec(method="montecarlo", window=300, confidence=CONF, n_scenarios=3000),
     ):
-        impact = incremental_var(book, hist, trade, spec)
+        impact = trade_impact(book, hist, trade, spec)
         seed = impact.seed
         spec = spec.replace(seed=seed) if spec.method == "montecarlo" else spec
         before = compute_risk(book, hist, spec)
@@ -445,7 +445,7 @@ def test_incremental_var_of_a_proposed_trade(hist):
             assert impact.incremental_var[j] == pytest.approx(want, rel=1e-12)
         assert impact.to_dict()["results"][1]["incremental_var"] == impact.incremental_var[1]
     with pytest.raises(InputError, match="trade position id 'aaa' is already a position"):
-        incremental_var(book, hist, Position("aaa", Equity("AAA"), 1.0))
+        trade_impact(book, hist, Position("aaa", Equity("AAA"), 1.0))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import pytest
 
 import riskengine
 from riskengine.cli import build_parser
-from riskengine.instruments.book import KNOWN_FIELDS
+from riskengine.instruments.bookfile import KNOWN_FIELDS
 from riskengine.pricing.exposures import ExposureLine, Exposures, FactorExposure, TagExposure
 from riskengine.report import ExposureReport, RiskMeasure, RiskReport
 

@@ -28,7 +28,7 @@ from riskengine import (
     compute_exposures,
     compute_risk,
 )
-from riskengine.pricing.book import compile_book
+from riskengine.pricing.compiled import compile_book
 from riskengine.pricing.exposures import book_exposures, tags_of
 from support import ROOT, black_scholes, history_from_returns
 

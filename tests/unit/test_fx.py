@@ -26,7 +26,7 @@ from riskengine import (
 )
 from riskengine.core.distributions import cornish_fisher_var_es
 from riskengine.core.quadratic import quadratic_moments
-from riskengine.pricing.book import compile_book
+from riskengine.pricing.compiled import compile_book
 from riskengine.pricing.grid import build_option_grid
 from support import black_scholes, history_from_returns
 

@@ -1,4 +1,4 @@
-"""Tests of riskengine.pricing.book (compile_book / CompiledBook) and
+"""Tests of riskengine.pricing.compiled (compile_book / CompiledBook) and
 riskengine.pricing.grid (build_option_grid / OptionGrid).
 
 Oracles: a Black-Scholes-Merton formula written here with math.erf (independent of the engine),
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from riskengine.instruments import Equity, EuropeanOption, Future, Portfolio, Position
-from riskengine.pricing.book import compile_book
+from riskengine.pricing.compiled import compile_book
 from riskengine.pricing.grid import build_option_grid
 
 AS_OF = dt.date(2024, 3, 1)

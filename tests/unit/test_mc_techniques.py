@@ -17,7 +17,7 @@ from riskengine.core.measures import empirical_estimates, grouped_estimates, var
 from riskengine.core.random import BLOCK_SIZE
 from riskengine.errors import InputError
 from riskengine.methods.base import measures_of
-from riskengine.scenarios.montecarlo import MonteCarloModel, MonteCarloScenarios
+from riskengine.scenarios.monte_carlo import MonteCarloModel, MonteCarloScenarios
 from support import gaussian_history, history_from_returns, stock_book
 
 QTY = {"S0": 1000.0, "S1": -400.0, "S2": 700.0}

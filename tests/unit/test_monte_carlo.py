@@ -11,7 +11,7 @@ from scipy import stats
 
 from riskengine import Portfolio, Position, RiskCache, compute_risk
 from riskengine.core.random import BLOCK_SIZE
-from riskengine.scenarios.montecarlo import MonteCarloModel, MonteCarloScenarios
+from riskengine.scenarios.monte_carlo import MonteCarloModel, MonteCarloScenarios
 from support import gaussian_history, history_from_returns, option, stock_book
 
 QTY = {"S0": 1000.0, "S1": -400.0, "S2": 700.0}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from riskengine.instruments import Equity, EuropeanOption, Portfolio, Position
-from riskengine.pricing.book import compile_book
+from riskengine.pricing.compiled import compile_book
 from riskengine.pricing.grid import build_option_grid
 from riskengine.revaluation import PnL, revalue
 from riskengine.scale.local import LocalExecutor

@@ -20,7 +20,7 @@ from riskengine.api.schemas import (
     printable,
 )
 from riskengine.api.state import ApiState, get_state, tenant
-from riskengine.instruments.book import book_records
+from riskengine.instruments.bookfile import book_records
 
 router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]

@@ -27,9 +27,9 @@ from riskengine.api.schemas import (
 )
 from riskengine.api.state import ApiState, get_state, tenant
 from riskengine.errors import InputError
-from riskengine.service.books import Book, make_book
 from riskengine.service.jobs import ControlledExecutor
 from riskengine.service.risk import risk_cost
+from riskengine.service.stored_books import Book, make_book
 from riskengine.store.base import StoreError
 from riskengine.stress.scenarios import load_library
 

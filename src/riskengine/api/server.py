@@ -194,12 +194,12 @@ async def _demo(settings: Settings, prices: Path, book_path: Path, rate: float, 
 
 
 async def _demo_on(sock, settings: Settings, prices: Path, book_path: Path, rate: float, seed):
-    from riskengine.ingest.feed import FeedServer
+    from riskengine.ingest.exchange import FeedServer
     from riskengine.ingest.service import IngestConfig, IngestService
     from riskengine.ingest.sources import simulated_ticks
-    from riskengine.instruments.book import book_records
+    from riskengine.instruments.bookfile import book_records
     from riskengine.market.loaders import load_prices
-    from riskengine.service.books import BookStore
+    from riskengine.service.stored_books import BookStore
     from riskengine.store.open import open_store
 
     fresh_demo_store(settings.database_url)

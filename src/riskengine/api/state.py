@@ -13,13 +13,13 @@ from fastapi import Request, WebSocket
 from riskengine.api.observe import Metrics
 from riskengine.api.problems import ApiProblem, engine_problem_body
 from riskengine.errors import RiskEngineError
-from riskengine.service.books import BookStore
 from riskengine.service.jobs import JobQueue
 from riskengine.service.keys import KeyChecker
 from riskengine.service.live import LiveHub
 from riskengine.service.market import MarketData
 from riskengine.service.risk import RiskService
 from riskengine.service.settings import Settings
+from riskengine.service.stored_books import BookStore
 from riskengine.store.base import TickStore
 
 DEMO_TENANT = "demo"

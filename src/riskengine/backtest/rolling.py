@@ -46,7 +46,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
 from riskengine.market.snapshot import market_snapshot
 from riskengine.methods import METHODS, MethodContext
-from riskengine.pricing.book import CompiledBook, compile_snapshot
+from riskengine.pricing.compiled import CompiledBook, compile_snapshot
 from riskengine.scale.local import LocalExecutor
 from riskengine.scenarios.historical import age_weights
 

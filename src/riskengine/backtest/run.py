@@ -28,7 +28,7 @@ from riskengine.errors import InputError, InsufficientHistoryError
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory
 from riskengine.market.snapshot import market_snapshot
-from riskengine.pricing.book import compile_snapshot
+from riskengine.pricing.compiled import compile_snapshot
 from riskengine.spec import RiskSpec
 from riskengine.version import __version__
 

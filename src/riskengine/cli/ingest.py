@@ -99,7 +99,7 @@ async def _until_signal(duration: float | None) -> None:
 
 
 def run_feed(args) -> str:
-    from riskengine.ingest.feed import Faults, FeedServer
+    from riskengine.ingest.exchange import Faults, FeedServer
 
     history = _history(args.history)
     faults = Faults(

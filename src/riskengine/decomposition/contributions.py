@@ -14,7 +14,7 @@ from riskengine.decomposition.revalue import PositionPnl
 from riskengine.decomposition.selection import kept_count, stream_vars
 from riskengine.instruments.types import Portfolio
 from riskengine.methods.base import MethodContext, MethodResult, ParametricModel
-from riskengine.pricing.book import tag_labels
+from riskengine.pricing.compiled import tag_labels
 from riskengine.revaluation import PnL
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from riskengine.decomposition import shape
 from riskengine.decomposition.local import LocalTerms
 from riskengine.decomposition.revalue import PositionPnl
 from riskengine.methods.base import ParametricModel
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 
 _CHUNK_ELEMENTS = 1 << 19  # rows x positions per piece of streamed position P&L
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 
 
 class PositionPnl:

@@ -1,6 +1,6 @@
 """Instrument descriptions, positions and portfolios (no pricing here: engines value)."""
 
-from riskengine.instruments.book import load_portfolio
+from riskengine.instruments.bookfile import load_portfolio
 from riskengine.instruments.types import (
     INSTRUMENT_TYPES,
     Equity,

@@ -12,7 +12,7 @@ from riskengine.cache import RiskCache
 from riskengine.core.covariance import CovarianceEstimate, CovarianceModel
 from riskengine.core.measures import Estimate
 from riskengine.market.history import FactorHistory
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 from riskengine.report import RiskMeasure
 from riskengine.revaluation import PnL
 from riskengine.scale.local import LocalExecutor

@@ -27,10 +27,10 @@ from riskengine.methods.base import (
     covariance_flags,
     measures_of,
 )
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 from riskengine.pricing.grid import GridCoordinates, GridLocations, OptionGrid, build_option_grid
 from riskengine.revaluation import BlockEngine, revalue
-from riskengine.scenarios.montecarlo import (
+from riskengine.scenarios.monte_carlo import (
     MonteCarloDesign,
     MonteCarloModel,
     MonteCarloScenarios,

@@ -41,7 +41,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.market.snapshot import market_snapshot
 from riskengine.pricing.black_scholes import bsm_greeks
-from riskengine.pricing.book import CompiledBook, compile_snapshot, tag_labels
+from riskengine.pricing.compiled import CompiledBook, compile_snapshot, tag_labels
 from riskengine.report import ExposureReport
 
 _METRICS = ("dollar_delta", "dollar_gamma", "vega", "gross_exposure", "net_exposure")

@@ -24,7 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from riskengine.pricing.book import CompiledBook
+from riskengine.pricing.compiled import CompiledBook
 
 DEFAULT_POINTS = 129
 _CHUNK_ROWS = 128

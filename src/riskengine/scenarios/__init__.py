@@ -1,7 +1,7 @@
 """Scenario generators: historical (overlapping h-day returns) and Monte Carlo (blocks)."""
 
 from riskengine.scenarios.historical import HistoricalScenarios, historical_scenarios
-from riskengine.scenarios.montecarlo import MonteCarloModel, MonteCarloScenarios
+from riskengine.scenarios.monte_carlo import MonteCarloModel, MonteCarloScenarios
 
 __all__ = [
     "HistoricalScenarios",

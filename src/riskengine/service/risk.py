@@ -21,9 +21,9 @@ from riskengine.choices import CONTRIBUTIONS
 from riskengine.errors import InputError
 from riskengine.pipeline import compute_risk
 from riskengine.scale.local import LocalExecutor
-from riskengine.service.books import Book
 from riskengine.service.limits import needs_contributions, utilisation
 from riskengine.service.market import MarketData
+from riskengine.service.stored_books import Book
 from riskengine.store.base import TickStore
 from riskengine.stress.apply import run_scenarios
 from riskengine.stress.scenarios import load_library, merge_scenarios, parse_scenarios

@@ -12,7 +12,7 @@ from __future__ import annotations
 from riskengine.instruments import Portfolio
 from riskengine.market import FactorHistory, MarketState
 from riskengine.market.snapshot import market_snapshot
-from riskengine.pricing.book import CompiledBook, compile_snapshot
+from riskengine.pricing.compiled import CompiledBook, compile_snapshot
 
 
 def value_positions(

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from riskengine._moved import moved_names
 from riskengine.errors import RiskEngineError
 from riskengine.market.history import FactorHistory
 from riskengine.market.tick import MAX_TRADE_ID, Tick
@@ -370,7 +371,7 @@ def daily_history(symbols: Sequence[str] | None, rows_symbol: Sequence[str], day
     return FactorHistory(days.astype("datetime64[D]"), symbols, prices)
 
 
-def check_aware(ticks: Sequence[Tick]) -> None:
+def check_ticks(ticks: Sequence[Tick]) -> None:
     """StoreError unless every tick time is timezone-aware (naive times are ambiguous).
 
     Written with C-level getters: it runs on every batch of the ingest hot path."""
@@ -402,3 +403,9 @@ def check_aware(ticks: Sequence[Tick]) -> None:
             f"be finite and > 0, size {t.size!r} finite and >= 0, trade_id an integer from 0 "
             "to 2**63 - 1. Fix the feed's parser or drop the tick."
         )
+
+
+# ``check_aware`` checked more than time zones; its name until this release
+__getattr__ = moved_names(
+    "riskengine.store.base", {"check_aware": ("riskengine.store.base", "check_ticks")}
+)

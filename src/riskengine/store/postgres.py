@@ -43,8 +43,8 @@ from riskengine.store.base import (
     StoreError,
     StoreUnavailable,
     WriteResult,
-    check_aware,
     check_interval,
+    check_ticks,
     daily_history,
     utc_now,
 )
@@ -446,7 +446,7 @@ class PostgresStore(ApplicationStore):
         n = len(ticks)
         if n == 0:
             return WriteResult(0, 0)
-        check_aware(ticks)
+        check_ticks(ticks)
         # Encoded before the transaction, as if every tick were new (the usual case): a second
         # writer encodes its batch here while the first one's COPY holds the pairs' locks.
         prep = _Prepared(ticks, self._app_bars)

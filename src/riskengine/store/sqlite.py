@@ -33,8 +33,8 @@ from riskengine.store.base import (
     StoreError,
     StoreUnavailable,
     WriteResult,
-    check_aware,
     check_interval,
+    check_ticks,
     daily_history,
     utc_now,
 )
@@ -232,7 +232,7 @@ class SQLiteStore(ApplicationStore):
         the bars, all in one transaction."""
         if not ticks:
             return WriteResult(0, 0)
-        check_aware(ticks)
+        check_ticks(ticks)
         rows = [
             (t.venue, t.symbol, to_us(t.ts), t.price, t.size, t.trade_id,
              None if t.received_at is None else to_us(t.received_at))

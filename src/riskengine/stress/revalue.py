@@ -28,7 +28,7 @@ from riskengine.instruments.types import Portfolio, Position
 from riskengine.market.history import FactorHistory
 from riskengine.market.snapshot import market_snapshot
 from riskengine.pricing.black_scholes import OptionTerms
-from riskengine.pricing.book import CompiledBook, compile_snapshot
+from riskengine.pricing.compiled import CompiledBook, compile_snapshot
 
 MIN_VOL = 1e-4  # 0.01 volatility points: the floor of a shocked implied volatility
 
