@@ -34,13 +34,13 @@ from riskengine.store import migrations as mig
 from riskengine.store.bars import aggregate
 from riskengine.store.importer import ProgressBar, import_file
 from riskengine.store.open import parse_url
-from riskengine.store.postgres import (
+from riskengine.store.postgres import describe_url
+from riskengine.store.timescale import (
     CAGG_VIEWS,
     TICK_ORDER,
     compression_sql,
     continuous_aggregate_policy_sql,
     continuous_aggregate_sql,
-    describe_url,
     hypertable_sql,
     refresh_windows,
     timescale_available,

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Literal, overload
 
 import numpy as np
 import psycopg
@@ -38,7 +37,6 @@ from riskengine.store.bars import (
 )
 from riskengine.store.base import (
     Bar,
-    Capabilities,
     LatestPrice,
     StoreError,
     StoreUnavailable,
@@ -47,6 +45,21 @@ from riskengine.store.base import (
     check_ticks,
     daily_history,
     utc_now,
+)
+from riskengine.store.timescale import (
+    CAGG_BUCKET_US,
+    CAGG_INTERVAL,
+    CAGG_VIEWS,
+    DAY_US,
+    INVALIDATION_THRESHOLD_SQL,
+    MATERIALIZATION_ID_SQL,
+    detect_capabilities,
+    first_line,
+    one_row,
+    refresh_sql,
+    refresh_windows,
+    ticks_hypertable_id,
+    watermark_sql,
 )
 from riskengine.store.tsjobs import MODES as JOB_MODES
 from riskengine.store.tsjobs import BackgroundJob, job_health, run_late_jobs
@@ -236,19 +249,6 @@ NUL_TEXT = (
 )
 
 
-def _one(cur: psycopg.Cursor) -> tuple:
-    """The row of a query that always returns one (an aggregate, SHOW, a function call)."""
-    row = cur.fetchone()
-    if row is None:
-        raise StoreError("PostgreSQL returned no row for a query that always returns one")
-    return row
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _utc(ts: dt.datetime) -> dt.datetime:
     return ts.astimezone(UTC)
 
@@ -294,7 +294,7 @@ class PostgresStore(ApplicationStore):
             info = conninfo_to_dict(url)
         except psycopg.Error as exc:
             raise StoreError(
-                f"database URL for PostgreSQL is malformed ({_first_line(exc)}); use "
+                f"database URL for PostgreSQL is malformed ({first_line(exc)}); use "
                 "postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME."
             ) from None
         kwargs: dict = {}
@@ -319,11 +319,11 @@ class PostgresStore(ApplicationStore):
                     self._watermark_sql = watermark_sql(conn)
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(
-                f"cannot connect to PostgreSQL at {self.where}: {_first_line(exc)}. Check that "
+                f"cannot connect to PostgreSQL at {self.where}: {first_line(exc)}. Check that "
                 "the server runs and the URL (RISKENGINE_DATABASE_URL) is right."
             ) from exc
         except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
+            raise StoreError(f"PostgreSQL at {self.where}: {first_line(exc)}") from exc
         logger.info("store %s: %s", self.where, self.capabilities.describe())
         # the bar intervals the application keeps with every write (the others: aggregates)
         self._app_bars = tuple(i for i in ("1m", "1d") if not self._aggregated(i))
@@ -378,14 +378,14 @@ class PostgresStore(ApplicationStore):
             raise StoreError(f"the store {self.where} is closed") from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise StoreUnavailable(
-                f"PostgreSQL at {self.where}: {_first_line(exc)} (rolled back; retry later)."
+                f"PostgreSQL at {self.where}: {first_line(exc)} (rolled back; retry later)."
             ) from exc
         except psycopg.DataError as exc:
             if "NUL" in str(exc):  # the caller's text, not a fault of the store
                 raise NulInText(NUL_TEXT) from exc
-            raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
+            raise StoreError(f"PostgreSQL at {self.where}: {first_line(exc)}") from exc
         except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
+            raise StoreError(f"PostgreSQL at {self.where}: {first_line(exc)}") from exc
 
     def _query(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]:
         with self._connection() as conn:
@@ -585,7 +585,7 @@ class PostgresStore(ApplicationStore):
         seconds ago, kept and refreshed (merged with the next windows) by the first write after
         that, by any read of bars through this store, and at close: a backfill refreshes the
         buckets it touches about once a second instead of once a batch."""
-        threshold = conn.execute(_INVALIDATION_THRESHOLD, (self._ticks_hypertable,)).fetchone()
+        threshold = conn.execute(INVALIDATION_THRESHOLD_SQL, (self._ticks_hypertable,)).fetchone()
         conn.commit()
         if threshold is None or first_us >= threshold[0]:
             return
@@ -603,7 +603,7 @@ class PostgresStore(ApplicationStore):
             self._last_refresh = time.monotonic()
         merged: list[list[int]] = []
         for first, last in pending:
-            if merged and first <= merged[-1][1] + _DAY_US:
+            if merged and first <= merged[-1][1] + DAY_US:
                 merged[-1][1] = max(merged[-1][1], last)
             else:
                 merged.append([first, last])
@@ -631,7 +631,7 @@ class PostgresStore(ApplicationStore):
         commit is then seen. A refresh blocked by a concurrent one of an overlapping window
         is retried until ``pool_timeout``, then StoreUnavailable (the ticks are stored; the
         same batch written again refreshes their buckets)."""
-        threshold = conn.execute(_INVALIDATION_THRESHOLD, (self._ticks_hypertable,)).fetchone()
+        threshold = conn.execute(INVALIDATION_THRESHOLD_SQL, (self._ticks_hypertable,)).fetchone()
         conn.commit()
         if threshold is None or first_us >= threshold[0]:
             return
@@ -651,7 +651,7 @@ class PostgresStore(ApplicationStore):
                         try:
                             self._call_refresh(conn, view, start, end, force=force)
                         except pgerrors.LockNotAvailable as exc:
-                            why, cause = _first_line(exc), exc
+                            why, cause = first_line(exc), exc
                         else:
                             missing = self._missing_ticks(conn, view, start, end)
                             if not missing:
@@ -683,7 +683,7 @@ class PostgresStore(ApplicationStore):
     def _materialization_id(self, conn: psycopg.Connection, view: str) -> int:
         mat_id = self._mat_ids.get(view)
         if mat_id is None:
-            row = conn.execute(_MATERIALIZATION_ID, (view,)).fetchone()
+            row = conn.execute(MATERIALIZATION_ID_SQL, (view,)).fetchone()
             if row is None:
                 raise StoreError(f"{view} is not a continuous aggregate")
             mat_id = self._mat_ids[view] = int(row[0])
@@ -697,14 +697,14 @@ class PostgresStore(ApplicationStore):
         refresh of [start, end) alone would hide every one of them that TimescaleDB never
         materialised (its invalidation lost to a concurrent refresh, timescale/timescaledb
         #10219). So the window starts at the bucket of the first tick above the watermark."""
-        (watermark,) = _one(
+        (watermark,) = one_row(
             conn.execute(self._watermark_sql, (self._materialization_id(conn, view),))
         )
         if watermark is not None and watermark >= start:
             return start
         lower = "" if watermark is None or watermark < 0 else "AND ts >= %s "
         params = (from_us(start),) if not lower else (from_us(start), from_us(watermark))
-        (first,) = _one(
+        (first,) = one_row(
             conn.execute(
                 "SELECT (extract(epoch FROM min(ts)) * 1000000)::bigint FROM ticks WHERE ts < %s "
                 + lower,
@@ -713,7 +713,7 @@ class PostgresStore(ApplicationStore):
         )
         if first is None:
             return start
-        width = _CAGG_BUCKET_US[_CAGG_INTERVAL[view]]
+        width = CAGG_BUCKET_US[CAGG_INTERVAL[view]]
         return min(start, first - first % width)
 
     def _missing_ticks(self, conn: psycopg.Connection, view: str, start: int, end: int) -> int:
@@ -721,7 +721,7 @@ class PostgresStore(ApplicationStore):
         sees it: the oracle of a refresh. TimescaleDB 2.28 can return from a refresh that ran
         beside another (the scheduler's policy) without materialising a change committed
         before it (timescale/timescaledb#10219); a forced refresh of the window repairs it."""
-        (missing,) = _one(
+        (missing,) = one_row(
             conn.execute(
                 "SELECT (SELECT count(*) FROM ticks WHERE ts >= %(s)s AND ts < %(e)s) - "
                 f"(SELECT coalesce(sum(trades), 0) FROM {view} WHERE start >= %(s)s "
@@ -945,7 +945,7 @@ def _migrate(conn: psycopg.Connection, where: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         conn.execute(migrations.POSTGRES_BOOTSTRAP)
         current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
-        current = _one(current)[0]
+        current = one_row(current)[0]
         for m in migrations.pending(migrations.POSTGRES, current, where):
             for statement in m.statements:
                 conn.execute(statement)
@@ -954,336 +954,3 @@ def _migrate(conn: psycopg.Connection, where: str) -> None:
                 (m.version, m.description),
             )
             logger.info("store %s: applied migration %d (%s)", where, m.version, m.description)
-
-
-# --- TimescaleDB: detected once at open; each step small, logged, and optional ----------------
-# One continuous aggregate, for the 1-minute bars. The daily tick bars are kept by every write
-# (the application's upsert, as without TimescaleDB): a refresh re-aggregates whole buckets, so a
-# daily aggregate re-read every tick of the day at each refresh of a backfill, while the
-# upsert costs what the batch holds. A bars_1d aggregate of an older set-up is folded into the
-# bars table and dropped at open.
-CAGG_VIEWS = {"1m": "bars_1m"}
-_CAGG_INTERVAL = {view: interval for interval, view in CAGG_VIEWS.items()}
-_CAGG_BUCKETS = {"1m": "1 minute"}
-_CAGG_BUCKET_US = {"1m": 60_000_000}
-_DAY_US = 86_400_000_000
-# compression: one segment per (venue, symbol) series, ordered by time then trade id; every
-# column of the unique key (ts, venue, symbol, trade_id) is in one or the other, so checking a
-# key against compressed chunks decompresses only that series' batches around ts (TimescaleDB
-# warns about a unique-key column in neither)
-COMPRESS_SEGMENTBY = ("venue", "symbol")
-COMPRESS_ORDERBY = ("ts", "trade_id")
-COMPRESS_AFTER = "7 days"
-# The hypertable's continuous-aggregate invalidation threshold (microseconds since the Unix
-# epoch): writes below it are logged for a refresh instead of being seen by real-time
-# aggregation. TimescaleDB's catalog, unchanged since 2.0.
-_INVALIDATION_THRESHOLD = (
-    "SELECT watermark FROM _timescaledb_catalog.continuous_aggs_invalidation_threshold "
-    "WHERE hypertable_id = %s"
-)
-_MATERIALIZATION_ID = (
-    "SELECT mat_hypertable_id FROM _timescaledb_catalog.continuous_agg "
-    "WHERE user_view_schema = current_schema() AND user_view_name = %s"
-)
-_REFRESH_CAGG = "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz"
-# refresh policy per view: (start_offset, end_offset, schedule_interval); the window covers
-# more than two buckets as TimescaleDB requires
-_CAGG_POLICIES = {"1m": ("2 hours", "1 minute", "1 minute")}
-
-
-def server_version(conn: psycopg.Connection) -> str:
-    return str(_one(conn.execute("SHOW server_version"))[0]).split()[0]
-
-
-def timescale_available(conn: psycopg.Connection) -> tuple[bool, str]:
-    """(usable, why): usable when the extension is installed on the server, preloaded, and
-    created in this database or creatable by this role. Works for any role: whether the
-    library is preloaded is read from the settings its loader defines at server start
-    (``shared_preload_libraries`` itself is readable by superusers and pg_read_all_settings
-    only). CREATE EXTENSION on a server that does not preload it kills the connection, so it is
-    never attempted then."""
-    row = conn.execute(
-        "SELECT default_version, installed_version FROM pg_available_extensions "
-        "WHERE name = 'timescaledb'"
-    ).fetchone()
-    if row is None:
-        return False, "the timescaledb extension is not installed on the server"
-    available, installed = row
-    loader = conn.execute(
-        "SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers' "
-        "AND vartype = 'integer'"
-    ).fetchone()
-    if loader is None:
-        return False, (
-            f"timescaledb {available} is installed on the server but not preloaded: its "
-            "administrator must add it to shared_preload_libraries and restart the server"
-        )
-    if installed is not None:
-        return True, f"timescaledb {installed} preloaded and created in this database"
-    role, may_create = _one(
-        conn.execute("SELECT current_user, has_database_privilege(current_database(), 'CREATE')")
-    )
-    if not may_create:
-        return False, (
-            f"timescaledb {available} is preloaded but not created in this database, and role "
-            f"{role!r} may not create it: run CREATE EXTENSION timescaledb in it as its owner "
-            f"or a superuser, or GRANT CREATE ON DATABASE to {role!r} (docs/store.md#roles)"
-        )
-    return True, f"timescaledb {available} preloaded; created in this database by {role!r}"
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    out = []
-    for part in version.split("."):
-        digits = "".join(ch for ch in part if ch.isdigit())
-        out.append(int(digits) if digits else 0)
-    return tuple(out)
-
-
-def hypertable_sql(timescale_version: str) -> str:
-    """create_hypertable for ``ticks`` with 1-day chunks: the dimension-builder form from
-    TimescaleDB 2.13, the older positional form before. No index of its own on ts: the unique
-    key leads with ts (migration 6) and serves time ranges; a second index would cost every
-    insert (about a sixth of the rate)."""
-    if _version_tuple(timescale_version) >= (2, 13):
-        return (
-            "SELECT create_hypertable('ticks', by_range('ts', INTERVAL '1 day'), "
-            "create_default_indexes => false, migrate_data => true)"
-        )
-    return (
-        "SELECT create_hypertable('ticks', 'ts', chunk_time_interval => INTERVAL '1 day', "
-        "create_default_indexes => false, migrate_data => true)"
-    )
-
-
-# The tick order of store/bars.py, (ts, venue, trade_id), as one bytea whose byte order is
-# that order: TimescaleDB's first/last need a type with "<" that its materialisation can store
-# (an anonymous row cannot be; a named composite has no "<" there). The timestamp's binary
-# form (microseconds since 2000-01-01, big-endian: one C call, where arithmetic on the epoch
-# is numeric and cost a third of a refresh; a 1-minute bucket never straddles 2000-01-01, so
-# the sign never matters), the venue's bytes, a NUL (text holds none, so "kr" < "kraken"), the
-# trade id (never negative). An aggregate defined with an older order is made again at open.
-TICK_ORDER = "timestamptz_send(ts) || textsend(venue) || '\\x00'::bytea || int8send(trade_id)"
-_TICK_ORDER_MARK = "timestamptz_send("
-
-
-def continuous_aggregate_sql(interval: str) -> str:
-    """The continuous aggregate of tick-built bars of ``interval`` (real-time: rows not yet
-    materialised are computed from ticks at query time; TimescaleDB 2.13 and later make new
-    ones materialised-only unless told otherwise)."""
-    bucket = f"time_bucket(INTERVAL '{_CAGG_BUCKETS[interval]}', ts)"
-    return (
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {CAGG_VIEWS[interval]} "
-        "WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS "
-        f"SELECT symbol, {bucket} AS start, first(price, {TICK_ORDER}) AS open, "
-        f"max(price) AS high, min(price) AS low, last(price, {TICK_ORDER}) AS close, "
-        "sum(size) AS volume, "
-        "count(*) AS trades, min(ts) AS open_ts, max(ts) AS close_ts "
-        f"FROM ticks GROUP BY symbol, {bucket} WITH NO DATA"
-    )
-
-
-def continuous_aggregate_policy_sql(interval: str) -> str:
-    start, end, every = _CAGG_POLICIES[interval]
-    return (
-        f"SELECT add_continuous_aggregate_policy('{CAGG_VIEWS[interval]}', "
-        f"start_offset => INTERVAL '{start}', end_offset => INTERVAL '{end}', "
-        f"schedule_interval => INTERVAL '{every}', if_not_exists => true)"
-    )
-
-
-def refresh_windows(first_us: int, last_us: int, threshold_us: int) -> list[tuple[str, int, int]]:
-    """(view, start_us, end_us) to refresh after ticks in [first_us, last_us] were written:
-    each view's buckets from the first tick's to the last tick's, cut at the last whole bucket
-    below the invalidation threshold (TimescaleDB materialises nothing beyond it)."""
-    out = []
-    for interval, width in _CAGG_BUCKET_US.items():
-        start = first_us - first_us % width
-        end = min(last_us - last_us % width + width, threshold_us - threshold_us % width)
-        if start < end:
-            out.append((CAGG_VIEWS[interval], start, end))
-    return out
-
-
-def _refresh_takes(conn: psycopg.Connection, argument: str) -> bool:
-    return _one(
-        conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'refresh_continuous_aggregate' "
-            "AND %s = ANY(proargnames))",
-            (argument,),
-        )
-    )[0]
-
-
-@overload
-def refresh_sql(conn: psycopg.Connection, *, force: Literal[False]) -> str: ...
-
-
-@overload
-def refresh_sql(conn: psycopg.Connection, *, force: bool = False) -> str | None: ...
-
-
-def refresh_sql(conn: psycopg.Connection, *, force: bool = False) -> str | None:
-    """CALL refresh_continuous_aggregate(view, start, end): in one pass where the procedure
-    takes ``options`` (TimescaleDB 2.28 and later split a manual refresh into batches of 10
-    buckets by default, three transactions each: about 1.2 s for a few days of 1-minute
-    buckets, against 10 ms in one pass). With ``force``: re-aggregating the window whatever
-    its invalidation logs say (TimescaleDB 2.18 and later; None before)."""
-    sql = _REFRESH_CAGG
-    if force:
-        if not _refresh_takes(conn, "force"):
-            return None
-        sql += ", force => true"
-    if _refresh_takes(conn, "options"):
-        sql += ", options => '{\"buckets_per_batch\": 0}'::jsonb"
-    return sql + ")"
-
-
-def watermark_sql(conn: psycopg.Connection) -> str:
-    """SELECT the watermark of a continuous aggregate (its materialisation id) in microseconds:
-    below it the view shows materialised buckets only. The function moved from
-    ``_timescaledb_internal`` to ``_timescaledb_functions`` in TimescaleDB 2.12."""
-    row = conn.execute(
-        "SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE p.proname = 'cagg_watermark' AND n.nspname IN "
-        "('_timescaledb_functions', '_timescaledb_internal') "
-        "ORDER BY n.nspname = '_timescaledb_functions' DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        raise StoreError("TimescaleDB's cagg_watermark function was not found")
-    return f"SELECT {row[0]}.cagg_watermark(%s)"
-
-
-def ticks_hypertable_id(conn: psycopg.Connection) -> int:
-    """TimescaleDB's id of the ``ticks`` hypertable (its invalidation threshold's key)."""
-    row = conn.execute(
-        "SELECT id FROM _timescaledb_catalog.hypertable "
-        "WHERE schema_name = current_schema() AND table_name = 'ticks'"
-    ).fetchone()
-    if row is None:
-        raise StoreError("ticks is not a TimescaleDB hypertable")
-    return int(row[0])
-
-
-def _make_hypertable(conn: psycopg.Connection, version: str) -> None:
-    exists = conn.execute(
-        "SELECT 1 FROM timescaledb_information.hypertables "
-        "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'"
-    ).fetchone()
-    if not exists:
-        conn.execute(hypertable_sql(version))
-        logger.info("store: ticks is now a hypertable (1-day chunks)")
-
-
-def compression_sql() -> str:
-    return (
-        "ALTER TABLE ticks SET (timescaledb.compress, "
-        f"timescaledb.compress_segmentby = '{', '.join(COMPRESS_SEGMENTBY)}', "
-        f"timescaledb.compress_orderby = '{', '.join(COMPRESS_ORDERBY)}')"
-    )
-
-
-def _enable_compression(conn: psycopg.Connection) -> bool:
-    enabled = conn.execute(
-        "SELECT compression_enabled FROM timescaledb_information.hypertables "
-        "WHERE hypertable_schema = current_schema() AND hypertable_name = 'ticks'"
-    ).fetchone()
-    if not (enabled and enabled[0]):
-        conn.execute(compression_sql())
-        logger.info(
-            "store: compression enabled on ticks (segment by %s; order by %s)",
-            ", ".join(COMPRESS_SEGMENTBY),
-            ", ".join(COMPRESS_ORDERBY),
-        )
-    conn.execute(
-        f"SELECT add_compression_policy('ticks', INTERVAL '{COMPRESS_AFTER}', "
-        "if_not_exists => true)"
-    )
-    return True
-
-
-def _create_continuous_aggregates(conn: psycopg.Connection) -> bool:
-    """bars_1m over ticks, with its refresh policy (autocommit: TimescaleDB refuses to create or
-    refresh it inside a transaction). The invalidation threshold that write_ticks reads must be
-    readable, else the application keeps building the bars. A bars_1d aggregate of an older
-    set-up is folded into the bars table (its daily tick bars, kept by the writes from now on)
-    and dropped."""
-    conn.execute(_INVALIDATION_THRESHOLD, (ticks_hypertable_id(conn),)).fetchall()
-    for interval in CAGG_VIEWS:
-        view = CAGG_VIEWS[interval]
-        existed = _cagg_definition(conn, view)
-        if existed and _TICK_ORDER_MARK not in existed:  # an older tick order: made again
-            conn.execute(f"DROP MATERIALIZED VIEW {view}")
-            logger.info("store: continuous aggregate %s made again (tick order on ties)", view)
-            existed = None
-        conn.execute(continuous_aggregate_sql(interval))
-        conn.execute(continuous_aggregate_policy_sql(interval))
-        if not existed:
-            conn.execute(refresh_sql(conn, force=False), (view, None, None))
-            logger.info("store: continuous aggregate %s created", view)
-    if _cagg_definition(conn, "bars_1d") is not None:
-        with conn.transaction():
-            moved = conn.execute(
-                'INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, '
-                "trades, source, open_ts, close_ts) SELECT symbol, '1d', start, open, high, low, "
-                "close, volume, trades, 'ticks', open_ts, close_ts FROM bars_1d "
-                'ON CONFLICT (symbol, "interval", start, source) DO NOTHING'
-            ).rowcount
-            conn.execute("DROP MATERIALIZED VIEW bars_1d")
-        logger.info("store: %d daily tick bars moved from the aggregate bars_1d to bars", moved)
-    return True
-
-
-def _cagg_definition(conn: psycopg.Connection, view: str) -> str | None:
-    row = conn.execute(
-        "SELECT view_definition FROM timescaledb_information.continuous_aggregates "
-        "WHERE view_schema = current_schema() AND view_name = %s",
-        (view,),
-    ).fetchone()
-    return row[0] if row else None
-
-
-def detect_capabilities(conn: psycopg.Connection) -> Capabilities:
-    """Detect (and set up, idempotently) what TimescaleDB offers; plain tables otherwise.
-    ``conn`` must be in autocommit mode. A failing optional step is logged and left off."""
-    version = server_version(conn)
-    usable, why = timescale_available(conn)
-    if not usable:
-        logger.info("store: TimescaleDB not used: %s", why)
-        return Capabilities("postgresql", version=version)
-    try:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        ts_version = _one(
-            conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
-        )[0]
-        _make_hypertable(conn, ts_version)
-    except psycopg.errors.DatabaseError as exc:
-        logger.warning(
-            "store: TimescaleDB present but not usable (%s); plain tables", _first_line(exc)
-        )
-        return Capabilities("postgresql", version=version)
-    licence = _one(conn.execute("SELECT current_setting('timescaledb.license', true)"))[0]
-    compression = caggs = False
-    if licence == "timescale":
-        try:
-            compression = _enable_compression(conn)
-        except psycopg.errors.DatabaseError as exc:
-            logger.warning("store: TimescaleDB compression not enabled: %s", _first_line(exc))
-        try:
-            caggs = _create_continuous_aggregates(conn)
-        except (psycopg.errors.DatabaseError, StoreError) as exc:
-            logger.warning("store: continuous aggregates not created: %s", _first_line(exc))
-    else:
-        logger.info(
-            "store: TimescaleDB licence %r: no compression, no continuous aggregates "
-            "(community features need timescaledb.license = 'timescale')",
-            licence,
-        )
-    caps = Capabilities(
-        "postgresql",
-        timescaledb=True,
-        compression=compression,
-        continuous_aggregates=caggs,
-        version=f"{version} (timescaledb {ts_version})",
-    )
-    return caps
