@@ -236,3 +236,34 @@ def latest_by_symbol(ticks) -> list[tuple]:
         if cur is None or (t.ts, t.venue, t.trade_id) > (cur.ts, cur.venue, cur.trade_id):
             best[t.symbol] = t
     return [(t.symbol, t.venue, t.ts, t.price, t.trade_id) for t in best.values()]
+
+
+def merge_bars_sql(least: str, greatest: str) -> str:
+    """The ``ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET`` clause that merges
+    a partial bar into the stored one by the rules above (SET expressions read the old row,
+    whatever their order), with the backend's two-argument ``least`` and ``greatest`` (SQLite
+    spells them min and max). A bar stored before schema version 5 has NULL venue and trade
+    id: it keeps its open and gives up its close on equal times."""
+    earlier = (
+        "(excluded.open_ts, excluded.open_venue, excluded.open_trade_id) < (bars.open_ts, "
+        "coalesce(bars.open_venue, ''), coalesce(bars.open_trade_id, -1))"
+    )
+    later = (
+        "(excluded.close_ts, excluded.close_venue, excluded.close_trade_id) > (bars.close_ts, "
+        "coalesce(bars.close_venue, ''), coalesce(bars.close_trade_id, -1))"
+    )
+    return f"""ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
+    open = CASE WHEN {earlier} THEN excluded.open ELSE bars.open END,
+    open_venue = CASE WHEN {earlier} THEN excluded.open_venue ELSE bars.open_venue END,
+    open_trade_id = CASE WHEN {earlier} THEN excluded.open_trade_id ELSE bars.open_trade_id END,
+    open_ts = {least}(bars.open_ts, excluded.open_ts),
+    high = {greatest}(bars.high, excluded.high),
+    low = {least}(bars.low, excluded.low),
+    close = CASE WHEN {later} THEN excluded.close ELSE bars.close END,
+    close_venue = CASE WHEN {later} THEN excluded.close_venue ELSE bars.close_venue END,
+    close_trade_id = CASE WHEN {later} THEN excluded.close_trade_id
+                          ELSE bars.close_trade_id END,
+    close_ts = {greatest}(bars.close_ts, excluded.close_ts),
+    volume = bars.volume + excluded.volume,
+    trades = bars.trades + excluded.trades
+"""

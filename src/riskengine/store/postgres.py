@@ -25,27 +25,28 @@ from riskengine.errors import InputError
 from riskengine.market.history import FactorHistory
 from riskengine.market.tick import Tick
 from riskengine.store import copybin, migrations
-from riskengine.store.application import POSTGRESQL, ApplicationStore
+from riskengine.store.application import ApplicationStore
 from riskengine.store.bars import (
     PartialBars,
     aggregate,
     from_us,
     import_rows,
     latest_by_symbol,
+    merge_bars_sql,
     tick_columns,
     to_us,
 )
 from riskengine.store.base import (
-    Bar,
     LatestPrice,
     StoreError,
     StoreUnavailable,
     WriteResult,
-    check_interval,
     check_ticks,
     daily_history,
     utc_now,
 )
+from riskengine.store.dialect import POSTGRESQL
+from riskengine.store.tickreads import TickReads
 from riskengine.store.timescale import (
     CAGG_BUCKET_US,
     CAGG_INTERVAL,
@@ -119,15 +120,9 @@ ON CONFLICT (venue, symbol) DO UPDATE SET trade_id = excluded.trade_id
 WHERE excluded.trade_id > max_trade_ids.trade_id
 """
 
-# Merge partial bars into the stored ones (rules: store/bars.py), one statement per batch; rows
-# in key order so concurrent writers lock bars in the same order.
-# the tick order (ts, venue, trade_id) of store/bars.py; a bar stored before migration 5 has
-# NULL venue and trade id: it keeps its open and gives up its close on equal times
-_EARLIER = """(excluded.open_ts, excluded.open_venue, excluded.open_trade_id)
-    < (bars.open_ts, coalesce(bars.open_venue, ''), coalesce(bars.open_trade_id, -1))"""
-_LATER = """(excluded.close_ts, excluded.close_venue, excluded.close_trade_id)
-    > (bars.close_ts, coalesce(bars.close_venue, ''), coalesce(bars.close_trade_id, -1))"""
-_UPSERT_TICK_BARS = f"""
+# Merge partial bars into the stored ones (rules: bars.merge_bars_sql), one statement per batch;
+# rows in key order so concurrent writers lock bars in the same order.
+_UPSERT_TICK_BARS = """
 INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
                   open_ts, close_ts, open_venue, open_trade_id, close_venue, close_trade_id)
 SELECT b.symbol, b.iv, b.start, b.open, b.high, b.low, b.close, b.volume, b.trades, 'ticks',
@@ -138,21 +133,7 @@ FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[], %s::float8[
      AS b(symbol, iv, start, open, high, low, close, volume, trades, open_ts, close_ts,
           open_venue, open_trade_id, close_venue, close_trade_id)
 ORDER BY b.symbol, b.iv, b.start
-ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
-    open = CASE WHEN {_EARLIER} THEN excluded.open ELSE bars.open END,
-    open_venue = CASE WHEN {_EARLIER} THEN excluded.open_venue ELSE bars.open_venue END,
-    open_trade_id = CASE WHEN {_EARLIER} THEN excluded.open_trade_id ELSE bars.open_trade_id END,
-    open_ts = least(bars.open_ts, excluded.open_ts),
-    high = greatest(bars.high, excluded.high),
-    low = least(bars.low, excluded.low),
-    close = CASE WHEN {_LATER} THEN excluded.close ELSE bars.close END,
-    close_venue = CASE WHEN {_LATER} THEN excluded.close_venue ELSE bars.close_venue END,
-    close_trade_id = CASE WHEN {_LATER} THEN excluded.close_trade_id
-                          ELSE bars.close_trade_id END,
-    close_ts = greatest(bars.close_ts, excluded.close_ts),
-    volume = bars.volume + excluded.volume,
-    trades = bars.trades + excluded.trades
-"""
+""" + merge_bars_sql("least", "greatest")
 
 _UPSERT_IMPORT = """
 INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
@@ -261,7 +242,7 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-class PostgresStore(ApplicationStore):
+class PostgresStore(ApplicationStore, TickReads):
     """TickStore on PostgreSQL (optionally TimescaleDB).
 
     Args:
@@ -410,21 +391,15 @@ class PostgresStore(ApplicationStore):
     def _bars_relation(self, interval: str) -> str:
         """SQL for the bars of ``interval`` (a subquery): the bars table, and where continuous
         aggregates are in force, their tick-built bars instead of the table's."""
-        check_interval(interval)  # also guards the literal below
+        plain = super()._bars_relation(interval)  # checks the interval
         if self._pending:  # a read sees every write made through this store
             self._flush_refresh()
-        base = (
-            "SELECT symbol, start, open, high, low, close, volume, trades, source FROM bars "
-            f"WHERE \"interval\" = '{interval}'"
-        )
-        if not self.capabilities.continuous_aggregates:
-            return f"({base})"
         if not self._aggregated(interval):
-            return f"({base})"
+            return plain
         view = CAGG_VIEWS[interval]
         return (
-            f"({base} AND source <> 'ticks' UNION ALL SELECT symbol, start, open, high, low, "
-            f"close, volume, trades, 'ticks' FROM {view})"
+            f"({plain[1:-1]} AND source <> 'ticks' UNION ALL SELECT symbol, start, open, high, "
+            f"low, close, volume, trades, 'ticks' FROM {view})"
         )
 
     # --- ticks and bars -------------------------------------------------------------------
@@ -731,29 +706,6 @@ class PostgresStore(ApplicationStore):
         )
         return int(missing)
 
-    def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
-        sql, params = "SELECT count(*) FROM ticks WHERE true", []
-        if venue is not None:
-            sql += " AND venue = %s"
-            params.append(venue)
-        if symbol is not None:
-            sql += " AND symbol = %s"
-            params.append(symbol)
-        return int(self._query(sql, params)[0][0])
-
-    def tick_keys(self, *, venue: str | None = None) -> list[tuple[str, str, int]]:
-        if venue is None:
-            rows = self._query(
-                "SELECT venue, symbol, trade_id FROM ticks ORDER BY venue, symbol, trade_id"
-            )
-        else:
-            rows = self._query(
-                "SELECT venue, symbol, trade_id FROM ticks WHERE venue = %s "
-                "ORDER BY symbol, trade_id",
-                (venue,),
-            )
-        return [tuple(r) for r in rows]
-
     def last_trade_ids(self, venue: str) -> dict[str, int]:
         return {s: int(t) for s, t in self._query(_LAST_TRADE_IDS, {"v": venue})}
 
@@ -763,31 +715,6 @@ class PostgresStore(ApplicationStore):
         else:
             rows = self._query(_LATEST_SOME, (list(symbols),))
         return {s: LatestPrice(s, v, _utc(ts), float(p)) for s, v, ts, p in rows}
-
-    def bars(
-        self,
-        symbol: str,
-        interval: str,
-        *,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-    ) -> list[Bar]:
-        sql = (
-            "SELECT start, open, high, low, close, volume, trades, source "
-            f"FROM {self._bars_relation(interval)} b WHERE symbol = %s"
-        )
-        params: list = [symbol]
-        if start is not None:
-            sql += " AND start >= %s"
-            params.append(start)
-        if end is not None:
-            sql += " AND start < %s"
-            params.append(end)
-        sql += " ORDER BY start, source"
-        return [
-            Bar(symbol, interval, _utc(st), o, h, lo, c, v, int(k), src)
-            for st, o, h, lo, c, v, k, src in self._query(sql, params)
-        ]
 
     def import_daily(
         self, history: FactorHistory, *, progress: Callable[[int, int], None] | None = None
@@ -833,10 +760,8 @@ class PostgresStore(ApplicationStore):
         )
         return float(rows[0][0]) if rows else None
 
-    # --- data quality (record_quality, quality_events: store/application.py) ---------
-    def stale_symbols(self, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, dt.datetime]:
-        limit = now - stale_after
-        return {s: p.ts for s, p in self.latest_prices().items() if p.ts < limit}
+    # shared over the dialect: tick counts and keys, stale symbols (tickreads.py); data
+    # quality, instruments, books, reports, jobs, API keys (application.py)
 
     # --- lifecycle ------------------------------------------------------------------------
     # --- TimescaleDB's background jobs ---------------------------------------------------
@@ -924,12 +849,6 @@ class PostgresStore(ApplicationStore):
             except StoreError as exc:
                 logger.warning("store: closing with aggregate buckets not refreshed: %s", exc)
         self._pool.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where!r})"

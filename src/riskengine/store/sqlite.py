@@ -16,7 +16,7 @@ import orjson
 from riskengine.market.history import FactorHistory
 from riskengine.market.tick import Tick
 from riskengine.store import migrations
-from riskengine.store.application import SQLITE, ApplicationStore
+from riskengine.store.application import ApplicationStore
 from riskengine.store.bars import (
     DAY_US,
     PartialBars,
@@ -24,20 +24,21 @@ from riskengine.store.bars import (
     from_us,
     import_rows,
     latest_by_symbol,
+    merge_bars_sql,
     to_us,
 )
 from riskengine.store.base import (
-    Bar,
     Capabilities,
     LatestPrice,
     StoreError,
     StoreUnavailable,
     WriteResult,
-    check_interval,
     check_ticks,
     daily_history,
     utc_now,
 )
+from riskengine.store.dialect import SQLITE
+from riskengine.store.tickreads import TickReads
 
 logger = logging.getLogger("riskengine.store")
 
@@ -47,31 +48,12 @@ _INSERT_TICK = (
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (venue, symbol, trade_id, ts) DO NOTHING"
 )
 
-# Merge a partial bar into the stored one (rules: store/bars.py). SET expressions read the old
-# row, whatever their order.
-_EARLIER = """(excluded.open_ts, excluded.open_venue, excluded.open_trade_id)
-    < (bars.open_ts, coalesce(bars.open_venue, ''), coalesce(bars.open_trade_id, -1))"""
-_LATER = """(excluded.close_ts, excluded.close_venue, excluded.close_trade_id)
-    > (bars.close_ts, coalesce(bars.close_venue, ''), coalesce(bars.close_trade_id, -1))"""
-_UPSERT_TICK_BARS = f"""
+# Merge a partial bar into the stored one (rules: bars.merge_bars_sql).
+_UPSERT_TICK_BARS = """
 INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
                   open_ts, close_ts, open_venue, open_trade_id, close_venue, close_trade_id)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ticks', ?, ?, ?, ?, ?, ?)
-ON CONFLICT (symbol, "interval", start, source) DO UPDATE SET
-    open = CASE WHEN {_EARLIER} THEN excluded.open ELSE bars.open END,
-    open_venue = CASE WHEN {_EARLIER} THEN excluded.open_venue ELSE bars.open_venue END,
-    open_trade_id = CASE WHEN {_EARLIER} THEN excluded.open_trade_id ELSE bars.open_trade_id END,
-    open_ts = min(bars.open_ts, excluded.open_ts),
-    high = max(bars.high, excluded.high),
-    low = min(bars.low, excluded.low),
-    close = CASE WHEN {_LATER} THEN excluded.close ELSE bars.close END,
-    close_venue = CASE WHEN {_LATER} THEN excluded.close_venue ELSE bars.close_venue END,
-    close_trade_id = CASE WHEN {_LATER} THEN excluded.close_trade_id
-                          ELSE bars.close_trade_id END,
-    close_ts = max(bars.close_ts, excluded.close_ts),
-    volume = bars.volume + excluded.volume,
-    trades = bars.trades + excluded.trades
-"""
+""" + merge_bars_sql("min", "max")
 
 _UPSERT_IMPORT = """
 INSERT INTO bars (symbol, "interval", start, open, high, low, close, volume, trades, source,
@@ -113,7 +95,7 @@ FROM syms WHERE symbol IS NOT NULL
 _IMPORT_CHUNK = 10_000
 
 
-class SQLiteStore(ApplicationStore):
+class SQLiteStore(ApplicationStore, TickReads):
     """TickStore on one SQLite database (``path``, or ``:memory:``).
 
     Thread-safe: one connection, every call under one lock. Writes run in ``BEGIN IMMEDIATE``
@@ -277,29 +259,6 @@ class SQLiteStore(ApplicationStore):
             if len(part):
                 conn.executemany(_UPSERT_TICK_BARS, part.rows())
 
-    def count_ticks(self, *, venue: str | None = None, symbol: str | None = None) -> int:
-        sql, params = "SELECT count(*) FROM ticks WHERE 1=1", []
-        if venue is not None:
-            sql += " AND venue = ?"
-            params.append(venue)
-        if symbol is not None:
-            sql += " AND symbol = ?"
-            params.append(symbol)
-        return int(self._query(sql, params)[0][0])
-
-    def tick_keys(self, *, venue: str | None = None) -> list[tuple[str, str, int]]:
-        if venue is None:
-            rows = self._query(
-                "SELECT venue, symbol, trade_id FROM ticks ORDER BY venue, symbol, trade_id"
-            )
-        else:
-            rows = self._query(
-                "SELECT venue, symbol, trade_id FROM ticks WHERE venue = ? "
-                "ORDER BY symbol, trade_id",
-                (venue,),
-            )
-        return [tuple(r) for r in rows]
-
     def last_trade_ids(self, venue: str) -> dict[str, int]:
         return {s: int(t) for s, t in self._query(_LAST_TRADE_IDS, (venue,))}
 
@@ -309,32 +268,6 @@ class SQLiteStore(ApplicationStore):
         else:
             rows = self._query(_LATEST_SOME, (orjson.dumps(list(symbols)).decode(),))
         return {s: LatestPrice(s, v, from_us(ts), float(p)) for s, v, ts, p in rows}
-
-    def bars(
-        self,
-        symbol: str,
-        interval: str,
-        *,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-    ) -> list[Bar]:
-        check_interval(interval)
-        sql = (
-            "SELECT start, open, high, low, close, volume, trades, source FROM bars "
-            'WHERE symbol = ? AND "interval" = ?'
-        )
-        params: list = [symbol, interval]
-        if start is not None:
-            sql += " AND start >= ?"
-            params.append(to_us(start))
-        if end is not None:
-            sql += " AND start < ?"
-            params.append(to_us(end))
-        sql += " ORDER BY start, source"
-        return [
-            Bar(symbol, interval, from_us(st), o, h, lo, c, v, int(n), src)
-            for st, o, h, lo, c, v, n, src in self._query(sql, params)
-        ]
 
     def import_daily(
         self, history: FactorHistory, *, progress: Callable[[int, int], None] | None = None
@@ -373,10 +306,8 @@ class SQLiteStore(ApplicationStore):
         )
         return float(rows[0][0]) if rows else None
 
-    # --- data quality (record_quality, quality_events: store/application.py) ---------
-    def stale_symbols(self, now: dt.datetime, stale_after: dt.timedelta) -> dict[str, dt.datetime]:
-        limit = now - stale_after
-        return {s: p.ts for s, p in self.latest_prices().items() if p.ts < limit}
+    # shared over the dialect: tick counts and keys, stale symbols (tickreads.py); data
+    # quality, instruments, books, reports, jobs, API keys (application.py)
 
     # --- lifecycle ------------------------------------------------------------------------
     # SQLite has no background jobs: bars are kept by every write
@@ -394,12 +325,6 @@ class SQLiteStore(ApplicationStore):
             if not self._closed:
                 self._closed = True
                 self._conn.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
