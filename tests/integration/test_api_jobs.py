@@ -102,12 +102,12 @@ def test_a_failed_job_says_why(api):
 def test_jobs_left_by_a_stopped_server_are_marked_failed(tmp_path, bundled_history, monkeypatch):
     import datetime as dt
 
-    from riskengine.store import application, open_store
+    from riskengine.store import dialect, open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
     last_heartbeat = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)  # past the 30 s lease
     with monkeypatch.context() as m:
-        m.setattr(application, "utc_now", lambda: last_heartbeat)
+        m.setattr(dialect, "utc_now", lambda: last_heartbeat)
         store.save_job("alpha", "0e0e0e", "risk", "running", 0.4, "{}")
     server = start_api(store)
     try:

@@ -11,7 +11,7 @@ import time
 
 from integration.api_support import api_settings, book_doc, start_api
 from riskengine.service.jobs import JobQueue, lease_error
-from riskengine.store import application
+from riskengine.store import dialect
 
 
 def wait_for(condition, *, timeout: float = 20.0, what: str = "the condition"):
@@ -33,7 +33,7 @@ def stored_state(store, tenant: str, job_id: str) -> str:
 def save_job_at(monkeypatch, store, when: dt.datetime, *args) -> None:
     """``store.save_job(*args)`` as if written at ``when`` (a heartbeat that old)."""
     with monkeypatch.context() as m:
-        m.setattr(application, "utc_now", lambda: when)  # the jobs' SQL of both backends
+        m.setattr(dialect, "utc_now", lambda: when)  # the clock of both backends' shared SQL
         store.save_job(*args)
 
 
