@@ -27,7 +27,7 @@ from riskengine.methods import METHODS, MethodContext
 from riskengine.pricing.compiled import compile_snapshot
 from riskengine.pricing.exposures import book_exposures
 from riskengine.report import RiskReport
-from riskengine.scale.local import LocalExecutor
+from riskengine.scale.local import Executor, LocalExecutor
 from riskengine.spec import MIN_STUDENT_T_DF, PRESETS, RiskSpec, _changed, _check_available
 from riskengine.version import __version__
 
@@ -39,7 +39,7 @@ def compute_risk(
     *,
     market: MarketState | None = None,
     cache: RiskCache | None = None,
-    executor: LocalExecutor | None = None,
+    executor: Executor | None = None,
     **overrides,
 ) -> RiskReport:
     """VaR and ES of ``portfolio`` on ``history`` as ``spec`` (plus keyword overrides) says.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
@@ -32,9 +32,6 @@ from riskengine.service.risk import risk_cost
 from riskengine.service.stored_books import Book, make_book
 from riskengine.store.base import StoreError
 from riskengine.stress.scenarios import load_library
-
-if TYPE_CHECKING:
-    from riskengine.scale.local import LocalExecutor
 
 router = APIRouter(prefix="/api/v1", tags=["risk"], route_class=JsonRoute)
 State = Annotated[ApiState, Depends(get_state)]
@@ -120,9 +117,7 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
             return state.risk.risk(
                 book,
                 request,
-                # the engine's executor annotations name LocalExecutor; ControlledExecutor has
-                # its interface (map, max_workers), as a DaskExecutor does
-                executor=cast("LocalExecutor", ControlledExecutor(control, state.job_executor())),
+                executor=ControlledExecutor(control, state.job_executor()),
                 tenant=who,
             )
 

@@ -15,7 +15,7 @@ from riskengine.market.history import FactorHistory
 from riskengine.pricing.compiled import CompiledBook
 from riskengine.report import RiskMeasure
 from riskengine.revaluation import PnL
-from riskengine.scale.local import LocalExecutor
+from riskengine.scale.local import Executor
 
 if TYPE_CHECKING:
     from riskengine.spec import RiskSpec
@@ -41,7 +41,7 @@ class MethodContext:
     book: CompiledBook
     spec: RiskSpec
     cache: RiskCache
-    executor: LocalExecutor
+    executor: Executor
 
     def data_key(self) -> tuple:
         """The market data of the run: history version, as-of row, window and factor columns."""

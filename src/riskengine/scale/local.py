@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,6 +37,13 @@ def set_blas_threads(n: int) -> None:
     """Limit BLAS to ``n`` threads for the rest of the process (a server whose requests run
     on parallel threads: each should use one)."""
     _controller().limit(limits=n, user_api="blas")
+
+
+class Executor(Protocol):
+    """What the engine asks of an executor (``LocalExecutor``, ``scale.dask.DaskExecutor``, the
+    API's job-controlled one): ``map(fn, items)``, the results in the order of the items."""
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]: ...
 
 
 class LocalExecutor:

@@ -20,7 +20,7 @@ from riskengine.cache import RiskCache
 from riskengine.choices import CONTRIBUTIONS
 from riskengine.errors import InputError
 from riskengine.pipeline import compute_risk
-from riskengine.scale.local import LocalExecutor
+from riskengine.scale.local import Executor, LocalExecutor
 from riskengine.service.limits import needs_contributions, utilisation
 from riskengine.service.market import MarketData
 from riskengine.service.stored_books import Book
@@ -101,7 +101,7 @@ class RiskService:
         book: Book,
         request: dict,
         *,
-        executor: LocalExecutor | None = None,
+        executor: Executor | None = None,
         tenant: str | None = None,
         save: bool = True,
     ) -> dict:
