@@ -230,10 +230,6 @@ NUL_TEXT = (
 )
 
 
-def _utc(ts: dt.datetime) -> dt.datetime:
-    return ts.astimezone(UTC)
-
-
 def _configure(conn: psycopg.Connection) -> None:
     """Run once per new pool connection."""
     conn.execute("SET TIME ZONE 'UTC'")
@@ -378,11 +374,6 @@ class PostgresStore(ApplicationStore, TickReads):
         committed at the end of the block."""
         with self._connection() as conn:
             yield _Transaction(conn)
-
-    def _write(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]:
-        with self._connection() as conn:
-            cur = conn.execute(sql, params)
-            return cur.fetchall() if cur.description else []
 
     def _aggregated(self, interval: str) -> bool:
         """Whether the tick bars of ``interval`` come from a continuous aggregate."""
@@ -714,7 +705,7 @@ class PostgresStore(ApplicationStore, TickReads):
             rows = self._query(_LATEST_ALL)
         else:
             rows = self._query(_LATEST_SOME, (list(symbols),))
-        return {s: LatestPrice(s, v, _utc(ts), float(p)) for s, v, ts, p in rows}
+        return {s: LatestPrice(s, v, POSTGRESQL.time_out(ts), float(p)) for s, v, ts, p in rows}
 
     def import_daily(
         self, history: FactorHistory, *, progress: Callable[[int, int], None] | None = None
