@@ -1,6 +1,6 @@
 """The deterministic seed workload of the benchmarks: 500 synthetic underlyings over 2,700
 business days, and a book of 5,000 positions on them (4,000 stocks long and short, 1,000
-European calls and puts).
+European calls and puts); ``workload(n_underlyings, n_positions)`` makes the same at other sizes.
 
 The history comes from a statistical factor model calibrated on the bundled real data
 (``data/us_equities_daily.csv``, 20 US stocks, 2007-2022):
@@ -84,7 +84,7 @@ def _block_bootstrap(n_obs: int, n_out: int, rng: np.random.Generator) -> np.nda
     return idx
 
 
-def _history(seed: int) -> FactorHistory:
+def _history(seed: int, n_underlyings: int = N_UNDERLYINGS) -> FactorHistory:
     real = load_prices(DATA)
     real_returns = real.prices[1:] / real.prices[:-1] - 1.0
     factors, loadings, resid_vol, resid_scale = _calibrate(real_returns)
@@ -98,30 +98,33 @@ def _history(seed: int) -> FactorHistory:
     day_scale = resid_scale[rows]
 
     b = rng_load.multivariate_normal(
-        loadings.mean(axis=0), np.cov(loadings, rowvar=False), size=N_UNDERLYINGS
+        loadings.mean(axis=0), np.cov(loadings, rowvar=False), size=n_underlyings
     )
     log_vol = np.log(resid_vol)
-    vol = np.exp(rng_vol.normal(log_vol.mean(), log_vol.std(ddof=1), N_UNDERLYINGS))
+    vol = np.exp(rng_vol.normal(log_vol.mean(), log_vol.std(ddof=1), n_underlyings))
 
-    t = rng_idio.standard_t(IDIO_DF, (N_RETURNS, N_UNDERLYINGS)) * np.sqrt(
+    t = rng_idio.standard_t(IDIO_DF, (N_RETURNS, n_underlyings)) * np.sqrt(
         (IDIO_DF - 2.0) / IDIO_DF
     )
     returns = f @ b.T + t * day_scale[:, None] * vol
     np.clip(returns, -0.9, None, out=returns)
 
-    level = np.exp(rng_level.normal(np.log(60.0), 0.8, N_UNDERLYINGS))
-    prices = np.empty((N_RETURNS + 1, N_UNDERLYINGS))
+    level = np.exp(rng_level.normal(np.log(60.0), 0.8, n_underlyings))
+    prices = np.empty((N_RETURNS + 1, n_underlyings))
     prices[0] = level
     prices[1:] = level * np.cumprod(1.0 + returns, axis=0)
 
     dates = np.busday_offset(
         np.datetime64(LAST_DATE, "D"), -np.arange(N_RETURNS + 1)[::-1], roll="backward"
     )
-    symbols = tuple(f"SYN{i:03d}" for i in range(N_UNDERLYINGS))
+    width = max(3, len(str(n_underlyings - 1)))
+    symbols = tuple(f"SYN{i:0{width}d}" for i in range(n_underlyings))
     return FactorHistory(dates.astype("datetime64[D]"), symbols, prices)
 
 
-def _portfolio(history: FactorHistory, seed: int) -> Portfolio:
+def _portfolio(
+    history: FactorHistory, seed: int, n_linear: int = N_LINEAR, n_options: int = N_OPTIONS
+) -> Portfolio:
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(6)[5]))
     spot = history.prices[-1]
     last = history.last_date
@@ -130,23 +133,24 @@ def _portfolio(history: FactorHistory, seed: int) -> Portfolio:
     symbols = history.symbols
     positions = []
 
-    und = rng.integers(N_UNDERLYINGS, size=N_LINEAR)
-    side = np.where(rng.random(N_LINEAR) < 0.6, 1.0, -1.0)
-    notional = np.exp(rng.normal(np.log(250_000.0), 1.0, N_LINEAR))
+    n_underlyings = len(symbols)
+    und = rng.integers(n_underlyings, size=n_linear)
+    side = np.where(rng.random(n_linear) < 0.6, 1.0, -1.0)
+    notional = np.exp(rng.normal(np.log(250_000.0), 1.0, n_linear))
     qty = side * np.maximum(np.round(notional / spot[und]), 1.0)
-    for i in range(N_LINEAR):
+    for i in range(n_linear):
         positions.append(Position(f"EQ{i:04d}", Equity(symbols[und[i]]), float(qty[i])))
 
-    und = rng.integers(N_UNDERLYINGS, size=N_OPTIONS)
-    is_call = rng.random(N_OPTIONS) < 0.5
-    moneyness = rng.uniform(0.8, 1.2, N_OPTIONS)
-    days = rng.integers(7, 731, size=N_OPTIONS)
-    vol = np.clip(realised_vol[und] * rng.uniform(0.9, 1.4, N_OPTIONS), 0.08, 1.5)
-    dividend = rng.uniform(0.0, 0.03, N_OPTIONS)
-    contracts = np.where(rng.random(N_OPTIONS) < 0.5, 1.0, -1.0) * rng.integers(
-        1, 101, size=N_OPTIONS
+    und = rng.integers(n_underlyings, size=n_options)
+    is_call = rng.random(n_options) < 0.5
+    moneyness = rng.uniform(0.8, 1.2, n_options)
+    days = rng.integers(7, 731, size=n_options)
+    vol = np.clip(realised_vol[und] * rng.uniform(0.9, 1.4, n_options), 0.08, 1.5)
+    dividend = rng.uniform(0.0, 0.03, n_options)
+    contracts = np.where(rng.random(n_options) < 0.5, 1.0, -1.0) * rng.integers(
+        1, 101, size=n_options
     )
-    for i in range(N_OPTIONS):
+    for i in range(n_options):
         option = EuropeanOption(
             underlying=symbols[und[i]],
             strike=round(float(spot[und[i]] * moneyness[i]), 2),
@@ -168,8 +172,22 @@ def seed_workload(seed: int = SEED) -> tuple[FactorHistory, Portfolio]:
 
     Deterministic in ``seed``; generated once per process and kept in memory.
     """
-    history = _history(seed)
-    return history, _portfolio(history, seed)
+    return workload(N_UNDERLYINGS, N_LINEAR + N_OPTIONS, seed)
+
+
+@functools.cache
+def workload(
+    n_underlyings: int, n_positions: int, seed: int = SEED
+) -> tuple[FactorHistory, Portfolio]:
+    """The same recipe at another size: ``n_underlyings`` names x 2,701 closes and a book of
+    ``n_positions`` (four fifths stocks, one fifth options, as the seed book). At 500 names
+    and 5,000 positions it is the seed workload, bit for bit.
+
+    Deterministic in its arguments; generated once per process and kept in memory.
+    """
+    n_options = n_positions // 5
+    history = _history(seed, n_underlyings)
+    return history, _portfolio(history, seed, n_positions - n_options, n_options)
 
 
 def fingerprint(history: FactorHistory, portfolio: Portfolio) -> str:
