@@ -189,7 +189,6 @@ def position_sums(
     for part, _ in done:  # merged in block order: the same sums whatever the executor
         out += part
     return out, [extra for _, extras in done for extra in extras]
-    return out, [extra for _, extra in done]
 
 
 def _reconcile(p: np.ndarray, total: np.ndarray, mask: np.ndarray) -> None:

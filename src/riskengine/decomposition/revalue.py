@@ -22,6 +22,13 @@ class PositionPnl:
     def n_positions(self) -> int:
         return self.book.n_positions
 
-    def __call__(self, returns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Shape (rows, n_positions), written into ``out`` when given."""
-        return self.book.position_pnl(returns, out=out)
+    def __call__(
+        self,
+        returns: np.ndarray,
+        out: np.ndarray | None = None,
+        *,
+        positions: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Shape (rows, n_positions) (or (rows, len(positions)) for the ascending indices
+        ``positions`` only), written into ``out`` when given."""
+        return self.book.position_pnl(returns, out=out, positions=positions)

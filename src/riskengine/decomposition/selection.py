@@ -1,4 +1,4 @@
-"""Standalone and incremental VaR on scenarios without a P&L cube: one streamed pass.
+"""Standalone and incremental VaR on scenarios without a P&L cube.
 
 Both need a whole loss vector per unit (a position, or a tag group): the unit's own losses
 (standalone VaR) and the book's losses without it, L + pnl_unit (incremental VaR = VaR - VaR of
@@ -6,27 +6,38 @@ the book without the unit, on the same scenarios). Only the VaR order statistic 
 is needed, and it is among the vector's m largest values: m = n - ceil(c n) + 1 with equal
 weights (101 of 10,000 scenarios at 99%), or, with scenario weights, one more than the number
 of the smallest weights it takes to exceed 1 - c (whatever the order, the VaR is then among the
-m largest).
+m largest). Every unit has a floor, a lower bound of its m-th largest value: the smallest of
+its values over the m scenarios with the largest book losses (revalued with the components
+anyway; the m-th largest over a subset bounds that over all).
 
-* **Incremental VaR** (every position and tag group) and **standalone VaR of tag groups and of
-  positions on two factors** (converted at an FX factor): the scenarios are streamed once,
-  chunk by chunk (position P&L of ``CHUNK_ELEMENTS`` values at a time), and each unit keeps only
-  its values above a floor, a lower bound of its m-th largest value: the smallest of its values
-  over the m scenarios with the largest book losses (revalued with the components anyway; the
-  m-th largest over a subset bounds that over all). For the book without one position this
-  floor is tight, so each unit keeps about m values. Kept values are compacted to m per unit
-  (raising the floors) when they exceed ``KEEP_BYTES``.
-* **Standalone VaR of a position on one factor** (stocks, futures, options in the base
-  currency): its loss is a monotone function of its factor's return (linear: -v r; a European
-  option's value is monotone in its underlying), so its VaR is its loss in the scenario that
-  holds the VaR order statistic of the factor's return (if the loss rises with the return) or
-  of minus the return (if it falls): the larger of the two losses. The pass keeps the m
-  largest of r and -r per factor column; the position is then revalued on those scenarios only.
+1. **The columns** (one pass): for each factor column of a position on one factor (stocks,
+   futures, options in the base currency), its smallest and largest return and the scenarios
+   of the VaR order statistics of r and -r. The columns are gathered a part at a time and
+   partitioned when the scenarios are held in memory; otherwise they are streamed once, each
+   keeping its values above a floor.
+2. **Incremental VaR of a position on one factor: the tail prefix.** Its P&L is a monotone
+   function of its factor's return, so it is at most U (its P&L at the column's smallest or
+   largest return). The book without it loses L_s + p(s) <= L_s + U, so only scenarios with
+   L_s >= floor - U can hold a value above its floor: a prefix of the scenarios sorted by
+   decreasing book loss, a few more than m for a position that is a small part of the book.
+   Positions are revalued on their prefix only (grouped by its length), and the VaR read off
+   by a partition: the cost is ~ positions x m, not positions x scenarios.
+3. **Standalone VaR of a position on one factor**: its loss is monotone in its factor's
+   return, so its VaR is its loss in the scenario that holds the VaR order statistic of the
+   return (if the loss rises with it) or of minus the return: the larger of the two (step 1
+   found both scenarios; the position is revalued on those only).
+4. **Every other unit** (tag groups, positions on two factors converted at an FX factor, and
+   positions whose prefix would exceed a quarter of the scenarios): the scenarios are streamed
+   once, chunk by chunk (position P&L of ``CHUNK_ELEMENTS`` values at a time), and each unit
+   keeps only its values above its floor; kept values are compacted to m per unit (raising the
+   floors) when they exceed ``KEEP_BYTES``.
 
-Memory is O(m x units + chunk), never O(n x units); when m x units alone would exceed the
-budget (very many paths), the units are split and the scenarios streamed once per part. VaR is
-read off the kept values with the definition of ``core.measures`` (inverted CDF of the losses,
-on the weighted empirical distribution when weighted).
+The numbers are those of the full cube, bit for bit: each value is the same sum L_s + p(s) (or
+-p(s)), and every step keeps a superset of the values that decide the VaR. Memory is
+O(m x units + chunk), never O(n x units); when m x units alone would exceed the budget (very
+many paths), the streamed units are split and the scenarios streamed once per part. VaR is read
+off the kept values with the definition of ``core.measures`` (inverted CDF of the losses, on
+the weighted empirical distribution when weighted).
 """
 
 from __future__ import annotations
@@ -44,6 +55,10 @@ _EPS = 1e-9  # as core.measures
 _ENTRY_BYTES = 16  # unit (int32), value, scenario (int32)
 _BATCH = 2  # chunks per worker between two merges of the kept values
 _CELLS = 1 << 20  # (unit, entry) cells per block of a compaction
+COLUMN_BYTES = 64 << 20  # scenario returns of single-factor columns gathered at a time
+PREFIX_BYTES = 64 << 20  # returns of the tail prefix held at once
+PREFIX_ELEMENTS = 1 << 21  # position x scenario values of the tail prefix evaluated at a time
+_PREFIX_SHARE = 4  # the tail prefix of a pruned unit holds at most 1/4 of the scenarios
 
 
 def kept_count(n: int, confidences, weights: np.ndarray | None) -> int:
@@ -176,31 +191,6 @@ class LargestValues:
         return _var_at(vals, scns, n, confidences, weights)
 
 
-class DenseLargest:
-    """The m largest values (and scenarios) of each of ``n_units`` streams, for streams
-    without a floor: each chunk is merged into the kept values by a partial sort."""
-
-    def __init__(self, n_units: int, m: int):
-        self.m = m
-        self.values = np.full((n_units, m), -np.inf)
-        self.scen = np.full((n_units, m), -1, dtype=np.intp)
-
-    def offer(self, x: np.ndarray, first: int) -> None:
-        """Values ``x`` of shape (rows, n_units) for scenarios first, first + 1, ..."""
-        vals = np.concatenate([self.values, x.T], axis=1)
-        scen = np.broadcast_to(first + np.arange(x.shape[0]), (x.shape[1], x.shape[0]))
-        scns = np.concatenate([self.scen, scen], axis=1)
-        if vals.shape[1] > self.m:
-            keep = np.argpartition(vals, vals.shape[1] - self.m, axis=1)[:, -self.m :]
-            vals = np.take_along_axis(vals, keep, axis=1)
-            scns = np.take_along_axis(scns, keep, axis=1)
-        self.values, self.scen = vals, scns
-
-    def var_at(self, n: int, confidences, weights) -> list[tuple[np.ndarray, np.ndarray]]:
-        vals, scns = _top_m(self.values, self.scen, self.m)
-        return _var_at(vals, scns, n, confidences, weights)
-
-
 def single_factor(revalue) -> tuple[np.ndarray, np.ndarray]:
     """(positions, their factor's scenario column) of the positions whose P&L is a monotone
     function of one factor's return: linear positions and options priced in the base
@@ -238,7 +228,8 @@ def stream_vars(
         members: shape (n_positions, n_groups), 0/1 membership of the tag groups.
         totals: the book's VaR at each confidence (incremental VaR = total - VaR without).
         seeds: optional {"standalone": s, "incremental": s}, each of shape (n_positions +
-            n_groups,): a lower bound of each unit's m-th largest loss (``kept_count``).
+            n_groups,): a lower bound of each unit's m-th largest loss (``kept_count``). With
+            the incremental one, positions of bounded P&L are evaluated on the tail prefix only.
         executor: optional ``LocalExecutor``: chunks are revalued in parallel, a few at a time
             (the result does not depend on it).
 
@@ -257,23 +248,240 @@ def stream_vars(
     m = kept_count(n, confidences, weights)
     n_units = n_pos + n_groups
     seeds = seeds or {}
-    # the streams: (kind, units) with units indices into positions + groups
+    losses = -np.asarray(pnl.total, dtype=float)
+    kinds = [k for k, on in (("incremental", incremental), ("standalone", standalone)) if on]
+    results = {k: [np.full(n_units, np.nan) for _ in confidences] for k in kinds}
+    mono_pos, mono_col = single_factor(revalue)
+    factor_cols, factor_of = np.unique(mono_col, return_inverse=True)
+    prune = incremental and "incremental" in seeds and n_pos > 0
+    # 1. one pass over the scenarios: the range of each single-factor column (its positions'
+    #    P&L bounds) and the scenarios of the VaR order statistics of r and -r (their
+    #    standalone VaR)
+    lo = hi = var_scen = None
+    if factor_cols.size and (prune or standalone):
+        lo, hi, var_scen = _column_pass(source, factor_cols, m, confidences, keep_bytes, executor)
+    # 2. incremental VaR of positions with bounded P&L, on the scenarios of the tail prefix
+    pruned = np.zeros(0, np.intp)
+    if prune:
+        bound = _pnl_upper_bounds(revalue, mono_pos, factor_cols, lo, hi, losses)
+        pruned, counts, prefix = _tail_prefix(
+            losses, below(seeds["incremental"][:n_pos]), bound, m, revalue.book.n_columns
+        )
+        found = _prefix_vars(revalue, source, losses, prefix, pruned, counts, confidences, executor)
+        for j, v in enumerate(found):
+            results["incremental"][j][pruned] = v
+    # 3. every other unit: the scenarios streamed once (or once per part of the units)
     streams: list[tuple[str, np.ndarray]] = []
     if incremental:
-        streams.append(("incremental", np.arange(n_units)))
-    mono_pos = mono_col = np.zeros(0, np.intp)
-    factor_cols = np.zeros(0, np.intp)
+        streams.append(("incremental", np.setdiff1d(np.arange(n_units), pruned)))
     if standalone:
-        mono_pos, mono_col = single_factor(revalue)
-        rest = np.setdiff1d(np.arange(n_units), mono_pos)
-        streams.append(("standalone", rest))
-        factor_cols, factor_of = np.unique(mono_col, return_inverse=True)
+        streams.append(("standalone", np.setdiff1d(np.arange(n_units), mono_pos)))
+    _stream_units(
+        revalue, source, losses, members, streams, results, m, seeds, confidences,
+        chunk_elements, keep_bytes, executor,
+    )  # fmt: skip
+    if standalone and var_scen is not None:
+        rows = max(1, chunk_elements // max(n_pos, 1))
+        n_factors = factor_cols.size
+        for j, scen in enumerate(var_scen):
+            up, down = scen[:n_factors][factor_of], scen[n_factors:][factor_of]
+            results["standalone"][j][mono_pos] = _monotone_var(
+                revalue, source, mono_pos, up, down, rows
+            )
+    for k in kinds:
+        alone = results[k]
+        if k == "incremental":
+            alone = [t - v for t, v in zip(totals, alone, strict=True)]
+        out[f"{k}_var"] = [a[:n_pos] for a in alone]
+        out[f"group_{k}_var"] = [a[n_pos:] for a in alone]
+    return out
+
+
+def _column_pass(source, cols, m, confidences, keep_bytes, executor):
+    """Over every scenario, for each column of ``cols``: its smallest and largest return
+    (lo, hi, shape (len(cols),)) and, per confidence, the scenario of the VaR order statistic
+    of r and of -r (shape (2 len(cols),): columns c, then -c).
+
+    When the scenarios are held in memory (or the columns fit in ``COLUMN_BYTES`` at once),
+    the columns are gathered a part at a time and each is partitioned; otherwise the scenarios
+    are streamed once and each column keeps its values above a floor (``LargestValues``)."""
+    n, n_cols = source.n_scenarios, cols.size
+    weights = source.weights
+    itemsize = source.block(0).dtype.itemsize
+    per = max(1, COLUMN_BYTES // (itemsize * n))
+    if not (source.stored or per >= n_cols):
+        return _column_stream(source, cols, m, confidences, keep_bytes, executor)
+    ats = [n - 1 - var_index(n, c) for c in confidences]  # ranks from the top
+
+    def work(start):
+        """(lo, hi, up and down scenarios per confidence) of the columns of one part."""
+        x = np.concatenate(
+            [source.block(b)[:, cols[start : start + per]] for b in range(source.n_blocks)]
+        ).T  # (columns, n_scenarios)
+        if weights is None:
+            kth = sorted({n - 1 - at for at in ats} | set(ats))
+            order = np.argpartition(x, kth, axis=1)
+            found = [(order[:, n - 1 - at], order[:, at]) for at in ats]
+        else:
+            scen = np.broadcast_to(np.arange(n), x.shape)
+            sides = [_var_at(*_top_m(s * x.astype(float), scen, m), n, confidences, weights)
+                     for s in (1.0, -1.0)]  # fmt: skip
+            found = [(u, d) for (_, u), (_, d) in zip(*sides, strict=True)]
+        return x.min(axis=1), x.max(axis=1), found
+
+    starts = range(0, n_cols, per)
+    parts = list(executor.map(work, starts) if executor is not None else map(work, starts))
+    lo = np.concatenate([p[0] for p in parts])
+    hi = np.concatenate([p[1] for p in parts])
+    scen = [
+        np.concatenate([p[2][j][0] for p in parts] + [p[2][j][1] for p in parts])
+        for j in range(len(confidences))
+    ]
+    return lo, hi, scen
+
+
+def _column_stream(source, cols, m, confidences, keep_bytes, executor):
+    """``_column_pass`` by one streamed pass over the scenarios."""
+    n_cols = cols.size
+    # the floors: each column's m-th largest in the first blocks, about 10 m rows (of a
+    # subset of the scenarios, so a lower bound of the m-th largest of all)
+    floor = None
+    first = source.rows(np.arange(min(source.n_scenarios, 10 * m)))
+    if first.shape[0] >= m:
+        r = first[:, cols].astype(float)
+        x = np.hstack([r, -r])
+        floor = below(np.partition(x, x.shape[0] - m, axis=0)[x.shape[0] - m])
+    kept = LargestValues(2 * n_cols, m, floor, limit=keep_bytes // (3 * _ENTRY_BYTES))
+    workers = getattr(executor, "max_workers", 1)
+
+    def work(item):
+        first, returns = item
+        r = returns[:, cols].astype(float)
+        return r.min(axis=0), r.max(axis=0), kept.candidates(np.hstack([r, -r]), first)
+
+    lo, hi = np.full(n_cols, np.inf), np.full(n_cols, -np.inf)
+    chunks = source.chunks(source.block_size)
+    while batch := list(itertools.islice(chunks, _BATCH * workers)):
+        for low, high, found in executor.map(work, batch) if executor else map(work, batch):
+            np.minimum(lo, low, out=lo)
+            np.maximum(hi, high, out=hi)
+            kept.add(found)
+    at = kept.var_at(source.n_scenarios, confidences, source.weights)
+    return lo, hi, [scen for _, scen in at]
+
+
+def _pnl_upper_bounds(revalue, mono_pos, cols, lo, hi, losses) -> np.ndarray:
+    """Shape (n_positions,): an upper bound of each position's P&L over the scenarios: for a
+    position monotone in one factor, its P&L at that factor's smallest or largest return (with
+    a margin for rounding); +inf for the others. ``lo``, ``hi``: the range of ``cols``."""
+    bound = np.full(revalue.n_positions, np.inf)
+    if mono_pos.size == 0 or lo is None:
+        return bound
+    ends = np.zeros((2, revalue.book.n_columns))
+    ends[0, cols], ends[1, cols] = lo, hi
+    order = np.argsort(mono_pos)
+    at = mono_pos[order]
+    p = revalue(ends, positions=at)
+    top = np.maximum(p[0], p[1])
+    scale = np.abs(p[0]) + np.abs(p[1])
+    bound[at] = top + 1e-7 * scale + 1e-12 * float(np.max(np.abs(losses), initial=0.0))
+    return bound
+
+
+def _tail_prefix(losses, floor, bound, m, n_columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(units, counts, scenarios): the positions whose incremental VaR can be read off the
+    scenarios with the largest book losses, how many of those each needs, and the scenarios
+    (by decreasing book loss).
+
+    The book without position u loses L_s + p_u(s) <= L_s + U_u in scenario s (U_u its P&L
+    bound), and only values above ``floor[u]`` (a lower bound of its m-th largest) matter: so
+    only scenarios with L_s >= floor[u] - U_u. A unit is taken when those are at most a
+    quarter of the scenarios and their returns fit in ``PREFIX_BYTES``."""
+    n = losses.size
+    order = np.argsort(-losses, kind="stable")
+    descending = losses[order]
+    with np.errstate(invalid="ignore"):
+        threshold = floor - bound
+        threshold -= 1e-9 * (np.abs(floor) + np.abs(bound))
+    finite = np.isfinite(threshold)
+    count = np.full(floor.size, n)
+    count[finite] = np.searchsorted(-descending, -threshold[finite], side="right")
+    count = np.maximum(count, m)
+    cap = min(n // _PREFIX_SHARE, PREFIX_BYTES // (8 * max(n_columns, 1)))
+    units = np.nonzero(finite & (count <= cap))[0]
+    if units.size == 0:
+        return units, units, np.zeros(0, np.intp)
+    return units, count[units], order[: int(count[units].max())]
+
+
+def _prefix_vars(revalue, source, losses, prefix, units, counts, confidences, executor) -> list:
+    """VaR of the book without each of ``units`` (positions), unit u read off the first
+    ``counts[u]`` scenarios of ``prefix`` (by decreasing book loss), which hold every value
+    above its floor: per confidence, shape (len(units),).
+
+    Units are taken in order of their counts, a task at a time: a task's units share the
+    rows of its widest one, at most twice the narrowest's."""
+    out = [np.full(units.size, np.nan) for _ in confidences]
+    if units.size == 0:
+        return out
+    n = losses.size
+    ascending = np.sort(prefix)
+    returns = source.rows(ascending)[np.searchsorted(ascending, prefix)]
+    book_loss = losses[prefix][:, None]
+    weights = source.weights
+    m = kept_count(n, confidences, weights)
+    by_count = np.argsort(counts, kind="stable")
+    tasks = []
+    i = 0
+    while i < units.size:
+        j = i + 1
+        while (
+            j < units.size
+            and counts[by_count[j]] <= 2 * counts[by_count[i]]
+            and (j - i + 1) * counts[by_count[j]] <= PREFIX_ELEMENTS
+        ):
+            j += 1
+        tasks.append(by_count[i:j])
+        i = j
+
+    def work(task):
+        k = int(counts[task[-1]])
+        u = units[np.sort(task)]
+        p = revalue(returns[:k], positions=u)
+        p += book_loss[:k]  # the book without the position
+        if weights is None:  # the value of a fixed rank: a partition, no sort
+            ranks = [k - n + var_index(n, c) for c in confidences]
+            part = np.partition(p, sorted(set(ranks)), axis=0)
+            return [part[r] for r in ranks]
+        scen = np.broadcast_to(prefix[:k], (u.size, k))
+        vals, scns = _top_m(p.T, scen, m)
+        return [v for v, _ in _var_at(vals, scns, n, confidences, weights)]
+
+    done = executor.map(work, tasks) if executor is not None else map(work, tasks)
+    for task, found in zip(tasks, done, strict=True):
+        for j, v in enumerate(found):
+            out[j][np.sort(task)] = v
+    return out
+
+
+def _stream_units(
+    revalue, source, losses, members, streams, results, m, seeds, confidences,
+    chunk_elements, keep_bytes, executor,
+) -> None:  # fmt: skip
+    """The VaR of each unit of ``streams`` [(kind, units)], written into ``results``: the
+    scenarios streamed once per part of the units, each unit keeping its values above its
+    floor."""
+    streams = [(k, u) for k, u in streams if u.size]
+    if not streams:
+        return
+    n = source.n_scenarios
+    n_pos, n_groups = revalue.n_positions, members.shape[1]
+    n_units = n_pos + n_groups
+    weights = source.weights
     workers = getattr(executor, "max_workers", 1)
     # entries kept at once, all streams together (x 3: a compaction copies them twice)
     budget = max(1, keep_bytes // (3 * _ENTRY_BYTES))
     rows = max(1, chunk_elements // max(n_pos, 1))
-    losses = -np.asarray(pnl.total, dtype=float)
-    results = {k: [np.full(n_units, np.nan) for _ in confidences] for k, _ in streams}
     part = max(1, budget // (2 * m))
     # split the work into passes over the scenarios so that each holds <= budget entries
     pieces = [(k, u[i : i + part]) for k, u in streams for i in range(0, u.size, part)]
@@ -285,10 +493,7 @@ def stream_vars(
             size = 0
         passes[-1].append(item)
         size += item[1].size
-    if not passes:
-        passes = [[]]
-    factors = None
-    for number, todo in enumerate(passes):
+    for todo in passes:
         in_pass = max(1, sum(u.size for _, u in todo))
         keep = [
             (
@@ -303,13 +508,9 @@ def stream_vars(
             )
             for k, u in todo
         ]
-        if number == 0 and factor_cols.size:
-            factors = DenseLargest(2 * factor_cols.size, m)
 
         def work(item, keep=keep):
             first, returns = item
-            if not keep:
-                return []
             p = np.empty((returns.shape[0], n_units))
             revalue(returns, out=p[:, :n_pos])
             if n_groups:
@@ -327,10 +528,6 @@ def stream_vars(
 
         chunks = source.chunks(rows)
         while batch := list(itertools.islice(chunks, _BATCH * workers)):
-            if factors is not None and number == 0:
-                for first, returns in batch:
-                    r = returns[:, factor_cols].astype(float)
-                    factors.offer(np.hstack([r, -r]), first)
             found = executor.map(work, batch) if executor is not None else map(work, batch)
             for entries in found:
                 for (_, _, kept), e in zip(keep, entries, strict=True):
@@ -338,21 +535,6 @@ def stream_vars(
         for k, u, kept in keep:
             for j, (v, _) in enumerate(kept.var_at(n, confidences, weights)):
                 results[k][j][u] = v
-    if factors is not None:
-        at = factors.var_at(n, confidences, weights)
-        n_factors = factor_cols.size
-        for j, (_, scen) in enumerate(at):
-            up, down = scen[:n_factors][factor_of], scen[n_factors:][factor_of]
-            results["standalone"][j][mono_pos] = _monotone_var(
-                revalue, source, mono_pos, up, down, rows
-            )
-    for k, _ in streams:
-        alone = results[k]
-        if k == "incremental":
-            alone = [t - v for t, v in zip(totals, alone, strict=True)]
-        out[f"{k}_var"] = [a[:n_pos] for a in alone]
-        out[f"group_{k}_var"] = [a[n_pos:] for a in alone]
-    return out
 
 
 def _columns(x: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -309,48 +309,94 @@ class CompiledBook:
         """Where the linear and option positions sit among ``position_ids`` (a slice when they
         form a run, as books usually list their stocks, then their options)."""
         linear_at, option_at = self.position_index
-        foreign = np.nonzero(self.linear_fx_column >= 0)[0]
-        o = self.options
-        option_fx = np.nonzero(o.fx_column >= 0)[0] if len(o) else np.zeros(0, np.intp)
-        return _as_slice(linear_at), _as_slice(option_at), foreign, option_fx
+        return _as_slice(linear_at), _as_slice(option_at)
 
-    def position_pnl(self, returns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def position_pnl(
+        self,
+        returns: np.ndarray,
+        out: np.ndarray | None = None,
+        *,
+        positions: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Per-position P&L (full revaluation), in ``position_ids`` order, in base currency.
 
         Single-precision scenario returns are widened before any product, so the positions add
-        up to ``pnl`` to rounding.
+        up to ``pnl`` to rounding. Each value is computed the same way whichever positions and
+        rows are asked for (the same bits).
 
         Args:
             returns: shape (n_scenarios, n_columns).
-            out: optional output array of shape (n_scenarios, n_positions).
+            out: optional output array of shape (n_scenarios, n_positions) (or
+                (n_scenarios, len(positions))).
+            positions: optional ascending indices into ``position_ids``: only these positions,
+                in that order.
 
         Returns:
-            shape (n_scenarios, n_positions). Memory grows with both: use on small books or
-            on the tail scenarios only.
+            shape (n_scenarios, n_positions), or (n_scenarios, len(positions)). Memory grows
+            with both: use on small books or on the tail scenarios only.
         """
-        linear_to, option_to, foreign, option_fx = self._position_layout
+        linear: slice | np.ndarray
+        option: slice | np.ndarray
+        if positions is None:
+            linear_to, option_to = self._position_layout
+            linear, option = slice(None), slice(None)
+            width, any_option = self.n_positions, len(self.options) > 0
+        else:
+            positions = np.asarray(positions, dtype=np.intp)
+            linear_of, option_of = self._position_kinds
+            is_linear = linear_of[positions] >= 0
+            linear_to, option_to = np.nonzero(is_linear)[0], np.nonzero(~is_linear)[0]
+            linear, option = linear_of[positions[is_linear]], option_of[positions[~is_linear]]
+            width, any_option = positions.size, not is_linear.all()
         if out is None:
-            out = np.empty((returns.shape[0], self.n_positions))
-        r_s = returns[:, self.linear_column].astype(np.float64, copy=False)
-        lin = r_s * self.linear_units_value
+            out = np.empty((returns.shape[0], width))
+        out[:, linear_to] = self._linear_position_pnl(returns, linear)
+        if any_option:
+            out[:, option_to] = self._option_position_pnl(returns, option)
+        return out
+
+    @cached_property
+    def _position_kinds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per position (``position_ids`` order): its index among the linear positions and
+        among the options, -1 where it is not one."""
+        linear_at, option_at = self.position_index
+        linear_of = np.full(self.n_positions, -1, dtype=np.intp)
+        option_of = np.full(self.n_positions, -1, dtype=np.intp)
+        linear_of[linear_at] = np.arange(linear_at.size)
+        option_of[option_at] = np.arange(option_at.size)
+        return linear_of, option_of
+
+    def _linear_position_pnl(self, returns: np.ndarray, index) -> np.ndarray:
+        """P&L of the linear positions ``index`` (a slice or indices, ``linear_ids`` order),
+        shape (n_scenarios, n_selected)."""
+        column, fx_column = self.linear_column[index], self.linear_fx_column[index]
+        units_value = self.linear_units_value[index]
+        r_s = returns[:, column].astype(np.float64, copy=False)
+        lin = r_s * units_value
+        foreign = np.nonzero(fx_column >= 0)[0]
         if foreign.size:
-            r_x = returns[:, self.linear_fx_column[foreign]].astype(np.float64)
-            spot_like = ~self.linear_is_future[foreign]
+            r_x = returns[:, fx_column[foreign]].astype(np.float64)
+            spot_like = ~self.linear_is_future[index][foreign]
             # futures: r_S (1 + r_X); others: (1 + r_S)(1 + r_X) - 1
-            lin[:, foreign] = self.linear_units_value[foreign] * (
+            lin[:, foreign] = units_value[foreign] * (
                 r_s[:, foreign] * (1.0 + r_x) + spot_like * r_x
             )
-        out[:, linear_to] = lin
+        return lin
+
+    def _option_position_pnl(self, returns: np.ndarray, index) -> np.ndarray:
+        """P&L of the options ``index`` (a slice or indices, ``option_ids`` order), shape
+        (n_scenarios, n_selected)."""
         o = self.options
-        if len(o):
-            s0 = self.spot[o.column]
-            values = self.option_values(s0 * (1.0 + returns[:, o.column].astype(np.float64)))
-            if option_fx.size:
-                growth = np.ones((returns.shape[0], len(o)))
-                growth[:, option_fx] += returns[:, o.fx_column[option_fx]]
-                values *= growth
-            out[:, option_to] = (values - o.value_now) * o.units_base
-        return out
+        column, fx_column = o.column[index], o.fx_column[index]
+        terms = o.at_horizon if isinstance(index, slice) else o.at_horizon.take(index)
+        s0 = self.spot[column]
+        values = terms.price(s0 * (1.0 + returns[:, column].astype(np.float64)))
+        option_fx = np.nonzero(fx_column >= 0)[0]
+        if option_fx.size:
+            growth = np.ones((returns.shape[0], column.size))
+            growth[:, option_fx] += returns[:, fx_column[option_fx]]
+            values *= growth
+        return (values - o.value_now[index]) * o.units_base[index]
 
     def second_order_terms(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The delta-gamma expansion over all columns, gamma in sparse (coordinate) form.

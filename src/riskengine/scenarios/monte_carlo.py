@@ -338,7 +338,7 @@ class MonteCarloScenarios:
 
     def scenario_set(self) -> ScenarioSet:
         """The paths as the revaluation reads them: block by block, equally weighted."""
-        return ScenarioSet(self.n_scenarios, self.block_size, self.block)
+        return ScenarioSet(self.n_scenarios, self.block_size, self.block, stored=self.keeps_blocks)
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield the scenario blocks in order, each shape (block, n_columns)."""

@@ -24,12 +24,15 @@ class ScenarioSet:
         block: ``block(i)`` -> shape (rows, n_columns), the returns of block i; the same bits on
             every call (Monte Carlo: kept, or regenerated from the block's seed).
         weights: shape (n_scenarios,) scenario probabilities, or None for equal weights.
+        stored: whether ``block`` reads rows held in memory (True) or draws them again on
+            each call (Monte Carlo paths that are not kept): how often a consumer may read.
     """
 
     n_scenarios: int
     block_size: int
     block: Callable[[int], np.ndarray]
     weights: np.ndarray | None = None
+    stored: bool = True
 
     @property
     def n_blocks(self) -> int:
