@@ -73,8 +73,10 @@ def test_upload_errors_name_the_row_and_field(api):
         {"method": "historical", "window": 750},
         {"method": "parametric", "distribution": "student-t"},
         {"method": "montecarlo", "n_scenarios": 20_000, "seed": 11},
+        {"method": "parametric", "factor_model": "pca", "pca_factors": 2},
+        {"method": "montecarlo", "n_scenarios": 20_000, "seed": 11, "factor_model": "pca"},
     ],
-    ids=["historical", "parametric", "montecarlo"],
+    ids=["historical", "parametric", "montecarlo", "parametric-pca", "montecarlo-pca"],
 )
 def test_risk_by_each_method_equals_the_python_api(api, book_id, bundled_history, options):
     body = {"portfolio_id": book_id, "confidence": [0.95, 0.99], "horizon_days": 5} | options
@@ -354,3 +356,11 @@ def test_readiness_checks_the_store(pg_server, pg_url, open_test_store, bundled_
             pg_server.start()
         server.close()
         store.close()
+
+
+def test_a_bad_pca_factors_is_refused_naming_it(api, book_id):
+    body = {"portfolio_id": book_id, "method": "parametric", "factor_model": "pca"}
+    r = api.client().post("/api/v1/risk", json=body | {"pca_factors": 0})
+    assert r.status_code == 422 and "pca_factors" in r.text
+    r = api.client().post("/api/v1/risk", json=body | {"pca_factors": 3, "factor_model": "full"})
+    assert_problem(r, 422, "invalid-input", "pca_factors 3 needs factor_model 'pca'")

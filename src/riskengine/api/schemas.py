@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     ApproximationName = str
     ScalingName = str
     CovarianceName = str
+    FactorModelName = str
     WeightingName = str
     SamplingName = str
     ReturnModelName = str
@@ -108,6 +109,7 @@ else:
     ApproximationName = Literal[choices.APPROXIMATIONS]
     ScalingName = Literal[choices.HISTORICAL_SCALINGS]
     CovarianceName = Literal[choices.COVARIANCES]
+    FactorModelName = Literal[choices.FACTOR_MODELS]
     WeightingName = Literal[choices.WEIGHTINGS]
     SamplingName = Literal[choices.SAMPLINGS]
     ReturnModelName = Literal[choices.RETURN_MODELS]
@@ -223,6 +225,8 @@ class ModelOptions(Strict):
     approximation: ApproximationName | None = None
     historical_scaling: ScalingName | None = None
     covariance: CovarianceName | None = None
+    factor_model: FactorModelName | None = None
+    pca_factors: Annotated[Integer, Field(ge=1, le=1000)] | None = None
     ewma_lambda: Annotated[Number, Field(gt=0, lt=1)] | None = None
     half_life: Annotated[Number, Field(gt=0, le=10_000)] | None = None
     historical_weighting: WeightingName | None = None

@@ -39,6 +39,7 @@ from riskengine.core.distributions import (
     normal_var_es,
     student_t_var_es,
 )
+from riskengine.core.factor_model import FactorCovariance
 from riskengine.core.measures import var_index
 from riskengine.core.quadratic import quadratic_moments
 from riskengine.errors import InsufficientHistoryError
@@ -415,7 +416,8 @@ def roll_parametric(
     are kept for the null.
     """
     book = setup.book
-    if spec.covariance == "sample" and not len(book.options) and not book.has_cross_terms:
+    linear = not len(book.options) and not book.has_cross_terms
+    if spec.covariance == "sample" and spec.factor_model == "full" and linear:
         return _roll_parametric_linear(setup, spec, progress)
     n_days = setup.rows.size
     col = _Collector(n_days, len(spec.confidence))
@@ -427,7 +429,10 @@ def roll_parametric(
         est = ctx.covariance()  # cached by the method's own call
         cols = ctx.book.columns
         a, b, g = ctx.book.sensitivities(cols)
-        cov = est.matrix[np.ix_(cols, cols)]
+        if isinstance(est, FactorCovariance):  # the book's names only
+            cov = est.take(cols).matrix
+        else:
+            cov = est.matrix[np.ix_(cols, cols)]
         mu = est.mean[cols]
         if result.parameters.get("approximation") == "delta-gamma":
             mean[i], sd[i], skew[i], kurt[i] = quadratic_moments(a, b, g, mu, cov)

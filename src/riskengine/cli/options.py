@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskengine.choices import BAD_PRINT_POLICIES, COVARIANCES, MEANS, WEIGHTINGS
+from riskengine.choices import BAD_PRINT_POLICIES, COVARIANCES, FACTOR_MODELS, MEANS, WEIGHTINGS
 from riskengine.spec import MIN_STUDENT_T_DF
 
 #: ``--prices`` values that name a store instead of a CSV file
@@ -77,6 +77,19 @@ def add_model_options(add) -> None:
         help="parametric and Monte Carlo covariance estimator",
     )
     add(
+        "--factor-model",
+        choices=FACTOR_MODELS,
+        default="full",
+        help="parametric and Monte Carlo: full (every name's covariance) or pca (k statistical "
+        "factors plus specific variances: for many names, or a window shorter than the names)",
+    )
+    add(
+        "--pca-factors",
+        type=int,
+        default=None,
+        help="factors of --factor-model pca (default: the Marchenko-Pastur rule chooses)",
+    )
+    add(
         "--ewma-lambda",
         type=float,
         default=0.94,
@@ -105,6 +118,8 @@ def model_fields(args) -> dict:
         "df": args.df,
         "mean": args.mean,
         "covariance": args.covariance,
+        "factor_model": args.factor_model,
+        "pca_factors": args.pca_factors,
         "ewma_lambda": args.ewma_lambda,
         "historical_weighting": args.weighting,
         "decay": args.decay,

@@ -22,6 +22,8 @@ from functools import cached_property
 import numpy as np
 
 from riskengine.choices import COVARIANCES
+from riskengine.core.factor_model import FactorCovariance, fit_factor_covariance
+from riskengine.core.weights import ewma_weights
 from riskengine.errors import InputError, NotPositiveSemidefiniteError
 
 PSD_TOLERANCE = 1e-10
@@ -88,26 +90,46 @@ class CovarianceModel:
         ewma_lambda: the EWMA decay; None for the estimators without a free parameter.
         mean: "zero" or "sample" (``estimate_covariance``).
         returns: the daily returns it is fitted to: "simple", or "log" (ln(1 + r)).
+        factor_model: "full" (the estimator's p x p matrix) or "pca" (``core.factor_model``:
+            k statistical factors plus specific variances).
+        pca_factors: k for "pca"; None lets the Marchenko-Pastur rule choose.
     """
 
     estimator: str = "sample"
     ewma_lambda: float | None = None
     mean: str = "zero"
     returns: str = "simple"
+    factor_model: str = "full"
+    pca_factors: int | None = None
 
     @classmethod
-    def of(cls, estimator: str, ewma_lambda: float, mean: str, returns: str = "simple"):
+    def of(
+        cls,
+        estimator: str,
+        ewma_lambda: float,
+        mean: str,
+        returns: str = "simple",
+        factor_model: str = "full",
+        pca_factors: int | None = None,
+    ):
         """The model, keeping ``ewma_lambda`` only where the estimator uses it."""
-        return cls(estimator, float(ewma_lambda) if estimator == "ewma" else None, mean, returns)
+        lam = float(ewma_lambda) if estimator == "ewma" else None
+        return cls(estimator, lam, mean, returns, factor_model, pca_factors)
 
-    def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
-        """``estimate_covariance`` of ``returns`` (shape (n_obs, n_factors), already of the
-        kind ``self.returns`` says)."""
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate | FactorCovariance:
+        """The estimate of ``returns`` (shape (n_obs, n_factors), already of the kind
+        ``self.returns`` says): ``estimate_covariance``'s, or the PCA factor model's."""
+        lam = DEFAULT_EWMA_LAMBDA if self.ewma_lambda is None else self.ewma_lambda
+        if self.factor_model == "pca":
+            return fit_factor_covariance(
+                returns,
+                mean=self.mean,
+                estimator=self.estimator,
+                ewma_lambda=lam,
+                n_pca=self.pca_factors,
+            )
         return estimate_covariance(
-            returns,
-            mean=self.mean,
-            estimator=self.estimator,
-            ewma_lambda=DEFAULT_EWMA_LAMBDA if self.ewma_lambda is None else self.ewma_lambda,
+            returns, mean=self.mean, estimator=self.estimator, ewma_lambda=lam
         )
 
 
@@ -166,20 +188,6 @@ def sample_covariance(returns: np.ndarray) -> np.ndarray:
     d = r - r.mean(axis=0)
     cov = d.T @ d / (r.shape[0] - 1)
     return 0.5 * (cov + cov.T)
-
-
-def ewma_weights(n_obs: int, ewma_lambda: float) -> np.ndarray:
-    """EWMA weights of a finite window, oldest first, summing to 1.
-
-    Returns:
-        shape (n_obs,): ``w_k = (1 - lambda) lambda^(N-k) / (1 - lambda^N)`` for k = 1..N.
-    """
-    lam = float(ewma_lambda)
-    if not 0.0 < lam < 1.0:
-        raise ValueError(f"ewma_lambda must be in (0, 1); got {ewma_lambda!r}")
-    ages = np.arange(n_obs - 1, -1, -1, dtype=float)  # N-k: 0 for the most recent
-    w = (1.0 - lam) * lam**ages
-    return w / w.sum()  # = divide by 1 - lambda^N, without cancellation for lambda near 1
 
 
 def ewma_covariance(returns: np.ndarray, ewma_lambda: float = DEFAULT_EWMA_LAMBDA) -> np.ndarray:

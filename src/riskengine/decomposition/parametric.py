@@ -39,6 +39,7 @@ from riskengine.core.distributions import (
     cornish_fisher_var_es,
     population_moments,
 )
+from riskengine.core.factor_model import FactorCovariance
 from riskengine.core.quadratic import quadratic_moments
 from riskengine.decomposition import shape
 from riskengine.decomposition.local import LocalTerms
@@ -370,7 +371,10 @@ def decompose_parametric(
     kind, df = model.quantile, model.df
     n_pos, n_groups = terms.n_positions, members.shape[1]
     with_gamma = kind == "delta-gamma"
-    bk = _Book(terms, model.mean, model.covariance, with_gamma)
+    cov = model.covariance
+    if isinstance(cov, FactorCovariance):  # a factor model: its dense matrix
+        cov = cov.matrix
+    bk = _Book(terms, model.mean, cov, with_gamma)
     polys = position_polynomials(terms, bk)
     k1, k2, k3, k4 = bk.cumulants
     sd, skew, kurt = shape.standardised_shape(k2, k3, k4)
@@ -427,7 +431,7 @@ def decompose_parametric(
             mem = np.nonzero(members[:, j])[0]
             sub = mem if which == "alone" else np.setdiff1d(np.arange(n_pos), mem)
             a, b, g = terms.group_terms(sub, model.mean.size)
-            cum.append(group_cumulants(a, b, g, model.mean, model.covariance, with_gamma))
+            cum.append(group_cumulants(a, b, g, model.mean, cov, with_gamma))
         return var_of(np.array(cum).T, hist_shape)
 
     book_var = var_of(bk.cumulants, (skew, kurt) if hist else None)
@@ -441,7 +445,7 @@ def decompose_parametric(
         out["group_incremental_var"] = [t - w for t, w in zip(book_var, g_reduced, strict=True)]
     if standalone:
         alone_shape = hist.alone() if hist else None
-        alone = standalone_cumulants(terms, model.mean, model.covariance, with_gamma)
+        alone = standalone_cumulants(terms, model.mean, cov, with_gamma)
         out["standalone_var"] = var_of(alone, split(alone_shape, 0))
         out["group_standalone_var"] = groups_var("alone", split(alone_shape, 1))
     return out

@@ -10,6 +10,7 @@ import numpy as np
 
 from riskengine.cache import RiskCache
 from riskengine.core.covariance import CovarianceEstimate, CovarianceModel
+from riskengine.core.factor_model import FactorCovariance
 from riskengine.core.measures import Estimate
 from riskengine.market.history import FactorHistory
 from riskengine.pricing.compiled import CompiledBook
@@ -50,7 +51,14 @@ class MethodContext:
     def covariance_model(self, returns: str = "simple") -> CovarianceModel:
         """The spec's covariance model, fitted to ``returns`` ("simple" or "log")."""
         spec = self.spec
-        return CovarianceModel.of(spec.covariance, spec.ewma_lambda, spec.mean, returns)
+        return CovarianceModel.of(
+            spec.covariance,
+            spec.ewma_lambda,
+            spec.mean,
+            returns,
+            spec.factor_model,
+            spec.pca_factors,
+        )
 
     def daily_returns(self, kind: str = "simple") -> np.ndarray:
         """The window's daily returns of the universe, shape (window, n_columns): simple
@@ -58,9 +66,12 @@ class MethodContext:
         r = self.history.returns(self.index, self.spec.window, self.universe, 1)
         return np.log1p(r) if kind == "log" else r
 
-    def covariance(self, model: CovarianceModel | None = None) -> CovarianceEstimate:
+    def covariance(
+        self, model: CovarianceModel | None = None
+    ) -> CovarianceEstimate | FactorCovariance:
         """Covariance of the universe's daily returns in the window by ``model`` (default: the
-        spec's, on simple returns), cached by the market data and the model."""
+        spec's, on simple returns), cached by the market data and the model: the full
+        estimate, or the factor model's (``spec.factor_model``)."""
         model = model or self.covariance_model()
         return self.cache.covariances.get_or_create(
             (*self.data_key(), model), lambda: model.estimate(self.daily_returns(model.returns))
@@ -74,7 +85,8 @@ class ParametricModel:
     Attributes:
         columns: shape (k,), the scenario columns of the book (``CompiledBook.columns``).
         mean: shape (k,), horizon mean of the factor returns (h * daily mean).
-        covariance: shape (k, k), horizon covariance (h * daily covariance).
+        covariance: shape (k, k), horizon covariance (h * daily covariance), or its factor
+            model (``FactorCovariance``, whose ``matrix`` is the dense one).
         quantile: "normal" (delta-normal), "delta-gamma" (exact moments of the quadratic P&L,
             Cornish-Fisher), "student-t" or "cornish-fisher" (historical moments).
         df: Student-t degrees of freedom.
@@ -85,7 +97,7 @@ class ParametricModel:
 
     columns: np.ndarray
     mean: np.ndarray
-    covariance: np.ndarray
+    covariance: np.ndarray | FactorCovariance
     quantile: str
     df: float = 5.0
     history_returns: np.ndarray | None = None
@@ -122,18 +134,41 @@ def measures_of(estimates: Iterable[Estimate]) -> tuple[RiskMeasure, ...]:
     return tuple(RiskMeasure(*e) for e in estimates)
 
 
-def covariance_flags(est: CovarianceEstimate) -> tuple[dict, ...]:
-    if not est.repaired:
-        return ()
-    return (
-        {
-            "code": "covariance_repaired",
-            "message": (
-                f"the estimated covariance had a negative eigenvalue ({est.min_eigenvalue:.3g}) "
-                "and was replaced by the nearest positive semi-definite matrix."
-            ),
-        },
-    )
+def covariance_flags(
+    est: CovarianceEstimate | FactorCovariance, n_obs: int, n_columns: int
+) -> tuple[dict, ...]:
+    """What the report says about the covariance ``est`` of ``n_obs`` daily returns of
+    ``n_columns`` names: repaired to PSD, or singular (more names than returns)."""
+    flags = []
+    if est.repaired:
+        flags.append(
+            {
+                "code": "covariance_repaired",
+                "message": (
+                    f"the estimated covariance had a negative eigenvalue "
+                    f"({est.min_eigenvalue:.3g}) and was replaced by the nearest positive "
+                    "semi-definite matrix."
+                ),
+            }
+        )
+    full = isinstance(est, CovarianceEstimate)
+    rank = n_obs - 1 if est.estimator == "sample" else n_obs
+    if full and est.estimator in ("sample", "ewma") and rank < n_columns:
+        flags.append(
+            {
+                "code": "covariance_singular",
+                "message": (
+                    f"the {est.estimator} covariance of {n_obs} daily returns of {n_columns} "
+                    f"names is singular (rank at most {rank}): {n_columns - rank} of the "
+                    f"{n_columns} directions of the names get no variance from the data, and "
+                    "the full-rank simulation and algebra grow with the square of the names. "
+                    "Use factor_model 'pca' (--factor-model pca: k statistical factors plus a "
+                    "specific variance per name), a window longer than the names, or covariance "
+                    "'ledoit-wolf'."
+                ),
+            }
+        )
+    return tuple(flags)
 
 
 VEGA_NOTE = "implied volatility is held constant: vega risk is not modelled"

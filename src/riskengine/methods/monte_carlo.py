@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskengine.core.factor_model import FactorCovariance
 from riskengine.core.measures import (
     empirical_estimates,
     grouped_estimates,
@@ -82,7 +83,7 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
         parameters=params,
         pnl=pnl.total,
         notes=tuple(notes),
-        data_quality=covariance_flags(est),
+        data_quality=covariance_flags(est, spec.window, ctx.universe.size),
         provenance={"seed": design.seed},
         basis=pnl,
     )
@@ -111,13 +112,17 @@ def _scenarios(ctx: MethodContext, design: MonteCarloDesign, est) -> MonteCarloS
     """The paths of ``design`` on the fitted covariance ``est`` (kept, block by block as the
     workers draw them, when they fit in the scenario cache)."""
     spec = ctx.spec
-    root = est.root
-    if spec.sampling == "sobol":  # the PCA root for quasi-Monte Carlo, kept with the estimates
+    if isinstance(est, FactorCovariance):  # factor shocks first: Sobol's best coordinates
+        cov, root = est, None
+    else:
+        cov, root = est.matrix, est.root
+    if spec.sampling == "sobol" and root is not None:
+        # the PCA root for quasi-Monte Carlo, kept with the estimates
         root_key = ("principal_root", *ctx.data_key(), design.covariance)
         root = ctx.cache.covariances.get_or_create(root_key, lambda: principal_root(est.matrix))
     model = MonteCarloModel(
         est.mean,
-        est.matrix,
+        cov,
         spec.distribution,
         spec.df,
         spec.horizon_days,

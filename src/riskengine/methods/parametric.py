@@ -14,6 +14,7 @@ from riskengine.core.distributions import (
     population_moments,
     student_t_var_es,
 )
+from riskengine.core.factor_model import FactorCovariance, factor_quadratic_moments
 from riskengine.core.quadratic import quadratic_moments
 from riskengine.methods.base import (
     VEGA_NOTE,
@@ -41,20 +42,35 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
     est = ctx.covariance()
     cols = book.columns
     h = spec.horizon_days
-    cov = est.matrix[np.ix_(cols, cols)] * h
     mu = est.mean[cols] * h
     # g: the diagonal gamma (options on one factor), or the full matrix when positions
     # priced in another currency add cross gammas between their factor and their FX factor.
     a, b, g = book.sensitivities(cols)
+    cov: np.ndarray | FactorCovariance
+    if isinstance(est, FactorCovariance):  # B B' + diag(d): never the p x p matrix
+        factor_cov = est.take(cols).scaled(h)
+        cov, variance = factor_cov, factor_cov.quad(b)
+
+        def moments():
+            if g.ndim == 1:
+                return factor_quadratic_moments(a, b, g, mu, factor_cov)
+            return quadratic_moments(a, b, g, mu, factor_cov.matrix)
+    else:
+        dense_cov = est.matrix[np.ix_(cols, cols)] * h
+        cov, variance = dense_cov, float(b @ dense_cov @ b)
+
+        def moments():
+            return quadratic_moments(a, b, g, mu, dense_cov)
+
     mean = a + float(b @ mu)
-    sd = math.sqrt(max(float(b @ cov @ b), 0.0))
+    sd = math.sqrt(max(variance, 0.0))
     params: dict = {"distribution": spec.distribution, "mean": spec.mean}
     notes = []
     has_gamma = bool(np.any(g != 0))
     history_returns = pnl_1d = None
     if spec.distribution == "normal":
         if has_gamma and spec.approximation == "delta-gamma":
-            mean, sd, skew, kurt = quadratic_moments(a, b, g, mu, cov)
+            mean, sd, skew, kurt = moments()
             params["approximation"] = "delta-gamma"
             notes.append(
                 "delta-gamma: exact moments of the quadratic P&L, Cornish-Fisher quantile "
@@ -101,7 +117,7 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         )
         notes.append(f"{what} enter by their delta only")
     measures = tuple(RiskMeasure(c, *map(float, quantile(c))) for c in spec.confidence)
-    flags = list(covariance_flags(est))
+    flags = list(covariance_flags(est, spec.window, len(cols)))
     expiring = int(np.sum(book.options.t_horizon <= 0)) if has_options else 0
     if expiring:
         flags.append(

@@ -42,6 +42,7 @@ from scipy import special
 
 from riskengine.choices import RETURN_MODELS, SAMPLINGS
 from riskengine.core.covariance import CovarianceModel, matrix_root
+from riskengine.core.factor_model import FactorCovariance
 from riskengine.core.lazy import qmc, stats
 from riskengine.core.random import (
     BLOCK_SIZE,
@@ -157,7 +158,10 @@ class MonteCarloModel:
     Attributes:
         mean: shape (n_columns,), daily mean (zeros for the zero-mean model); of simple returns,
             or of log returns for the log model.
-        covariance: shape (n_columns, n_columns), daily covariance (of simple or log returns).
+        covariance: shape (n_columns, n_columns), daily covariance (of simple or log returns),
+            or a ``FactorCovariance`` (B B' + diag(d)): then a path draws k factor shocks and
+            n_columns specific shocks, r = sqrt(h) (B z_k + sqrt(d) z_e), at a cost ~ paths x
+            n_columns x k instead of paths x n_columns^2.
         distribution: "normal" or "student-t".
         df: degrees of freedom for the Student-t.
         horizon_days: h.
@@ -167,7 +171,7 @@ class MonteCarloModel:
     """
 
     mean: np.ndarray
-    covariance: np.ndarray
+    covariance: np.ndarray | FactorCovariance
     distribution: str = "normal"
     df: float = 5.0
     horizon_days: int = 1
@@ -176,18 +180,27 @@ class MonteCarloModel:
     return_model: str = "simple"
     # set in __post_init__: the transposed root, in SCENARIO_DTYPE
     _root_t: np.ndarray = field(init=False, repr=False, compare=False)
+    _specific: np.ndarray | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.return_model not in RETURN_MODELS:
             raise InputError(
                 f"return_model {self.return_model!r} is not one of: {', '.join(RETURN_MODELS)}."
             )
-        root, how = self.root if self.root is not None else matrix_root(self.covariance)
         # sqrt(h) (and the Student-t variance factor) folded into the root: one pass less.
         scale = math.sqrt(self.horizon_days)
         if self.distribution == "student-t":
             scale *= math.sqrt((self.df - 2.0) / self.df)
-        root_t = np.ascontiguousarray(root.T) * scale
+        cov = self.covariance
+        if isinstance(cov, FactorCovariance):
+            root_t = np.ascontiguousarray(cov.loadings.T) * scale  # (k, n_columns)
+            specific = np.sqrt(cov.specific) * scale
+            object.__setattr__(self, "_specific", specific.astype(SCENARIO_DTYPE))
+            how = "factor"
+        else:
+            root, how = self.root if self.root is not None else matrix_root(cov)
+            root_t = np.ascontiguousarray(root.T) * scale
+            object.__setattr__(self, "_specific", None)
         object.__setattr__(self, "_root_t", root_t.astype(SCENARIO_DTYPE))
         object.__setattr__(self, "root_method", how)
 
@@ -196,15 +209,50 @@ class MonteCarloModel:
         return self.mean.size
 
     @property
+    def n_normals(self) -> int:
+        """Independent normals per path: one per column, or, for a factor model, one per
+        factor and one per column (the specific shock)."""
+        return self._root_t.shape[0] + (0 if self._specific is None else self.n_columns)
+
+    @property
     def n_uniforms(self) -> int:
-        """Uniforms per path for quasi-Monte Carlo: one per column, plus the chi-square of the
-        Student-t."""
-        return self.n_columns + (self.distribution == "student-t")
+        """Uniforms per path for quasi-Monte Carlo: one per normal, plus the chi-square of the
+        Student-t (the factors' come first: the largest directions of variance)."""
+        return self.n_normals + (self.distribution == "student-t")
+
+    def variances(self) -> np.ndarray:
+        """Shape (n_columns,): the daily variance of each column."""
+        cov = self.covariance
+        if isinstance(cov, FactorCovariance):
+            return cov.variances()
+        return np.diag(cov)
+
+    def _shock(self, z: np.ndarray, specific: np.ndarray | None = None) -> np.ndarray:
+        """sqrt(h) A z: shape (size, n_columns). ``z``: shape (size, n_normals); or, for a
+        factor model, the factor normals (size, k) with the specific ones (size, n_columns)
+        in ``specific``, which becomes the result."""
+        if self._specific is None:
+            return z @ self._root_t
+        k = self._root_t.shape[0]
+        if specific is None:
+            z, specific = z[:, :k], z[:, k:]
+        specific *= self._specific
+        specific += z @ self._root_t
+        return specific
+
+    def _normals(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """``size`` paths' normals: (z, None), or for a factor model the factor normals then
+        the specific ones, drawn in that order."""
+        if self._specific is None:
+            return rng.standard_normal((size, self.n_normals), dtype=SCENARIO_DTYPE), None
+        k = self._root_t.shape[0]
+        z = rng.standard_normal((size, k), dtype=SCENARIO_DTYPE)
+        return z, rng.standard_normal((size, self.n_columns), dtype=SCENARIO_DTYPE)
 
     def marginal_range(self, tail_probability: float) -> tuple[np.ndarray, np.ndarray]:
         """Per-column simple returns bracketing all but ``tail_probability`` of each marginal
         tail (for the log model, exp(x) - 1 of the log-return range: the map is increasing)."""
-        sd = np.sqrt(np.maximum(np.diag(self.covariance), 0.0) * self.horizon_days)
+        sd = np.sqrt(np.maximum(self.variances(), 0.0) * self.horizon_days)
         if self.distribution == "normal":
             q = float(special.ndtri(1.0 - tail_probability))
         else:
@@ -219,8 +267,7 @@ class MonteCarloModel:
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """One block of independent horizon returns, shape (size, n_columns), SCENARIO_DTYPE."""
-        z = rng.standard_normal((size, self.n_columns), dtype=SCENARIO_DTYPE)
-        r = z @ self._root_t
+        r = self._shock(*self._normals(size, rng))
         w = rng.chisquare(self.df, size) if self.distribution == "student-t" else None
         return self._finish(r, w)
 
@@ -232,8 +279,7 @@ class MonteCarloModel:
         With an odd ``size`` the last base path (j = half - 1) has no partner.
         """
         half = (size + 1) // 2
-        z = rng.standard_normal((half, self.n_columns), dtype=SCENARIO_DTYPE)
-        y = z @ self._root_t  # the matrix product once per pair
+        y = self._shock(*self._normals(half, rng))  # the matrix product once per pair
         r = np.concatenate([y, -y[: size - half]])
         w = None
         if self.distribution == "student-t":
@@ -253,7 +299,7 @@ class MonteCarloModel:
             w = 2.0 * special.gammaincinv(0.5 * self.df, u[:, 0])  # chi2(df) inverse CDF
             u = u[:, 1:]
         z = special.ndtri(u).astype(SCENARIO_DTYPE)
-        return self._finish(z @ self._root_t, w)
+        return self._finish(self._shock(z), w)
 
     def _finish(self, r: np.ndarray, w: np.ndarray | None) -> np.ndarray:
         """Student-t mixing, mean and the return model, in place on r = sqrt(h) A z."""
@@ -327,8 +373,8 @@ class MonteCarloScenarios:
             if self.model.n_uniforms > qmc.Sobol.MAXDIM:
                 raise InputError(
                     f"sampling 'sobol' supports at most {qmc.Sobol.MAXDIM} dimensions (risk "
-                    f"factors, plus one for the Student-t); got {self.model.n_uniforms}. "
-                    "Use sampling 'plain' or 'antithetic'."
+                    f"factors, or PCA factors plus one per name, plus one for the Student-t); got "
+                    f"{self.model.n_uniforms}. Use sampling 'plain' or 'antithetic'."
                 )
             object.__setattr__(self, "block_size", min(per, SOBOL_BLOCK_SIZE))
             # Per scramble, a generator positioned after the last block drawn (any worker may
