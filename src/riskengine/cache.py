@@ -103,9 +103,14 @@ class LruCache:
 
 
 class RiskCache:
-    """Covariance estimates (by data version, window, estimator, mean) and scenario sets (by
-    market snapshot and model parameters), shared by every book computed with it."""
+    """Covariance estimates (by data version, window, estimator, mean), scenario sets (by
+    market snapshot and model parameters), shared by every book computed with it, and compiled
+    books (by the book's positions, the market snapshot, the horizon and the base currency), so
+    that a book recomputed on the same snapshot is not compiled again."""
 
-    def __init__(self, max_covariances: int = 16, scenario_bytes: int = 512 * 2**20):
+    def __init__(
+        self, max_covariances: int = 16, scenario_bytes: int = 512 * 2**20, max_books: int = 8
+    ):
         self.covariances = LruCache(max_covariances)
         self.scenarios = LruCache(64, scenario_bytes)
+        self.books = LruCache(max_books)

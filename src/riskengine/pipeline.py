@@ -95,7 +95,7 @@ def compute_risk(
     )
     universe = snapshot.universe
     as_of = snapshot.as_of
-    book = compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency)
+    book = _compiled(cache, portfolio, snapshot, spec)
     ctx = MethodContext(
         history, calibration, universe, book, spec, cache, executor or LocalExecutor()
     )
@@ -152,6 +152,30 @@ def compute_risk(
         pnl_histogram=histogram,
         exposures=book_exposures(book, book.position_tags),
         contributions=contributions,
+    )
+
+
+def _compiled(cache: RiskCache, portfolio: Portfolio, snapshot, spec: RiskSpec):
+    """``compile_snapshot`` of the book, kept in ``cache.books`` by everything it reads: the
+    positions (by value), the history version and as-of row, the universe, the prices it is
+    valued at, the symbols excluded and why, the horizon and the base currency."""
+    try:
+        key = (
+            portfolio,
+            snapshot.history.content_hash,
+            snapshot.index,
+            snapshot.universe.tobytes(),
+            snapshot.spot.tobytes(),
+            tuple(sorted(snapshot.unusable.items())),
+            spec.horizon_days,
+            spec.base_currency,
+        )
+        hash(portfolio)
+    except TypeError:  # a book with an unhashable part: compiled every time
+        return compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency)
+    return cache.books.get_or_create(
+        key,
+        lambda: compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency),
     )
 
 

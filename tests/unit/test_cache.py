@@ -184,3 +184,33 @@ def test_scenario_keys_follow_the_model_parts():
     run(method="historical")
     run(method="historical", decay=0.5)  # decay weighs "age" scenarios only
     assert len(cache.scenarios) == 5
+
+
+def test_compiled_books_are_kept_by_everything_they_read():
+    """A book recomputed on the same snapshot is compiled once; another book, other live
+    prices, another horizon or base currency compile anew, and their numbers follow: a linear
+    book at prices 10% higher has 1.1 times the parametric VaR, twice the book twice the VaR."""
+    import datetime as dt
+
+    from riskengine import MarketState, RiskCache, compute_risk
+    from support import gaussian_history, stock_book
+
+    history = gaussian_history(n_obs=600)
+    book = stock_book({"S0": 100.0, "S1": -50.0, "S2": 80.0})
+    cache = RiskCache()
+
+    def var(b, **kw):
+        rep = compute_risk(b, history, method="parametric", window=500, cache=cache, **kw)
+        return rep.measures[0].value_at_risk
+
+    base = var(book)
+    assert len(cache.books) == 1 and var(book) == base and len(cache.books) == 1
+    again = stock_book({"S0": 100.0, "S1": -50.0, "S2": 80.0})  # equal, another object
+    assert var(again) == base and len(cache.books) == 1
+    assert var(book.scaled(2.0)) == pytest.approx(2 * base, rel=1e-12)
+    as_of = history.last_date
+    last = {s: float(history.prices[-1, history.column[s]]) for s in history.symbols}
+    live = MarketState(as_of + dt.timedelta(days=1), {s: 1.1 * p for s, p in last.items()})
+    assert var(book, market=live) == pytest.approx(1.1 * base, rel=1e-12)
+    assert var(book, horizon_days=4) == pytest.approx(2 * base, rel=1e-12)
+    assert len(cache.books) == 4

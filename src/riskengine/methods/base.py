@@ -159,9 +159,9 @@ def covariance_flags(
                 "code": "covariance_singular",
                 "message": (
                     f"the {est.estimator} covariance of {n_obs} daily returns of {n_columns} "
-                    f"names is singular (rank at most {rank}): {n_columns - rank} of the "
-                    f"{n_columns} directions of the names get no variance from the data, and "
-                    "the full-rank simulation and algebra grow with the square of the names. "
+                    f"names is singular (rank at most {rank}): the data give no variance to "
+                    f"{n_columns - rank} of the {n_columns} directions of the names, and the "
+                    "full-rank simulation and algebra grow with the square of the names. "
                     "Use factor_model 'pca' (--factor-model pca: k statistical factors plus a "
                     "specific variance per name), a window longer than the names, or covariance "
                     "'ledoit-wolf'."

@@ -12,6 +12,8 @@ spread of the per-scramble estimates.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from riskengine.core.factor_model import FactorCovariance
@@ -185,8 +187,14 @@ def _grid_locations(ctx: MethodContext, key: tuple, scen, grid) -> GridLocations
     """Where the scenarios fall on the option grid, kept with the scenario set: the grid's
     nodes depend only on the model's range of returns, so every book revalued on these
     scenarios reads its tables at the same nodes (located once, when the set is kept and the
-    locations fit in the scenario cache too; None otherwise)."""
+    locations fit in the scenario cache too; None otherwise).
+
+    Locating costs more than one book's interpolation: the first book revalued on a scenario
+    set interpolates directly (the same numbers), and the locations are made for the second."""
     if grid is None or not scen.keeps_blocks:
+        return None
+    uses = ctx.cache.scenarios.get_or_create((*key, "grid-revaluations"), itertools.count)
+    if next(uses) == 0:
         return None
     lo, hi = scen.model.marginal_range(GRID_TAIL_PROBABILITY)
     coords = GridCoordinates.of(lo, hi, grid.n_points)
