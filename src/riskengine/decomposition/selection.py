@@ -257,9 +257,9 @@ def stream_vars(
     # 1. one pass over the scenarios: the range of each single-factor column (its positions'
     #    P&L bounds) and the scenarios of the VaR order statistics of r and -r (their
     #    standalone VaR)
-    lo = hi = var_scen = None
+    lo = hi = var_ends = None
     if factor_cols.size and (prune or standalone):
-        lo, hi, var_scen = _column_pass(source, factor_cols, m, confidences, keep_bytes, executor)
+        lo, hi, var_ends = _column_pass(source, factor_cols, m, confidences, keep_bytes, executor)
     # 2. incremental VaR of positions with bounded P&L, on the scenarios of the tail prefix
     pruned = np.zeros(0, np.intp)
     if prune:
@@ -280,13 +280,10 @@ def stream_vars(
         revalue, source, losses, members, streams, results, m, seeds, confidences,
         chunk_elements, keep_bytes, executor,
     )  # fmt: skip
-    if standalone and var_scen is not None:
-        rows = max(1, chunk_elements // max(n_pos, 1))
-        n_factors = factor_cols.size
-        for j, scen in enumerate(var_scen):
-            up, down = scen[:n_factors][factor_of], scen[n_factors:][factor_of]
+    if standalone and var_ends is not None:
+        for j, (up, down) in enumerate(var_ends):
             results["standalone"][j][mono_pos] = _monotone_var(
-                revalue, source, mono_pos, up, down, rows
+                revalue, mono_pos, factor_cols, up, down
             )
     for k in kinds:
         alone = results[k]
@@ -299,8 +296,9 @@ def stream_vars(
 
 def _column_pass(source, cols, m, confidences, keep_bytes, executor):
     """Over every scenario, for each column of ``cols``: its smallest and largest return
-    (lo, hi, shape (len(cols),)) and, per confidence, the scenario of the VaR order statistic
-    of r and of -r (shape (2 len(cols),): columns c, then -c).
+    (lo, hi, shape (len(cols),)) and, per confidence, the returns at the VaR order statistics
+    of r and of -r ((up, down), each of shape (len(cols),)): the return of the scenario a
+    position rising (falling) with the column loses its VaR in.
 
     When the scenarios are held in memory (or the columns fit in ``COLUMN_BYTES`` at once),
     the columns are gathered a part at a time and each is partitioned; otherwise the scenarios
@@ -314,30 +312,30 @@ def _column_pass(source, cols, m, confidences, keep_bytes, executor):
     ats = [n - 1 - var_index(n, c) for c in confidences]  # ranks from the top
 
     def work(start):
-        """(lo, hi, up and down scenarios per confidence) of the columns of one part."""
+        """(lo, hi, up and down returns per confidence) of the columns of one part."""
         x = np.concatenate(
             [source.block(b)[:, cols[start : start + per]] for b in range(source.n_blocks)]
         ).T  # (columns, n_scenarios)
         if weights is None:
             kth = sorted({n - 1 - at for at in ats} | set(ats))
-            order = np.argpartition(x, kth, axis=1)
-            found = [(order[:, n - 1 - at], order[:, at]) for at in ats]
+            part = np.partition(x, kth, axis=1)
+            found = [(part[:, n - 1 - at], part[:, at]) for at in ats]
         else:
             scen = np.broadcast_to(np.arange(n), x.shape)
             sides = [_var_at(*_top_m(s * x.astype(float), scen, m), n, confidences, weights)
                      for s in (1.0, -1.0)]  # fmt: skip
-            found = [(u, d) for (_, u), (_, d) in zip(*sides, strict=True)]
+            found = [(u, -d) for (u, _), (d, _) in zip(*sides, strict=True)]
         return x.min(axis=1), x.max(axis=1), found
 
     starts = range(0, n_cols, per)
     parts = list(executor.map(work, starts) if executor is not None else map(work, starts))
     lo = np.concatenate([p[0] for p in parts])
     hi = np.concatenate([p[1] for p in parts])
-    scen = [
-        np.concatenate([p[2][j][0] for p in parts] + [p[2][j][1] for p in parts])
+    ends = [
+        tuple(np.concatenate([p[2][j][side] for p in parts]) for side in (0, 1))
         for j in range(len(confidences))
     ]
-    return lo, hi, scen
+    return lo, hi, ends
 
 
 def _column_stream(source, cols, m, confidences, keep_bytes, executor):
@@ -367,7 +365,7 @@ def _column_stream(source, cols, m, confidences, keep_bytes, executor):
             np.maximum(hi, high, out=hi)
             kept.add(found)
     at = kept.var_at(source.n_scenarios, confidences, source.weights)
-    return lo, hi, [scen for _, scen in at]
+    return lo, hi, [(v[:n_cols], -v[n_cols:]) for v, _ in at]
 
 
 def _pnl_upper_bounds(revalue, mono_pos, cols, lo, hi, losses) -> np.ndarray:
@@ -544,17 +542,14 @@ def _columns(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     return x[:, u]
 
 
-def _monotone_var(revalue, source, positions, up, down, rows) -> np.ndarray:
-    """max(loss at scenario ``up``, loss at scenario ``down``) for each of ``positions``."""
-    need = np.unique(np.concatenate([up, down]))
-    out = np.full(positions.size, -np.inf)
-    for at, number in source.by_block(need):  # each block read once
-        block = source.block(number)
-        for start in range(0, at.size, rows):
-            idx = need[at[start : start + rows]]
-            p = revalue(block[idx - number * source.block_size])
-            for scen in (up, down):
-                j = np.searchsorted(idx, scen)
-                here = (j < idx.size) & (idx[np.minimum(j, idx.size - 1)] == scen)
-                out[here] = np.maximum(out[here], -p[j[here], positions[here]])
+def _monotone_var(revalue, positions, cols, up, down) -> np.ndarray:
+    """max(loss at its column's return ``up``, loss at ``down``) for each of ``positions``
+    (positions on one factor: their P&L reads their own column only, so two rows of returns,
+    one value per column, revalue every one of them at its own scenarios)."""
+    ends = np.zeros((2, revalue.book.n_columns))
+    ends[0, cols], ends[1, cols] = up, down
+    order = np.argsort(positions)
+    p = revalue(ends, positions=positions[order])
+    out = np.empty(positions.size)
+    out[order] = np.maximum(-p[0], -p[1])
     return out
