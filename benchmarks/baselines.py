@@ -268,3 +268,22 @@ def python_loop(
     t3 = time.perf_counter()
     times = {"simulate": t1 - t0, "revalue": t2 - t1, "measure": t3 - t2}
     return times, pnl, paths
+
+
+def simulation_floor(root: np.ndarray, n_paths: int, seed: int, executor) -> None:
+    """The floor of a Monte Carlo run: only the normals and the root product, for the same
+    paths, blocks, streams and workers as ``compute_risk`` (block i draws its single-precision
+    normals from SeedSequence(seed).spawn(n_blocks)[i] and multiplies them by the root); no
+    revaluation, no measure."""
+    from riskengine.core.random import BLOCK_SIZE, block_sizes, block_streams
+
+    root_t = np.ascontiguousarray(root.T).astype(np.float32)
+    streams = block_streams(seed, n_paths, BLOCK_SIZE)
+    sizes = block_sizes(n_paths, BLOCK_SIZE)
+
+    def block(i):
+        rng = np.random.Generator(np.random.PCG64(streams[i]))
+        z = rng.standard_normal((sizes[i], root_t.shape[0]), dtype=np.float32)
+        return (z @ root_t).shape
+
+    executor.map(block, range(len(sizes)))
