@@ -202,3 +202,54 @@ def test_bad_factor_model_parameters_are_refused_by_name(structure, kw, words):
     _, _, history = structure
     with pytest.raises(InputError, match=words.replace("(", r"\(")):
         compute_risk(_book(history), history, method="parametric", window=N_OBS, **kw)
+
+
+@pytest.mark.parametrize("approximation", ["delta-gamma", "delta"])
+def test_parametric_contributions_with_the_factor_model_equal_the_dense_algebra(
+    structure, monkeypatch, approximation
+):
+    """The low-rank decomposition (S (G S)^j kept as factors plus a diagonal) gives the same
+    contributions as the same factor model's dense matrix, for positions and tag groups."""
+    import datetime as dt
+
+    import riskengine.decomposition.parametric as parametric
+    from riskengine import EuropeanOption
+
+    _, _, history = structure
+    base = _book(history)
+    last = history.prices[-1]
+    options = tuple(
+        Position(
+            f"o{i}",
+            EuropeanOption(
+                underlying=history.symbols[i],
+                strike=round(float(last[i]) * (0.95 + 0.01 * (i % 10)), 2),
+                expiry=history.last_date + dt.timedelta(days=30 + 20 * (i % 5)),
+                option_type="call" if i % 2 else "put",
+                implied_vol=0.25,
+                rate=0.02,
+            ),
+            float(5 + i % 7) * (1 if i % 3 else -1),
+            multiplier=100.0,
+            tags=(("desk", f"d{i % 3}"),),
+        )
+        for i in range(0, N_NAMES, 2)
+    )
+    stocks = tuple(
+        Position(p.id, p.instrument, p.quantity, tags=(("desk", f"d{i % 3}"),))
+        for i, p in enumerate(base.positions)
+    )
+    book = Portfolio(stocks + options)
+    kw = dict(
+        method="parametric", factor_model="pca", pca_factors=3, window=N_OBS,
+        confidence=(0.95, 0.99), contributions=True, approximation=approximation,
+    )  # fmt: skip
+    low = compute_risk(book, history, **kw).contributions
+    monkeypatch.setattr(parametric, "_diagonal_gamma", lambda terms: False)
+    dense = compute_risk(book, history, **kw).contributions
+    for table in ("positions", "tags"):
+        for name in ("component_var", "component_es", "incremental_var", "standalone_var"):
+            got = getattr(getattr(low, table), name)
+            want = getattr(getattr(dense, table), name)
+            scale = np.abs(want).max()
+            assert np.allclose(got, want, rtol=1e-9, atol=1e-9 * scale), (table, name)

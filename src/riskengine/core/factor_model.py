@@ -246,3 +246,41 @@ def factor_quadratic_moments(
     if k2 <= 0:
         return k1, 0.0, 0.0, 0.0
     return k1, math.sqrt(k2), k3 / k2**1.5, k4 / k2**2
+
+
+@dataclass(frozen=True)
+class LowRankDiag:
+    """A p x p matrix U V' + diag(delta), kept as its parts (rank r of U V' small): the
+    products of a factor covariance and a diagonal gamma (S, S G S, S G S G S, ...) in the
+    parametric decomposition, without p x p arrays.
+
+    Attributes:
+        u, v: shape (p, r).
+        delta: shape (p,).
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    delta: np.ndarray
+
+    @classmethod
+    def of(cls, cov: FactorCovariance) -> LowRankDiag:
+        return cls(cov.loadings, cov.loadings, cov.specific)
+
+    def entries(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Entries (p, q) (index arrays broadcast together)."""
+        p, q = np.broadcast_arrays(np.asarray(p), np.asarray(q))
+        out = np.einsum("...r,...r->...", self.u[p], self.v[q])
+        return out + np.where(p == q, self.delta[p], 0.0)
+
+    def scale_rows(self, g: np.ndarray) -> LowRankDiag:
+        """diag(g) M."""
+        return LowRankDiag(g[:, None] * self.u, self.v, g * self.delta)
+
+    def __matmul__(self, other):
+        """M x for a vector x, or the product with another ``LowRankDiag`` (ranks add)."""
+        if isinstance(other, LowRankDiag):
+            u = np.hstack([self.u @ (self.v.T @ other.u) + self.delta[:, None] * other.u, self.u])
+            v = np.hstack([other.v, other.delta[:, None] * self.v])
+            return LowRankDiag(u, v, self.delta * other.delta)
+        return self.u @ (self.v.T @ other) + self.delta * other

@@ -39,7 +39,11 @@ from riskengine.core.distributions import (
     cornish_fisher_var_es,
     population_moments,
 )
-from riskengine.core.factor_model import FactorCovariance
+from riskengine.core.factor_model import (
+    FactorCovariance,
+    LowRankDiag,
+    factor_quadratic_moments,
+)
 from riskengine.core.quadratic import quadratic_moments
 from riskengine.decomposition import shape
 from riskengine.decomposition.local import LocalTerms
@@ -125,6 +129,62 @@ class _Book:
         else:
             t2g = rows @ self.g[np.ix_(self.support, self.support)]
         return _pair_entries(t2g, self.t2[self.support][:, q].T)
+
+
+class _FactorBook(_Book):
+    """``_Book`` for a factor covariance S = B B' + diag(d) and a diagonal gamma: the powers
+    S (G S)^j are kept low-rank plus diagonal (``LowRankDiag``), never as p x p arrays, with
+    the same entries."""
+
+    def __init__(self, terms: LocalTerms, mean: np.ndarray, cov: LowRankDiag, with_gamma: bool):
+        k = mean.size
+        self.k = k
+        self.a, self.b, g = terms.book_terms(k)
+        self.with_gamma = with_gamma
+        self.g = g if with_gamma else np.zeros((k, k))
+        self.m, self.low = mean, cov
+        self.c = self.b + self.g @ mean
+        sc = cov @ self.c
+        self.k1 = self.a + self.b @ mean
+        if not with_gamma:
+            self.u = [sc]
+            self.cTc = [float(self.c @ sc)]
+            self.cumulants = (self.k1, self.cTc[0], 0.0, 0.0)
+            return
+        gi, gj = np.nonzero(self.g)
+        vals = self.g[gi, gj]
+        self.k1 += 0.5 * mean @ self.g @ mean + 0.5 * float(vals @ cov.entries(gi, gj))
+        g_full = np.diag(self.g).copy()
+        gs = cov.scale_rows(g_full)  # G S
+        t2 = cov @ gs
+        self.powers = [cov, t2, t2 @ gs]
+        self.powers.append(self.powers[2] @ gs)
+        u1 = t2 @ self.c
+        u2 = t2 @ (g_full * sc)  # S G S G S c
+        self.u = [sc, u1, u2]
+        self.cTc = [float(self.c @ sc), float(self.c @ u1), float(self.c @ u2)]
+        self.traces = {r: float(vals @ self.entries(r - 1, gj, gi)) for r in (2, 3, 4)}
+        k2 = 0.5 * self.traces[2] + self.cTc[0]
+        k3 = self.traces[3] + 3.0 * self.cTc[1]
+        k4 = 3.0 * self.traces[4] + 12.0 * self.cTc[2]
+        self.cumulants = (float(self.k1), float(k2), float(k3), float(k4))
+
+    def entries(self, j: int, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        if not self.with_gamma and j > 0:
+            raise ValueError("a delta-only book has no powers of G S")
+        return self.powers[j].entries(p, q) if self.with_gamma else self.low.entries(p, q)
+
+
+def _pairs(cov, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Entries (p, q) of a dense covariance or a ``LowRankDiag``."""
+    return cov.entries(p, q) if isinstance(cov, LowRankDiag) else cov[p, q]
+
+
+def _diagonal_gamma(terms: LocalTerms) -> bool:
+    """Whether the book's gamma over the model columns is diagonal: no position has a cross
+    gamma between two different columns (an FX-converted position's)."""
+    same = terms.index[:, 0] == terms.index[:, 1]
+    return bool(np.all(same | ((terms.gamma[:, 0, 1] == 0) & (terms.gamma[:, 1, 0] == 0))))
 
 
 def position_polynomials(terms: LocalTerms, book: _Book) -> list[np.ndarray]:
@@ -215,7 +275,7 @@ def standalone_cumulants(terms: LocalTerms, mean, cov, with_gamma: bool):
     """k1..k4 of each position alone, each of shape (n_positions,)."""
     idx = terms.index
     m_j = mean[idx]
-    w0 = cov[idx[:, :, None], idx[:, None, :]]
+    w0 = _pairs(cov, idx[:, :, None], idx[:, None, :])
     d = terms.gamma if with_gamma else np.zeros_like(terms.gamma)
     gv = terms.beta + np.einsum("nij,nj->ni", d, m_j)
     k1 = terms.alpha + np.einsum("ni,ni->n", terms.beta, m_j)
@@ -237,10 +297,21 @@ def standalone_cumulants(terms: LocalTerms, mean, cov, with_gamma: bool):
 
 
 def group_cumulants(a, b, g, mean, cov, with_gamma: bool) -> tuple[float, float, float, float]:
-    """k1..k4 of a sub-book given its (a, b, G) over the model columns."""
+    """k1..k4 of a sub-book given its (a, b, G) over the model columns (``cov`` dense, or a
+    ``FactorCovariance``)."""
     if not with_gamma or not np.any(g):
-        return float(a + b @ mean), float(b @ cov @ b), 0.0, 0.0
-    k1, sd, skew, kurt = quadratic_moments(a, b, g, mean, cov)
+        var = cov.quad(b) if isinstance(cov, FactorCovariance) else float(b @ cov @ b)
+        return float(a + b @ mean), float(var), 0.0, 0.0
+    if isinstance(cov, FactorCovariance):
+        diagonal = g.ndim == 1 or not np.any(g - np.diag(np.diag(g)))
+        if diagonal:
+            k1, sd, skew, kurt = factor_quadratic_moments(
+                a, b, g if g.ndim == 1 else np.diag(g), mean, cov
+            )
+        else:
+            k1, sd, skew, kurt = quadratic_moments(a, b, g, mean, cov.matrix)
+    else:
+        k1, sd, skew, kurt = quadratic_moments(a, b, g, mean, cov)
     return k1, sd * sd, skew * sd**3, kurt * sd**4
 
 
@@ -371,10 +442,17 @@ def decompose_parametric(
     kind, df = model.quantile, model.df
     n_pos, n_groups = terms.n_positions, members.shape[1]
     with_gamma = kind == "delta-gamma"
-    cov = model.covariance
-    if isinstance(cov, FactorCovariance):  # a factor model: its dense matrix
-        cov = cov.matrix
-    bk = _Book(terms, model.mean, cov, with_gamma)
+    factor = model.covariance if isinstance(model.covariance, FactorCovariance) else None
+    cov: np.ndarray | LowRankDiag
+    bk: _Book
+    if factor is not None and _diagonal_gamma(terms):
+        low = LowRankDiag.of(factor)  # S (G S)^j low-rank plus diagonal: no p x p array
+        cov, bk = low, _FactorBook(terms, model.mean, low, with_gamma)
+    else:
+        # a factor model with cross gammas: the book's names' dense matrix
+        dense = factor.matrix if factor is not None else model.covariance
+        assert isinstance(dense, np.ndarray)  # for the type checker: a factor model is handled
+        cov, bk = dense, _Book(terms, model.mean, dense, with_gamma)
     polys = position_polynomials(terms, bk)
     k1, k2, k3, k4 = bk.cumulants
     sd, skew, kurt = shape.standardised_shape(k2, k3, k4)
@@ -431,7 +509,10 @@ def decompose_parametric(
             mem = np.nonzero(members[:, j])[0]
             sub = mem if which == "alone" else np.setdiff1d(np.arange(n_pos), mem)
             a, b, g = terms.group_terms(sub, model.mean.size)
-            cum.append(group_cumulants(a, b, g, model.mean, cov, with_gamma))
+            cum.append(
+                group_cumulants(a, b, g, model.mean, factor if factor is not None else cov,
+                                with_gamma)
+            )  # fmt: skip
         return var_of(np.array(cum).T, hist_shape)
 
     book_var = var_of(bk.cumulants, (skew, kurt) if hist else None)
