@@ -473,13 +473,12 @@ def _stream_units(
     if not streams:
         return
     n = source.n_scenarios
-    n_pos, n_groups = revalue.n_positions, members.shape[1]
-    n_units = n_pos + n_groups
     weights = source.weights
     workers = getattr(executor, "max_workers", 1)
+    unit_pnl = _UnitPnl(revalue, members, np.unique(np.concatenate([u for _, u in streams])))
     # entries kept at once, all streams together (x 3: a compaction copies them twice)
     budget = max(1, keep_bytes // (3 * _ENTRY_BYTES))
-    rows = max(1, chunk_elements // max(n_pos, 1))
+    rows = max(1, chunk_elements // max(unit_pnl.width, 1))
     part = max(1, budget // (2 * m))
     # split the work into passes over the scenarios so that each holds <= budget entries
     pieces = [(k, u[i : i + part]) for k, u in streams for i in range(0, u.size, part)]
@@ -509,19 +508,16 @@ def _stream_units(
 
         def work(item, keep=keep):
             first, returns = item
-            p = np.empty((returns.shape[0], n_units))
-            revalue(returns, out=p[:, :n_pos])
-            if n_groups:
-                p[:, n_pos:] = p[:, :n_pos] @ members
+            p = unit_pnl(returns)
             found = [None] * len(keep)
             for j, (k, u, kept) in enumerate(keep):  # standalone: the unit's own losses
                 if k == "standalone":
-                    found[j] = kept.candidates(_columns(p, u), first, negate=True)
+                    found[j] = kept.candidates(_columns(p, unit_pnl.at[u]), first, negate=True)
             if any(k == "incremental" for k, _, _ in keep):
                 p += losses[first : first + p.shape[0], None]  # now the book without the unit
                 for j, (k, u, kept) in enumerate(keep):
                     if k == "incremental":
-                        found[j] = kept.candidates(_columns(p, u), first)
+                        found[j] = kept.candidates(_columns(p, unit_pnl.at[u]), first)
             return found
 
         chunks = source.chunks(rows)
@@ -533,6 +529,55 @@ def _stream_units(
         for k, u, kept in keep:
             for j, (v, _) in enumerate(kept.var_at(n, confidences, weights)):
                 results[k][j][u] = v
+
+
+class _UnitPnl:
+    """The P&L of the streamed units on rows of returns, shape (rows, width): the positions
+    among them by their own revaluation (the same bits as ``PositionPnl``), then every tag
+    group: its positions in the base currency on one factor through their summed exposure per
+    column (``returns @ exposure``, equal to the sum of the positions' P&L to rounding), plus its
+    other positions (options, FX-converted ones) revalued one by one. ``at[unit]`` is the
+    unit's column."""
+
+    def __init__(self, revalue, members: np.ndarray, units: np.ndarray):
+        book = revalue.book
+        n_pos, n_groups = revalue.n_positions, members.shape[1]
+        self.revalue = revalue
+        positions = units[units < n_pos]
+        self.with_groups = bool(n_groups) and bool(np.any(units >= n_pos))
+        others = np.zeros(0, np.intp)
+        if self.with_groups:
+            linear_at, _ = book.position_index
+            single = book.linear_fx_column < 0
+            linear = linear_at[single]
+            self.exposure = np.zeros((book.n_columns, n_groups))
+            np.add.at(
+                self.exposure,
+                book.linear_column[single],
+                members[linear] * book.linear_units_value[single][:, None],
+            )
+            others = np.setdiff1d(np.arange(n_pos), linear)
+            others = others[members[others].any(axis=1)]
+        self.need = np.union1d(positions, others).astype(np.intp)
+        self.others_at = np.searchsorted(self.need, others)
+        self.others_members = members[others]
+        self.width = self.need.size + (n_groups if self.with_groups else 0)
+        self.at = np.full(n_pos + n_groups, -1, dtype=np.intp)
+        self.at[self.need] = np.arange(self.need.size)
+        if self.with_groups:
+            self.at[n_pos:] = self.need.size + np.arange(n_groups)
+
+    def __call__(self, returns: np.ndarray) -> np.ndarray:
+        out = np.empty((returns.shape[0], self.width))
+        k = self.need.size
+        if k:
+            self.revalue(returns, out=out[:, :k], positions=self.need)
+        if self.with_groups:
+            groups = returns.astype(np.float64, copy=False) @ self.exposure
+            if self.others_at.size:
+                groups += out[:, self.others_at] @ self.others_members
+            out[:, k:] = groups
+        return out
 
 
 def _columns(x: np.ndarray, u: np.ndarray) -> np.ndarray:
