@@ -99,7 +99,7 @@ class RiskSpec:
             ``RiskReport.contributions``.
         contribution_detail: "full" (every measure) or "components" (marginal, component VaR
             and ES only: no incremental or standalone VaR, which revalue each position on the
-            scenarios near the tail and cost ~1 s for 5,000 positions over 10,000 paths).
+            scenarios near the tail and cost ~0.4 s for 5,000 positions over 10,000 paths).
         bad_prints: what to do with a symbol whose closes in the window (or at as_of) hold a
             bad print (``riskengine.market.quality``): "exclude" its positions (the default),
             "refuse" the request, or "use" the close; each is flagged in ``data_quality``.
