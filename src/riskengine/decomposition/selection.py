@@ -252,10 +252,10 @@ def stream_vars(
     kinds = [k for k, on in (("incremental", incremental), ("standalone", standalone)) if on]
     results = {k: [np.full(n_units, np.nan) for _ in confidences] for k in kinds}
     mono_pos, mono_col = single_factor(revalue)
-    factor_cols, factor_of = np.unique(mono_col, return_inverse=True)
+    factor_cols = np.unique(mono_col)
     prune = incremental and "incremental" in seeds and n_pos > 0
     # 1. one pass over the scenarios: the range of each single-factor column (its positions'
-    #    P&L bounds) and the scenarios of the VaR order statistics of r and -r (their
+    #    P&L bounds) and the returns at the VaR order statistics of r and -r (their
     #    standalone VaR)
     lo = hi = var_ends = None
     if factor_cols.size and (prune or standalone):
