@@ -145,6 +145,36 @@ def test_a_failing_job_is_reported_with_its_error(pg_url, ts_store):
     assert ts_store.run_late_jobs(now=later) == []
 
 
+def test_a_job_that_never_succeeded_is_reported_not_an_error(pg_url, ts_store):
+    """TimescaleDB records a job that has never succeeded with last_successful_finish
+    '-infinity', which the driver cannot read (seen on a loaded machine, where the scheduler
+    had not yet run the refresh before it was broken). A new policy that starts tomorrow,
+    broken and run once now, never succeeds."""
+    _sql(pg_url, "SELECT remove_continuous_aggregate_policy('bars_1m')")
+    ((job_id,),) = _sql(
+        pg_url,
+        "SELECT add_continuous_aggregate_policy('bars_1m', start_offset => interval '1 day', "
+        "end_offset => interval '1 minute', schedule_interval => interval '1 minute', "
+        "initial_start => now() + interval '1 day')",
+    )
+    _break(pg_url, job_id)
+    _sql(pg_url, "SELECT alter_job(%s, next_start => now())", (job_id,))
+    _until(
+        lambda: (
+            _sql(
+                pg_url,
+                "SELECT last_run_status FROM timescaledb_information.job_stats WHERE job_id = %s",
+                (job_id,),
+            )
+            == [("Failed",)]
+        ),
+        "the scheduler to run the broken job",
+    )
+    (job,) = [j for j in ts_store.background_jobs() if j.job_id == job_id]
+    assert job.last_run_status == "Failed" and job.last_success is None
+    assert any("last scheduled run failed" in p for p in job.problems)
+
+
 def test_where_the_scheduler_works_it_runs_the_jobs(pg_url, ts_store):
     ts_store.write_ticks(_live_ticks(30))
     ids = _jobs(pg_url)

@@ -31,7 +31,11 @@ LATE_AFTER_INTERVALS = 3
 
 _JOBS = """
 SELECT j.job_id, j.proc_name, j.hypertable_name, j.scheduled, j.schedule_interval,
-       s.last_run_status, s.last_successful_finish, s.total_failures, s.next_start
+       s.last_run_status,
+       -- '-infinity' until a first success (Python has no such datetime): NULL
+       CASE WHEN isfinite(s.last_successful_finish) THEN s.last_successful_finish END,
+       s.total_failures,
+       CASE WHEN isfinite(s.next_start) THEN s.next_start END
 FROM timescaledb_information.jobs j
 LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
 WHERE j.proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate')
