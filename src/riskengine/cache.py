@@ -114,3 +114,5 @@ class RiskCache:
         self.covariances = LruCache(max_covariances)
         self.scenarios = LruCache(64, scenario_bytes)
         self.books = LruCache(max_books)
+        # Monte Carlo option grids, by compiled book and model range (a new seed reuses them)
+        self.grids = LruCache(2 * max_books)

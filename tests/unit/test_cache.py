@@ -214,3 +214,49 @@ def test_compiled_books_are_kept_by_everything_they_read():
     assert var(book, market=live) == pytest.approx(1.1 * base, rel=1e-12)
     assert var(book, horizon_days=4) == pytest.approx(2 * base, rel=1e-12)
     assert len(cache.books) == 4
+
+
+def test_option_grids_are_reused_for_a_new_seed_and_never_for_another_book():
+    """A book recomputed with a new seed reuses its option grid (the same model range); a
+    scaled book gets its own, and its numbers follow (twice the book, twice the VaR on the
+    same paths)."""
+    import datetime as dt
+
+    from riskengine import EuropeanOption, Portfolio, Position, RiskCache, compute_risk
+    from support import gaussian_history
+
+    history = gaussian_history(n_obs=600)
+    last = history.prices[-1]
+    book = Portfolio(
+        tuple(
+            Position(
+                f"o{i}",
+                EuropeanOption(
+                    underlying=s,
+                    strike=round(float(last[i]), 2),
+                    expiry=history.last_date + dt.timedelta(days=60),
+                    option_type="call",
+                    implied_vol=0.3,
+                    rate=0.01,
+                ),
+                10.0,
+                multiplier=100.0,
+            )
+            for i, s in enumerate(history.symbols)
+        )
+    )
+    cache = RiskCache()
+
+    def run(b, seed):
+        rep = compute_risk(b, history, method="montecarlo", window=500, n_scenarios=4_000,
+                           seed=seed, cache=cache)  # fmt: skip
+        return rep
+
+    first = run(book, 1)
+    assert len(cache.grids) == 1
+    run(book, 2)
+    assert len(cache.grids) == 1 and cache.grids.hits >= 1
+    double = run(book.scaled(2.0), 1)
+    assert len(cache.grids) == 2
+    want = 2 * first.measures[0].value_at_risk
+    assert double.measures[0].value_at_risk == pytest.approx(want, rel=1e-12)

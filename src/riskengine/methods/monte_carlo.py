@@ -30,7 +30,6 @@ from riskengine.methods.base import (
     covariance_flags,
     measures_of,
 )
-from riskengine.pricing.compiled import CompiledBook
 from riskengine.pricing.grid import GridCoordinates, GridLocations, OptionGrid, build_option_grid
 from riskengine.revaluation import BlockEngine, revalue
 from riskengine.scenarios.monte_carlo import (
@@ -70,7 +69,7 @@ def run_montecarlo(ctx: MethodContext) -> MethodResult:
     }
     described, notes = design.describe(scen.points_per_scramble, spec.confidence)
     params |= described
-    grid = _option_grid(ctx.book, scen, spec.revaluation, params, notes)
+    grid = _option_grid(ctx, scen, spec.revaluation, params, notes)
     pnl = revalue(
         ctx.book,
         scen.scenario_set(),
@@ -141,18 +140,24 @@ def _scenarios(ctx: MethodContext, design: MonteCarloDesign, est) -> MonteCarloS
 
 
 def _option_grid(
-    book: CompiledBook, scen: MonteCarloScenarios, revaluation: str, params: dict, notes: list
+    ctx: MethodContext, scen: MonteCarloScenarios, revaluation: str, params: dict, notes: list
 ) -> OptionGrid | None:
     """The option grid when the book has options and ``revaluation`` is "grid" (else None),
     with what the report says about the options' revaluation added to ``params`` and
-    ``notes``."""
+    ``notes``. The grid depends only on the compiled book and the model's range of returns:
+    a book recomputed on new paths of the same model (a new seed) reuses it from
+    ``RiskCache.grids`` (keyed by the book object, which the cached grid keeps alive)."""
+    book = ctx.book
     if not len(book.options):
         return None
     params["revaluation"] = revaluation
     grid = None
     if revaluation == "grid":
         lo, hi = scen.model.marginal_range(GRID_TAIL_PROBABILITY)
-        grid = build_option_grid(book, lo, hi)
+        key = ("option-grid", id(book), lo.tobytes(), hi.tobytes())
+        grid = ctx.cache.grids.get_or_create(key, lambda: build_option_grid(book, lo, hi))
+        if grid.book is not book:  # an id reused by another book: never its grid
+            grid = build_option_grid(book, lo, hi)
         params["revaluation_grid_points"] = grid.n_points
         params["revaluation_grid_tail_probability"] = GRID_TAIL_PROBABILITY
         params["revaluation_error_bound"] = grid.error_bound
