@@ -118,14 +118,12 @@ def _break(url, job_id):
               "WHERE id = %s", (job_id,))  # fmt: skip
 
 
-def test_a_failing_job_is_reported_with_its_error(pg_url, ts_store):
-    job_id = _jobs(pg_url)["bars_1m"]
-    _break(pg_url, job_id)
-    _sql(pg_url, "SELECT alter_job(%s, next_start => now())", (job_id,))
+def _until_failed(url, job_id):
+    """Wait for the scheduler to run the broken job ``job_id`` (its last run: Failed)."""
     _until(
         lambda: (
             _sql(
-                pg_url,
+                url,
                 "SELECT last_run_status FROM timescaledb_information.job_stats WHERE job_id = %s",
                 (job_id,),
             )
@@ -133,6 +131,13 @@ def test_a_failing_job_is_reported_with_its_error(pg_url, ts_store):
         ),
         "the scheduler to run the broken job",
     )
+
+
+def test_a_failing_job_is_reported_with_its_error(pg_url, ts_store):
+    job_id = _jobs(pg_url)["bars_1m"]
+    _break(pg_url, job_id)
+    _sql(pg_url, "SELECT alter_job(%s, next_start => now())", (job_id,))
+    _until_failed(pg_url, job_id)
     (job,) = [j for j in ts_store.background_jobs() if j.job_id == job_id]
     assert job.last_run_status == "Failed" and job.failures >= 1
     assert any("last scheduled run failed" in p for p in job.problems)
@@ -159,17 +164,7 @@ def test_a_job_that_never_succeeded_is_reported_not_an_error(pg_url, ts_store):
     )
     _break(pg_url, job_id)
     _sql(pg_url, "SELECT alter_job(%s, next_start => now())", (job_id,))
-    _until(
-        lambda: (
-            _sql(
-                pg_url,
-                "SELECT last_run_status FROM timescaledb_information.job_stats WHERE job_id = %s",
-                (job_id,),
-            )
-            == [("Failed",)]
-        ),
-        "the scheduler to run the broken job",
-    )
+    _until_failed(pg_url, job_id)
     (job,) = [j for j in ts_store.background_jobs() if j.job_id == job_id]
     assert job.last_run_status == "Failed" and job.last_success is None
     assert any("last scheduled run failed" in p for p in job.problems)

@@ -69,9 +69,11 @@ def _pair_entries(mat_rows: np.ndarray, mat_cols_t: np.ndarray) -> np.ndarray:
 
 
 class _Book:
-    """The book-wide quantities the position polynomials need."""
+    """The book-wide quantities the position polynomials need, for a dense covariance S.
+    ``_FactorBook`` keeps S and its powers factored instead; both read them through
+    ``_g_dot_s``, ``_powers`` and ``entries``."""
 
-    def __init__(self, terms: LocalTerms, mean: np.ndarray, cov: np.ndarray, with_gamma: bool):
+    def __init__(self, terms: LocalTerms, mean: np.ndarray, cov, with_gamma: bool):
         k = mean.size
         self.k = k
         self.a, self.b, g = terms.book_terms(k)
@@ -86,24 +88,14 @@ class _Book:
             self.cTc = [float(self.c @ sc)]
             self.cumulants = (self.k1, self.cTc[0], 0.0, 0.0)
             return
-        self.k1 += 0.5 * mean @ self.g @ mean + 0.5 * float(np.sum(self.g * cov))
-        support = np.nonzero(np.any(self.g != 0, axis=1))[0]
-        g_supp = self.g[np.ix_(support, support)]
-        diagonal = not np.any(g_supp - np.diag(np.diag(g_supp)))
-        g_diag = np.diag(g_supp) if diagonal else None
-        self.g_diag = g_diag
-        # rows of G S on the support of G (a row scaling when G is diagonal)
-        gs = g_diag[:, None] * cov[support] if g_diag is not None else self.g[support] @ cov
-        t2 = cov[:, support] @ gs  # S G S
-        self.t2, self.gs, self.support = t2, gs, support
-        u1 = t2 @ self.c
-        u2 = t2 @ (self.g @ sc)  # S G S G S c
+        gi, gj = np.nonzero(self.g)
+        vals = self.g[gi, gj]
+        self.k1 += 0.5 * mean @ self.g @ mean + 0.5 * self._g_dot_s(gi, gj, vals)
+        u1, u2 = self._powers(sc)  # S G S c, S G S G S c
         self.u = [sc, u1, u2]
         self.cTc = [float(self.c @ sc), float(self.c @ u1), float(self.c @ u2)]
         # traces of (GS)^r: tr(GSGS) = sum G .* (SGS)... from entries of S(GS)^(r-1) on G's
         # non-zero pattern: tr(G T_r) with T_r = S (GS)^(r-1), r = 1..3.
-        gi, gj = np.nonzero(self.g)
-        vals = self.g[gi, gj]
         self.traces = {
             2: float(vals @ self.entries(1, gj, gi)),
             3: float(vals @ self.entries(2, gj, gi)),
@@ -113,6 +105,24 @@ class _Book:
         k3 = self.traces[3] + 3.0 * self.cTc[1]
         k4 = 3.0 * self.traces[4] + 12.0 * self.cTc[2]
         self.cumulants = (float(self.k1), float(k2), float(k3), float(k4))
+
+    def _g_dot_s(self, gi, gj, vals) -> float:
+        """sum G .* S (G's non-zero entries ``vals`` at ``gi``, ``gj``)."""
+        return float(np.sum(self.g * self.s))
+
+    def _powers(self, sc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Set up ``entries`` for j >= 1; returns (S G S c, S G S G S c)."""
+        cov = self.s
+        support = np.nonzero(np.any(self.g != 0, axis=1))[0]
+        g_supp = self.g[np.ix_(support, support)]
+        diagonal = not np.any(g_supp - np.diag(np.diag(g_supp)))
+        g_diag = np.diag(g_supp) if diagonal else None
+        self.g_diag = g_diag
+        # rows of G S on the support of G (a row scaling when G is diagonal)
+        gs = g_diag[:, None] * cov[support] if g_diag is not None else self.g[support] @ cov
+        t2 = cov[:, support] @ gs  # S G S
+        self.t2, self.gs, self.support = t2, gs, support
+        return t2 @ self.c, t2 @ (self.g @ sc)
 
     def entries(self, j: int, p: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Entries (p, q) of T_(j+1) = S (GS)^j, j = 0..3 (S, SGS, SGSGS, SGSGSGS)."""
@@ -132,47 +142,23 @@ class _Book:
 
 
 class _FactorBook(_Book):
-    """``_Book`` for a factor covariance S = B B' + diag(d) and a diagonal gamma: the powers
-    S (G S)^j are kept low-rank plus diagonal (``LowRankDiag``), never as p x p arrays, with
+    """``_Book`` for a factor covariance S = B B' + diag(d) (a ``LowRankDiag``) and a diagonal
+    gamma: the powers S (G S)^j are kept low-rank plus diagonal, never as p x p arrays, with
     the same entries."""
 
-    def __init__(self, terms: LocalTerms, mean: np.ndarray, cov: LowRankDiag, with_gamma: bool):
-        k = mean.size
-        self.k = k
-        self.a, self.b, g = terms.book_terms(k)
-        self.with_gamma = with_gamma
-        self.g = g if with_gamma else np.zeros((k, k))
-        self.m, self.low = mean, cov
-        self.c = self.b + self.g @ mean
-        sc = cov @ self.c
-        self.k1 = self.a + self.b @ mean
-        if not with_gamma:
-            self.u = [sc]
-            self.cTc = [float(self.c @ sc)]
-            self.cumulants = (self.k1, self.cTc[0], 0.0, 0.0)
-            return
-        gi, gj = np.nonzero(self.g)
-        vals = self.g[gi, gj]
-        self.k1 += 0.5 * mean @ self.g @ mean + 0.5 * float(vals @ cov.entries(gi, gj))
+    def _g_dot_s(self, gi, gj, vals) -> float:
+        return float(vals @ self.s.entries(gi, gj))
+
+    def _powers(self, sc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g_full = np.diag(self.g).copy()
-        gs = cov.scale_rows(g_full)  # G S
-        t2 = cov @ gs
-        self.powers = [cov, t2, t2 @ gs]
+        gs = self.s.scale_rows(g_full)  # G S
+        t2 = self.s @ gs
+        self.powers = [self.s, t2, t2 @ gs]
         self.powers.append(self.powers[2] @ gs)
-        u1 = t2 @ self.c
-        u2 = t2 @ (g_full * sc)  # S G S G S c
-        self.u = [sc, u1, u2]
-        self.cTc = [float(self.c @ sc), float(self.c @ u1), float(self.c @ u2)]
-        self.traces = {r: float(vals @ self.entries(r - 1, gj, gi)) for r in (2, 3, 4)}
-        k2 = 0.5 * self.traces[2] + self.cTc[0]
-        k3 = self.traces[3] + 3.0 * self.cTc[1]
-        k4 = 3.0 * self.traces[4] + 12.0 * self.cTc[2]
-        self.cumulants = (float(self.k1), float(k2), float(k3), float(k4))
+        return t2 @ self.c, t2 @ (g_full * sc)
 
     def entries(self, j: int, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-        if not self.with_gamma and j > 0:
-            raise ValueError("a delta-only book has no powers of G S")
-        return self.powers[j].entries(p, q) if self.with_gamma else self.low.entries(p, q)
+        return self.powers[j].entries(p, q) if j else self.s.entries(p, q)
 
 
 def _pairs(cov, p: np.ndarray, q: np.ndarray) -> np.ndarray:
