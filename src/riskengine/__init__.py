@@ -23,7 +23,8 @@ from riskengine.instruments import (
     load_portfolio,
 )
 from riskengine.market import FactorHistory, MarketState, load_prices
-from riskengine.pipeline import RiskCache, compute_risk
+from riskengine.frtb.report import FrtbReport
+from riskengine.pipeline import RiskCache, compute_frtb, compute_risk
 from riskengine.pricing.exposures import Exposures, compute_exposures
 from riskengine.report import ExposureReport, RiskReport
 from riskengine.spec import RiskSpec
@@ -46,6 +47,7 @@ __all__ = [
     "ExposureReport",
     "Exposures",
     "FactorHistory",
+    "FrtbReport",
     "FxSpot",
     "Future",
     "InputError",
@@ -65,6 +67,7 @@ __all__ = [
     "StressResult",
     "UnknownSymbolError",
     "compute_exposures",
+    "compute_frtb",
     "compute_risk",
     "load_portfolio",
     "load_prices",

@@ -194,5 +194,61 @@ __all__ = [
     "RiskSpec",
     "SAMPLINGS",
     "WEIGHTINGS",
+    "compute_frtb",
     "compute_risk",
 ]
+
+
+def compute_frtb(
+    portfolio: Portfolio,
+    history: FactorHistory,
+    *,
+    as_of=None,
+    mapping=None,
+    reduced_set=None,
+    stressed_window=None,
+    window: int = 250,
+    averaging_days: int = 60,
+    backtest_window: int = 250,
+    base_currency: str = "USD",
+):
+    """The FRTB internal-model capital of ``portfolio`` (MAR33 with MAR32 and MAR99), with every
+    intermediate number: docs/frtb.md.
+
+    Args:
+        portfolio: the book, held constant through history (today's positions and prices).
+        history: daily closes of the risk factors.
+        as_of: the book's snapshot date (default: the last date).
+        mapping: risk class and liquidity horizon per factor, over the position tags and the
+            defaults: a ``FactorMapping``, a dict factor -> category (or {risk_class,
+            liquidity_horizon}), or the path of a mapping file (CSV or JSON).
+        reduced_set: the factors of the reduced set (default: those with a close on the first
+            date of the history).
+        stressed_window: the first date of the stressed window (its ``window`` returns follow),
+            or (start, end); default: searched, the window with the largest ES_R,S.
+        window: daily returns per ES window (250: twelve months).
+        averaging_days: days of the averages (60: twelve weeks).
+        backtest_window: daily returns per 1-day VaR forecast of the desk backtest.
+        base_currency: the currency of every amount.
+
+    Returns:
+        An ``FrtbReport``.
+
+    Raises:
+        InputError: a bad mapping, reduced set or window. InsufficientHistoryError: too little
+        history. NoPositionsError: no position can be priced.
+    """
+    from riskengine.frtb.run import frtb_report
+
+    return frtb_report(
+        portfolio,
+        history,
+        as_of=as_of,
+        mapping=mapping,
+        reduced_set=reduced_set,
+        stressed_window=stressed_window,
+        window=window,
+        averaging_days=averaging_days,
+        backtest_window=backtest_window,
+        base_currency=base_currency,
+    )
