@@ -150,6 +150,7 @@ OPTION_TABLES = [
     ("ingest.md", "feed", "Feed option"),
     ("ingest.md", "ingest", "Ingest option"),
     ("ingest.md", "quality", "Quality option"),
+    ("frtb.md", "frtb", "FRTB option"),
 ]
 
 

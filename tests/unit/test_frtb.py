@@ -468,3 +468,69 @@ def test_mapping_file_errors_name_the_file_and_line(tmp_path):
     f.write_text("factor,category\n,equity_other\n")
     with pytest.raises(InputError, match="line 2: the factor is empty"):
         load_mapping(f)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "riskengine", "frtb", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_json_is_the_python_report_and_the_table_reads(tmp_path):
+    from riskengine import load_portfolio, load_prices
+    from support import ROOT
+
+    data, book = str(ROOT / "data" / "us_equities_daily.csv"), str(ROOT / "examples" / "book.csv")
+    mapping = tmp_path / "m.csv"
+    mapping.write_text("factor,category\nJNJ,equity_small_cap\nKO,equity_other\n")
+    args = ["--portfolio", book, "--prices", data, "--mapping", str(mapping), "--reduced-set",
+            "AAPL", "MSFT", "JPM", "XOM"]  # fmt: skip
+    out = _cli(*args, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    want = compute_frtb(
+        load_portfolio(book),
+        load_prices(data),
+        mapping=str(mapping),
+        reduced_set=["AAPL", "MSFT", "JPM", "XOM"],
+    ).to_dict()
+    assert got.keys() == want.keys()
+    for key, value in want["capital"].items():
+        assert got["capital"][key] == (value if isinstance(value, str) else pytest.approx(value))
+    assert got["stressed_window"]["start"] == want["stressed_window"]["start"]
+    assert got["factors"] == want["factors"]
+    table = _cli(*args)
+    assert table.returncode == 0
+    assert "capital charge" in table.stdout and want["stressed_window"]["start"] in table.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("factor,category\nJNJ,equity_giant\n")
+    refused = _cli("--portfolio", book, "--prices", data, "--mapping", str(bad))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "category 'equity_giant' is not one of" in refused.stderr
+
+
+def test_the_documented_run_prints_what_docs_frtb_md_shows():
+    import re
+    import shlex
+
+    from support import ROOT
+
+    text = (ROOT / "docs" / "frtb.md").read_text(encoding="utf-8")
+    run_section = text[text.index("## A run on the bundled data") :]
+    command = re.search(r"```sh\n(.*?)```", run_section, flags=re.S).group(1)
+    shown = re.search(r"```\n(riskengine FRTB.*?)```", run_section, flags=re.S).group(1)
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:2] == ["riskengine", "frtb"]
+    out = _cli(*words[2:])
+    assert out.returncode == 0, out.stderr
+    printed = out.stdout.splitlines()
+    assert printed[: len(shown.splitlines())] == shown.splitlines()

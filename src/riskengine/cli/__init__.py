@@ -1,10 +1,11 @@
 """Command line: ``riskengine risk --portfolio book.csv --prices prices.csv --method ...``.
 
 ``riskengine exposures --portfolio book.csv --prices prices.csv`` prints the book's deltas,
-gammas, vegas and gross/net exposures by underlying, by tag and in total.
+gammas, vegas and gross/net exposures by underlying, by tag and in total; ``riskengine frtb``
+the FRTB internal-model capital.
 
-One module per command family in this package (``risk``, ``stress``, ``backtest``, ``ingest``,
-``serve``; option helpers in ``options``), each an ``add_<command>(subparsers)`` and a
+One module per command family in this package (``risk``, ``stress``, ``backtest``, ``frtb``,
+``ingest``, ``serve``; option helpers in ``options``), each an ``add_<command>(subparsers)`` and a
 ``run_<command>(args) -> str`` registered in ``COMMANDS``.
 
 Exit status: 0 on success, 2 on invalid input (the message names the field, the value and the
@@ -18,6 +19,7 @@ import os
 import sys
 
 from riskengine.cli.backtest import add_backtest, run_backtest
+from riskengine.cli.frtb import add_frtb, run_frtb
 from riskengine.cli.ingest import (
     add_feed,
     add_import,
@@ -48,6 +50,7 @@ COMMANDS = {
     "exposures": (add_exposures, run_exposures),
     "stress": (add_stress, run_stress),
     "backtest": (add_backtest, run_backtest),
+    "frtb": (add_frtb, run_frtb),
     "import": (add_import, run_import),
     "feed": (add_feed, run_feed),
     "ingest": (add_ingest, run_ingest),

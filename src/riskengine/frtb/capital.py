@@ -18,7 +18,7 @@ from riskengine.backtest.rolling import rolling_var_es
 from riskengine.frtb.cascade import FRTB_CONFIDENCE, bucket_masks, liquidity_adjusted_es
 from riskengine.pricing.compiled import CompiledBook
 
-RHO = 0.5  # MAR33.16: weight of the unconstrained IMCC
+RHO = 0.5  # MAR33.15-33.17: weight of the unconstrained IMCC
 RATIO_FLOOR = 0.75  # MAR33.5: ES_R,C / ES_F,C over the preceding 12 weeks
 ALL = "all"  # the unconstrained "class": every risk factor
 
@@ -128,7 +128,7 @@ def imcc(
     current_reduced: dict[str, np.ndarray],
     rho: float = RHO,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """MAR33.5 and MAR33.16: per day, the unconstrained IMCC(C) = ES_R,S max(ES_F,C / ES_R,C, 1),
+    """MAR33.5 and MAR33.15-33.17: per day, the unconstrained IMCC(C) = ES_R,S max(ES_F,C / ES_R,C, 1),
     per risk class IMCC(C_i) = ES_R,S,i ES_F,C,i / ES_R,C,i, and
     IMCC = rho IMCC(C) + (1 - rho) sum_i IMCC(C_i).
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-DESK_DAYS = 250  # MAR32.6: the most recent 12 months
-DESK_LIMITS = {0.99: 12, 0.975: 30}  # MAR32.6: more exceptions than this fails the desk
+DESK_DAYS = 250  # MAR32: the most recent 12 months
+DESK_LIMITS = {0.99: 12, 0.975: 30}  # MAR32: more exceptions than this fails the desk
 MULTIPLIER_BASE = 1.5  # MAR33.42
 # MAR99 Table 2 via MAR33.42: exceptions of 1-day 99% VaR over 250 days -> add-on to 1.5
 _ADDONS = {5: 0.20, 6: 0.26, 7: 0.33, 8: 0.38, 9: 0.42}
-PLA_GREEN = (0.80, 0.09)  # Spearman > 0.80 and KS < 0.09 (MAR32.45)
+PLA_GREEN = (0.80, 0.09)  # Spearman > 0.80 and KS < 0.09 (MAR32)
 PLA_RED = (0.70, 0.12)  # Spearman < 0.70 or KS > 0.12
 
 
@@ -32,7 +32,7 @@ def multiplier(n_exceptions: int) -> float:
 
 
 def backtest_zone(exceptions: dict[float, int]) -> str:
-    """ "pass" unless the exceptions at 99% exceed 12 or those at 97.5% exceed 30 (MAR32.6):
+    """ "pass" unless the exceptions at 99% exceed 12 or those at 97.5% exceed 30 (MAR32):
     "fail"."""
     for c, limit in DESK_LIMITS.items():
         if exceptions.get(c, 0) > limit:
@@ -66,7 +66,7 @@ def ks_statistic(x, y) -> float:
 
 
 def pla_zone(spearman_correlation: float, ks: float) -> str:
-    """MAR32.45: "green" when Spearman > 0.80 and KS < 0.09; "red" when Spearman < 0.70 or
+    """MAR32: "green" when Spearman > 0.80 and KS < 0.09; "red" when Spearman < 0.70 or
     KS > 0.12; "amber" otherwise."""
     rho, d = float(spearman_correlation), float(ks)
     if not (np.isfinite(rho) and np.isfinite(d)):

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 OUT_OF_SCOPE = (
     "volatility risk factors (implied volatilities are held constant, DESIGN §2): no vega in any "
     "ES",
-    "non-modellable risk factors: the stressed expected shortfall add-on SES of MAR33.16-33.18 "
-    "is not computed (capital = IMCC only)",
-    "the default risk charge (MAR33.18-33.38)",
+    "non-modellable risk factors: their stressed expected shortfall add-on (SES) is not "
+    "computed (capital = IMCC only)",
+    "the default risk charge (DRC)",
     "the standardised approach (MAR20-MAR23) and the capital floor against it",
     "interest rate and credit spread risk factors (out of riskengine's scope)",
 )
