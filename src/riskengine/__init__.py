@@ -13,6 +13,7 @@ from riskengine.errors import (
     RiskEngineError,
     UnknownSymbolError,
 )
+from riskengine.frtb.report import FrtbReport
 from riskengine.instruments import (
     Equity,
     EuropeanOption,
@@ -23,7 +24,6 @@ from riskengine.instruments import (
     load_portfolio,
 )
 from riskengine.market import FactorHistory, MarketState, load_prices
-from riskengine.frtb.report import FrtbReport
 from riskengine.pipeline import RiskCache, compute_frtb, compute_risk
 from riskengine.pricing.exposures import Exposures, compute_exposures
 from riskengine.report import ExposureReport, RiskReport

@@ -211,6 +211,8 @@ def compute_frtb(
     averaging_days: int = 60,
     backtest_window: int = 250,
     base_currency: str = "USD",
+    actual_pnl=None,
+    risk_model_pnl=None,
 ):
     """The FRTB internal-model capital of ``portfolio`` (MAR33 with MAR32 and MAR99), with every
     intermediate number: docs/frtb.md.
@@ -230,6 +232,11 @@ def compute_frtb(
         averaging_days: days of the averages (60: twelve weeks).
         backtest_window: daily returns per 1-day VaR forecast of the desk backtest.
         base_currency: the currency of every amount.
+        actual_pnl: the book's actual daily P&L on the 250 desk-test days, to count backtest
+            exceptions on it as well: a mapping date -> P&L, a sequence of 250 values, or the
+            path of a ``date,pnl`` CSV file (default: hypothetical P&L only).
+        risk_model_pnl: the risk model's daily P&L for the P&L attribution test, in the same
+            forms (default: the book's delta-gamma revaluation).
 
     Returns:
         An ``FrtbReport``.
@@ -251,4 +258,6 @@ def compute_frtb(
         averaging_days=averaging_days,
         backtest_window=backtest_window,
         base_currency=base_currency,
+        actual_pnl=actual_pnl,
+        risk_model_pnl=risk_model_pnl,
     )

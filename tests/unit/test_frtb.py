@@ -534,3 +534,48 @@ def test_the_documented_run_prints_what_docs_frtb_md_shows():
     assert out.returncode == 0, out.stderr
     printed = out.stdout.splitlines()
     assert printed[: len(shown.splitlines())] == shown.splitlines()
+
+
+def test_supplied_actual_and_risk_model_pnl(tmp_path):
+    h = regime_history(n_obs=460)
+    q = {"A": 100.0, "B": -30.0, "C": 50.0}
+    index = len(h.dates) - 1
+    p = np.asarray(h.prices, float)
+    pnl = linear_pnl(h, q, p[1:] / p[:-1] - 1.0, index)
+    hyp = pnl[index - 250 : index]
+    days = [str(d) for d in h.dates[index - 249 : index + 1]]
+    # actual P&L: the hypothetical one with fees and a bad week
+    actual = hyp - 5.0
+    actual[100:105] -= 10 * np.abs(hyp).max()
+    f = tmp_path / "actual.csv"
+    f.write_text(
+        "date,pnl\n" + "".join(f"{d},{v!r}\n" for d, v in zip(days, actual.tolist(), strict=True))
+    )
+    rng = np.random.default_rng(4)
+    model = hyp + rng.normal(0, 0.3 * hyp.std(), hyp.size)
+    supplied = dict(zip(days, model, strict=True))
+    r = compute_frtb(stock_book(q), h, actual_pnl=str(f), risk_model_pnl=supplied, **SMALL)
+    n = SMALL["backtest_window"]
+    counts = {}
+    for c in (0.99, 0.975):
+        var = np.array([np.quantile(-pnl[t - n : t], c, method="inverted_cdf")
+                        for t in range(index - 250, index)])  # fmt: skip
+        counts[str(c)] = int(np.sum(-actual > var))
+    bt = r.desk_tests["backtest"]
+    assert bt["actual_exceptions"] == counts and r.desk_tests["pnl"] == "hypothetical and actual"
+    assert counts["0.99"] >= bt["exceptions"]["0.99"] + 5
+    assert r.capital["exceptions_99"] == counts["0.99"]
+    assert r.capital["multiplier"] == multiplier(counts["0.99"])
+    pla = r.desk_tests["pla"]
+    assert pla["model"] == "supplied"
+    assert pla["spearman"] == pytest.approx(stats.spearmanr(hyp, model).statistic, rel=1e-12)
+    assert pla["ks"] == pytest.approx(stats.ks_2samp(hyp, model).statistic, rel=1e-12)
+    with pytest.raises(
+        InputError, match=f"no P&L for 1 of the 250 desk-test days, the first {days[7]}"
+    ):
+        compute_frtb(stock_book(q), h, actual_pnl={d: 0.0 for d in days if d != days[7]}, **SMALL)
+    with pytest.raises(InputError, match="one P&L per desk-test day"):
+        compute_frtb(stock_book(q), h, risk_model_pnl=[0.0] * 249, **SMALL)
+    f.write_text("date,pnl\n2020-01-01,abc\n")
+    with pytest.raises(InputError, match="line 2: pnl 'abc' is not a finite number"):
+        compute_frtb(stock_book(q), h, actual_pnl=str(f), **SMALL)

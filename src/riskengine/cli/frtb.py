@@ -50,6 +50,20 @@ def add_frtb(sub) -> None:
         default=250,
         help="daily returns per 1-day VaR forecast of the desk backtest",
     )
+    add(
+        "--actual-pnl",
+        default=None,
+        metavar="FILE",
+        help="the book's actual daily P&L (CSV date,pnl) on the 250 desk-test days: exceptions "
+        "are counted on it as well",
+    )
+    add(
+        "--risk-model-pnl",
+        default=None,
+        metavar="FILE",
+        help="the risk model's daily P&L (CSV date,pnl) for the P&L attribution test (default: "
+        "the book's delta-gamma revaluation)",
+    )
     add("--base-currency", default="USD")
     add_format(add)
 
@@ -70,5 +84,7 @@ def run_frtb(args) -> str:
         averaging_days=args.averaging_days,
         backtest_window=args.backtest_window,
         base_currency=args.base_currency.upper(),
+        actual_pnl=args.actual_pnl,
+        risk_model_pnl=args.risk_model_pnl,
     )
     return report.to_json() if args.format == "json" else report.format_table()

@@ -128,7 +128,8 @@ def imcc(
     current_reduced: dict[str, np.ndarray],
     rho: float = RHO,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """MAR33.5 and MAR33.15-33.17: per day, the unconstrained IMCC(C) = ES_R,S max(ES_F,C / ES_R,C, 1),
+    """MAR33.5 and MAR33.15-33.17: per day, the unconstrained
+    IMCC(C) = ES_R,S max(ES_F,C / ES_R,C, 1),
     per risk class IMCC(C_i) = ES_R,S,i ES_F,C,i / ES_R,C,i, and
     IMCC = rho IMCC(C) + (1 - rho) sum_i IMCC(C_i).
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from riskengine.backtest.stats import exception_flags
 from riskengine.errors import InputError, InsufficientHistoryError
 from riskengine.frtb.capital import (
     ALL,
@@ -38,6 +39,7 @@ from riskengine.frtb.mapping import (
     load_mapping,
 )
 from riskengine.frtb.report import FrtbReport
+from riskengine.frtb.series import aligned
 from riskengine.instruments.types import FxSpot, Portfolio
 from riskengine.market.history import FactorHistory
 from riskengine.market.snapshot import market_snapshot
@@ -138,6 +140,8 @@ def frtb_report(
     averaging_days: int = 60,
     backtest_window: int = 250,
     base_currency: str = "USD",
+    actual_pnl=None,
+    risk_model_pnl=None,
 ) -> FrtbReport:
     from riskengine.backtest.run import run_backtest
 
@@ -257,27 +261,50 @@ def frtb_report(
         as_of=history.date_at(index),
         base_currency=base_currency,
     )
+    dates = history.dates
+    desk_dates = [str(d) for d in dates[bt_start + 1 : index + 1]]  # the P&L days
+    hpl = np.asarray(backtest.realised_pnl)
+    var = backtest.methods[0].value_at_risk
     exceptions = {
         c: int(backtest.methods[0].exceptions[:, j].sum()) for j, c in enumerate(confidences)
     }
-    hpl = np.asarray(backtest.realised_pnl)
-    one_day = compile_snapshot(portfolio, snapshot.restricted(universe), 1, base_currency)
-    daily = prices[bt_start + 1 : index + 1] / prices[bt_start:index] - 1.0
-    rtpl = delta_gamma_pnl(one_day, daily)
+    actual = aligned(actual_pnl, desk_dates, "actual_pnl")
+    actual_exceptions = None
+    if actual is not None:
+        flags = exception_flags(actual, var)
+        actual_exceptions = {c: int(flags[:, j].sum()) for j, c in enumerate(confidences)}
+    rtpl = aligned(risk_model_pnl, desk_dates, "risk_model_pnl")
+    pla_model = "supplied"
+    if rtpl is None:
+        one_day = compile_snapshot(portfolio, snapshot.restricted(universe), 1, base_currency)
+        daily = prices[bt_start + 1 : index + 1] / prices[bt_start:index] - 1.0
+        rtpl = delta_gamma_pnl(one_day, daily)
+        pla_model = "delta-gamma"
     rho_s, ks = spearman(hpl, rtpl), ks_statistic(hpl, rtpl)
+    counted = (
+        exceptions[0.99]
+        if actual_exceptions is None
+        else max(exceptions[0.99], actual_exceptions[0.99])
+    )
 
-    m_c = multiplier(exceptions[0.99])
+    m_c = multiplier(counted)
     last, average = float(total[-1]), float(total.mean())
     charge = max(last, m_c * average)
-    dates = history.dates
     reduced_names = set(np.asarray(names)[reduced])
     notes = [
         f"the book as of {history.date_at(index)} held constant (today's positions and prices) "
         "in every window; options revalued at T - 10/252 in the ES, T - 1/252 in the desk tests",
         "backtest exceptions counted on hypothetical P&L (the book held constant); actual P&L "
-        "is not supplied",
+        "is not supplied"
+        if actual is None
+        else "backtest exceptions counted on hypothetical P&L (the book held constant) and on the "
+        "actual P&L supplied; the multiplier and the desk zone take the larger count",
         "P&L attribution: hypothetical P&L (full revaluation) against the risk model's P&L, the "
-        "delta-gamma revaluation of the same daily returns",
+        + (
+            "delta-gamma revaluation of the same daily returns"
+            if pla_model == "delta-gamma"
+            else "series supplied"
+        ),
         f"the averages over {days} days hold today's book and the stressed window fixed; only "
         "the current windows roll",
     ]
@@ -346,24 +373,29 @@ def frtb_report(
             "imcc_last": last,
             "average_imcc": average,
             "multiplier": m_c,
-            "addon": multiplier_addon(exceptions[0.99]),
-            "exceptions_99": exceptions[0.99],
+            "addon": multiplier_addon(counted),
+            "exceptions_99": counted,
             "binding": "last" if last >= m_c * average else "average",
         },
         desk_tests={
             "days": DESK_DAYS,
-            "pnl": "hypothetical",
+            "pnl": "hypothetical" if actual is None else "hypothetical and actual",
             "backtest": {
                 "exceptions": {str(c): n for c, n in exceptions.items()},
+                "actual_exceptions": None
+                if actual_exceptions is None
+                else {str(c): n for c, n in actual_exceptions.items()},
                 "limits": {str(c): n for c, n in DESK_LIMITS.items()},
-                "zone": backtest_zone(exceptions),
+                "zone": "fail"
+                if "fail" in (backtest_zone(exceptions), backtest_zone(actual_exceptions or {}))
+                else "pass",
             },
             "pla": {
-                "model": "delta-gamma",
+                "model": pla_model,
                 "spearman": rho_s,
                 "ks": ks,
                 "zone": pla_zone(rho_s, ks),
-                "dates": [str(d) for d in dates[bt_start + 1 : index + 1]],
+                "dates": desk_dates,
                 "hypothetical_pnl": hpl.tolist(),
                 "risk_theoretical_pnl": rtpl.tolist(),
             },
