@@ -16,6 +16,7 @@ from riskengine import (
     Equity,
     FxSpot,
     InputError,
+    InsufficientHistoryError,
     Portfolio,
     Position,
     compute_risk,
@@ -579,3 +580,29 @@ def test_supplied_actual_and_risk_model_pnl(tmp_path):
     f.write_text("date,pnl\n2020-01-01,abc\n")
     with pytest.raises(InputError, match="line 2: pnl 'abc' is not a finite number"):
         compute_frtb(stock_book(q), h, actual_pnl=str(f), **SMALL)
+
+
+def test_a_foreign_position_adds_its_fx_rate_as_an_fx_factor():
+    h = regime_history(symbols=("SAP", "EURUSD", "USDTHB"))
+    book = Portfolio((Position("sap", Equity("SAP", currency="EUR"), 100),))
+    r = compute_frtb(book, h, **SMALL)
+    got = {f["factor"]: (f["risk_class"], f["liquidity_horizon"]) for f in r.factors}
+    assert got == {"SAP": ("equity", 10), "EURUSD": ("fx", 10)}
+    assert set(r.imcc["by_class"]) == {"equity", "fx"}
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"window": 5}, "window must be an integer >= 10; got 5"),
+        ({"averaging_days": 0}, "averaging_days must be an integer >= 1; got 0"),
+        ({"backtest_window": 50}, "backtest_window must be an integer >= 100; got 50"),
+        ({"stressed_window": "2020-13-01"}, "stressed_window start '2020-13-01' is not an ISO"),
+        ({"stressed_window": "2099-01-01"}, "is after the history's last date"),
+        ({"window": 500}, "needs 501 closes"),
+    ],
+)
+def test_bad_parameters_are_refused_naming_them(kwargs, message):
+    h = regime_history()
+    with pytest.raises((InputError, InsufficientHistoryError), match=message):
+        compute_frtb(stock_book({"A": 1.0}), h, **(SMALL | kwargs))
