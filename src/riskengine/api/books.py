@@ -11,6 +11,7 @@ from riskengine.api.jsonbody import JsonRoute, check_depth
 from riskengine.api.problems import ApiProblem, JSONResponse
 from riskengine.api.schemas import (
     MAX_ID,
+    FrtbMappingEntry,
     LimitIn,
     PortfolioDetail,
     PortfolioIn,
@@ -49,7 +50,7 @@ async def create_portfolio(body: PortfolioIn, state: State, who: Tenant):
 
 
 UPLOAD_TYPES = ("csv", "json")
-UPLOAD_FIELDS = ("file", "name", "base_currency")
+UPLOAD_FIELDS = ("file", "name", "base_currency", "frtb_mapping")
 
 
 @router.post(
@@ -66,6 +67,10 @@ async def upload_portfolio(
     file: Annotated[UploadFile, File(description="the book: .csv or .json")],
     name: Annotated[str | None, Form(max_length=200)] = None,
     base_currency: Annotated[str, Form(min_length=3, max_length=3)] = "USD",
+    frtb_mapping: Annotated[
+        UploadFile | None,
+        File(description="optional: the book's FRTB mapping file, .csv or .json (docs/frtb.md)"),
+    ] = None,
 ):
     form = await request.form()  # parsed once already: FastAPI keeps it
     for field in UPLOAD_FIELDS:
@@ -119,7 +124,41 @@ async def upload_portfolio(
     _check_text(field, label, book_name, 1, NAME_LENGTH)
     _check_text("base_currency", "base_currency", base_currency, 3, 3)
     doc = {"name": book_name, "base_currency": base_currency, "positions": records}
+    if frtb_mapping is not None:
+        from riskengine.frtb.mapping import parse_mapping
+
+        text_, kind, label = await _mapping_text(frtb_mapping)
+        mapping = await state.run(parse_mapping, text_, kind, label)  # off the event loop
+        doc["frtb_mapping"] = mapping.records()
     return _created(await state.run(state.books.save, who, doc))
+
+
+async def _mapping_text(upload: UploadFile) -> tuple[str, str, str]:
+    """(text, "csv" or "json", file name) of an uploaded FRTB mapping file."""
+    filename = upload.filename or "frtb_mapping"
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix not in UPLOAD_TYPES:
+        raise ApiProblem(
+            415,
+            "unsupported-file",
+            "Unsupported file",
+            f"frtb_mapping file {filename!r} is not .csv or .json; upload the mapping in one of "
+            "those formats (docs/frtb.md#mapping-file), named with its extension.",
+        )
+    raw = await upload.read()
+    if suffix == "json":
+        check_depth(raw, what=f"file {filename!r}", field="frtb_mapping")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _upload_problem(
+            "frtb_mapping",
+            filename,
+            f"frtb_mapping file {filename!r} is not UTF-8 text (offset {exc.start}); save it as "
+            "UTF-8 CSV or JSON.",
+            kind="invalid-input",
+        ) from None
+    return text, suffix, filename
 
 
 NAME_LENGTH = 200
@@ -169,6 +208,24 @@ async def replace_portfolio(portfolio_id: BookId, body: PortfolioIn, state: Stat
 async def set_limits(portfolio_id: BookId, limits: list[LimitIn], state: State, who: Tenant):
     book = await state.run(state.books.get, who, portfolio_id)
     doc = book.doc | {"limits": [lim.model_dump(mode="json") for lim in limits]}
+    book = await state.run(state.books.save, who, doc, portfolio_id)
+    return JSONResponse(book.summary())
+
+
+@router.put(
+    "/{portfolio_id}/frtb-mapping",
+    response_model=PortfolioOut,
+    summary="Set the FRTB mapping (risk class and liquidity horizon per factor)",
+)
+async def set_frtb_mapping(
+    portfolio_id: BookId, mapping: list[FrtbMappingEntry], state: State, who: Tenant
+):
+    """Stores the mapping with the book; ``POST /api/v1/frtb`` uses it unless the request
+    gives one (docs/frtb.md#mapping-file). An empty list removes it."""
+    book = await state.run(state.books.get, who, portfolio_id)
+    doc = book.doc | {
+        "frtb_mapping": [m.model_dump(mode="json", exclude_none=True) for m in mapping]
+    }
     book = await state.run(state.books.save, who, doc, portfolio_id)
     return JSONResponse(book.summary())
 

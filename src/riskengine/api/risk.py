@@ -17,6 +17,8 @@ from riskengine.api.problems import (
 from riskengine.api.schemas import (
     BacktestReportOut,
     BacktestRequest,
+    FrtbReportOut,
+    FrtbRequest,
     Job,
     Problem,
     RiskReportOut,
@@ -28,7 +30,7 @@ from riskengine.api.schemas import (
 from riskengine.api.state import ApiState, get_state, tenant
 from riskengine.errors import InputError
 from riskengine.service.jobs import ControlledExecutor
-from riskengine.service.risk import risk_cost
+from riskengine.service.risk import frtb_cost, risk_cost
 from riskengine.service.stored_books import Book, make_book
 from riskengine.store.base import StoreError
 from riskengine.stress.scenarios import load_library
@@ -190,6 +192,33 @@ async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Pre
         )
         return _job_response(state, record)
     return JSONResponse(await state.run(state.risk.backtest, book, request))
+
+
+@router.post(
+    "/frtb",
+    response_model=FrtbReportOut,
+    responses=ASYNC,
+    summary="FRTB internal-model capital of a stored or inline book",
+)
+async def frtb(body: FrtbRequest, state: State, who: Tenant, prefer: Prefer = None):
+    """The ``FrtbReport`` of docs/frtb.md (the book's stored mapping unless ``mapping`` is
+    given); runs as a job when its cost (the history's days x positions x 5,
+    docs/api.md#jobs) exceeds the server's threshold or the client sends
+    ``Prefer: respond-async``."""
+    book = await state.run(_book, state, who, body)
+    request = body.model_dump(mode="json", exclude_none=True)
+    history = await state.run(state.risk.market.history)
+    cost = frtb_cost(len(history.dates), len(book.portfolio))
+    if _wants_async(prefer) or cost > state.settings.async_cost:
+        record = await state.run(
+            state.jobs.submit,
+            who,
+            "frtb",
+            request,
+            _public_errors(lambda control: state.risk.frtb(book, request, control)),
+        )
+        return _job_response(state, record)
+    return JSONResponse(await state.run(state.risk.frtb, book, request))
 
 
 @router.get("/jobs", response_model=list[Job], tags=["jobs"], summary="The tenant's jobs")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from riskengine import choices
+from riskengine.frtb import mapping as frtb_mapping
 from riskengine.spec import MIN_STUDENT_T_DF
 
 # Numbers in request bodies are JSON numbers: not booleans (true is not 1), not strings, and
@@ -101,6 +102,9 @@ if TYPE_CHECKING:
     BadPrintPolicy = str
     PresetName = str
     ContributionsName = str
+    FrtbCategory = str
+    FrtbRiskClass = str
+    LiquidityHorizon = int
 else:
     Method = Literal[choices.METHOD_NAMES]
     DistributionName = Literal[choices.PARAMETRIC_DISTRIBUTIONS]
@@ -116,6 +120,9 @@ else:
     BadPrintPolicy = Literal[choices.BAD_PRINT_POLICIES]
     PresetName = Literal[choices.PRESET_NAMES]
     ContributionsName = Literal[choices.CONTRIBUTIONS]
+    FrtbCategory = Literal[tuple(frtb_mapping.CATEGORIES)]
+    FrtbRiskClass = Literal[frtb_mapping.RISK_CLASSES]
+    LiquidityHorizon = Literal[frtb_mapping.LIQUIDITY_HORIZONS]
 MAX_IMPLIED_VOL = 10.0  # 1000% a year
 MAX_RATE = 1.0  # rates and dividend yields within [-100%, 100%] a year
 
@@ -161,11 +168,28 @@ class LimitOut(BaseModel):
     tag: str | None
 
 
+class FrtbMappingEntry(Strict):
+    """One risk factor's FRTB class and liquidity horizon: a ``category``, or a ``risk_class``
+    and a ``liquidity_horizon`` (docs/frtb.md#mapping-file)."""
+
+    factor: Annotated[Symbol, Field(min_length=1, examples=["KO"])]
+    category: FrtbCategory | None = None
+    risk_class: FrtbRiskClass | None = None
+    liquidity_horizon: LiquidityHorizon | None = None
+
+
+class FrtbMappingOut(BaseModel):
+    factor: str
+    risk_class: str
+    liquidity_horizon: int
+
+
 class PortfolioIn(Strict):
     name: Name = "portfolio"
     base_currency: Currency = "USD"
     positions: Annotated[list[PositionIn], Field(min_length=1)]
     limits: list[LimitIn] = []
+    frtb_mapping: Annotated[list[FrtbMappingEntry], Field(max_length=100_000)] = []
 
     model_config = ConfigDict(
         extra="forbid",
@@ -200,6 +224,7 @@ class PortfolioOut(BaseModel):
     base_currency: str
     n_positions: int
     limits: list[LimitOut]
+    frtb_mapping: list[FrtbMappingOut] = []
 
 
 class PortfolioDetail(PortfolioOut):
@@ -296,6 +321,36 @@ class StressRequest(Strict):
             ]
         },
     )
+
+
+class PnlPoint(Strict):
+    date: dt.date
+    pnl: Number
+
+
+class FrtbRequest(Strict):
+    """FRTB internal-model capital of a stored or inline book (docs/frtb.md)."""
+
+    portfolio_id: Id | None = None
+    portfolio: PortfolioIn | None = None
+    as_of: dt.date | None = None
+    mapping: Annotated[list[FrtbMappingEntry], Field(max_length=100_000)] | None = None
+    reduced_set: Annotated[list[Symbol], Field(min_length=1, max_length=100_000)] | None = None
+    stressed_window: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^\d{4}-\d{2}-\d{2}(:\d{4}-\d{2}-\d{2})?$",
+                examples=["2008-06-02", "2008-06-02:2009-05-29"],
+            ),
+        ]
+        | None
+    ) = None
+    window: Annotated[Integer, Field(ge=10, le=100_000)] | None = None
+    averaging_days: Annotated[Integer, Field(ge=1, le=1_000)] | None = None
+    backtest_window: Annotated[Integer, Field(ge=100, le=100_000)] | None = None
+    actual_pnl: Annotated[list[PnlPoint], Field(max_length=100_000)] | None = None
+    risk_model_pnl: Annotated[list[PnlPoint], Field(max_length=100_000)] | None = None
 
 
 class BacktestRequest(ModelOptions):
@@ -624,6 +679,153 @@ class BacktestReportOut(BaseModel):
     provenance: Provenance
     series: BacktestSeries
     methods: list[BacktestMethodOut]
+
+
+class FrtbParameters(BaseModel):
+    confidence: float
+    base_horizon_days: int
+    window: int
+    scenarios_per_window: int
+    averaging_days: int
+    rho: float
+    backtest_window: int
+    liquidity_horizons: list[int]
+
+
+class FrtbCapital(BaseModel):
+    """capital = max(IMCC today, m_c x the average IMCC); m_c = 1.5 + the add-on of the 99%
+    exceptions (MAR33.41-33.42, MAR99)."""
+
+    charge: Amount
+    imcc_last: Amount
+    average_imcc: Amount
+    multiplier: float
+    addon: float
+    exceptions_99: int
+    binding: Literal["last", "average"]
+
+
+class FrtbImccSeries(BaseModel):
+    dates: list[str]
+    imcc: list[Amount]
+
+
+class FrtbImcc(BaseModel):
+    """IMCC = rho IMCC(C) + (1 - rho) sum_i IMCC(C_i) (MAR33.15-33.17)."""
+
+    value: Amount
+    unconstrained: Amount
+    by_class: dict[str, Amount]
+    rho: float
+    average: Amount
+    days: int
+    series: FrtbImccSeries
+
+
+class FrtbSearch(BaseModel):
+    """ES_R,S of every 12-month window of the history, by the window's last date (null where
+    a factor of the reduced set lacks a close)."""
+
+    end_dates: list[str]
+    expected_shortfall: list[Amount | None]
+
+
+class FrtbStressedWindow(BaseModel):
+    start: str
+    end: str
+    searched: bool
+    expected_shortfall: Amount
+    search: FrtbSearch
+
+
+class FrtbRatio(BaseModel):
+    """ES_R,C / ES_F,C today and over the averaging days; below_floor when the average is
+    under 0.75 (MAR33.5)."""
+
+    reduced_to_full: float
+    average: float
+    days: int
+    floor: float
+    below_floor: bool
+    series: list[float]
+
+
+class FrtbCascade(BaseModel):
+    """ES_T(P, j) for the buckets LH >= 10, 20, 40, 60, 120 days, and the liquidity-adjusted
+    ES (MAR33.4)."""
+
+    by_bucket: list[Amount]
+    liquidity_adjusted: Amount
+
+
+class FrtbExpectedShortfall(BaseModel):
+    """Per factor set and window, per risk class ("all": every factor)."""
+
+    reduced_stressed: dict[str, FrtbCascade]
+    full_current: dict[str, FrtbCascade]
+    reduced_current: dict[str, FrtbCascade]
+
+
+class FrtbFactor(BaseModel):
+    factor: str
+    risk_class: str
+    liquidity_horizon: int
+    source: str
+    reduced: bool
+
+
+class FrtbBacktest(BaseModel):
+    """Exceptions of the 1-day VaR at 99% and 97.5% over 250 days, by confidence ("0.99",
+    "0.975"); more than the limit fails the desk (MAR32)."""
+
+    exceptions: dict[str, int]
+    actual_exceptions: dict[str, int] | None
+    limits: dict[str, int]
+    zone: Literal["pass", "fail"]
+
+
+class FrtbPla(BaseModel):
+    """The P&L attribution test: Spearman and Kolmogorov-Smirnov between hypothetical and
+    risk-theoretical P&L (MAR32); green: Spearman > 0.80 and KS < 0.09; red: Spearman < 0.70
+    or KS > 0.12."""
+
+    model: Literal["delta-gamma", "supplied"]
+    spearman: float | None
+    ks: float
+    zone: Literal["green", "amber", "red"]
+    dates: list[str]
+    hypothetical_pnl: list[Amount]
+    risk_theoretical_pnl: list[Amount]
+
+
+class FrtbDeskTests(BaseModel):
+    days: int
+    pnl: str
+    backtest: FrtbBacktest
+    pla: FrtbPla
+
+
+class FrtbReportOut(BaseModel):
+    """The FRTB internal-model capital of a book with every intermediate number
+    (docs/frtb.md)."""
+
+    schema_version: int
+    kind: Literal["frtb"]
+    as_of: str
+    base_currency: str
+    parameters: FrtbParameters
+    portfolio: ReportPortfolio
+    capital: FrtbCapital
+    imcc: FrtbImcc
+    stressed_window: FrtbStressedWindow
+    ratio: FrtbRatio
+    expected_shortfall: FrtbExpectedShortfall
+    factors: list[FrtbFactor]
+    desk_tests: FrtbDeskTests
+    out_of_scope: list[str]
+    excluded_positions: list[ExcludedPosition]
+    notes: list[str]
+    provenance: dict[str, Any]
 
 
 class PriceOut(BaseModel):

@@ -174,6 +174,13 @@ class FactorMapping:
             entries[factor] = _entry(factor, spec, name)
         return cls(entries, name)
 
+    def records(self) -> list[dict]:
+        """The entries as records ``{factor, risk_class, liquidity_horizon}`` (sorted)."""
+        return [
+            {"factor": f, "risk_class": c, "liquidity_horizon": lh}
+            for f, (c, lh) in sorted(self.entries.items())
+        ]
+
 
 def load_mapping(path: str | Path) -> FactorMapping:
     """A mapping file: CSV with a ``factor`` column and either ``category`` or ``risk_class``
@@ -189,8 +196,13 @@ def load_mapping(path: str | Path) -> FactorMapping:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the mapping file {str(path)!r}: {exc}.") from None
-    name = f"mapping file {p.name}"
-    if p.suffix.lower() == ".json":
+    return parse_mapping(text, "json" if p.suffix.lower() == ".json" else "csv", p.name)
+
+
+def parse_mapping(text: str, kind: str, filename: str = "mapping") -> FactorMapping:
+    """A mapping file's text (``kind`` "csv" or "json"), as ``load_mapping`` reads it."""
+    name = f"mapping file {filename}"
+    if kind == "json":
         try:
             return FactorMapping.of(json.loads(text), name)
         except json.JSONDecodeError as exc:

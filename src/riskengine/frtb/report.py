@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import dataclass
 
+SCHEMA_VERSION = 1
 OUT_OF_SCOPE = (
     "volatility risk factors (implied volatilities are held constant, DESIGN §2): no vega in any "
     "ES",
@@ -79,6 +80,8 @@ class FrtbReport:
     def to_dict(self) -> dict:
         return _clean(
             {
+                "schema_version": SCHEMA_VERSION,
+                "kind": "frtb",
                 "as_of": self.as_of,
                 "base_currency": self.base_currency,
                 "parameters": self.parameters,

@@ -19,7 +19,7 @@ from riskengine.backtest.run import run_backtest
 from riskengine.cache import RiskCache
 from riskengine.choices import CONTRIBUTIONS
 from riskengine.errors import InputError
-from riskengine.pipeline import compute_risk
+from riskengine.pipeline import compute_frtb, compute_risk
 from riskengine.scale.local import Executor, LocalExecutor
 from riskengine.service.limits import needs_contributions, utilisation
 from riskengine.service.market import MarketData
@@ -61,6 +61,19 @@ def risk_cost(request: dict, n_positions: int) -> int:
     if request.get("contributions") == "full":
         cost *= 10
     return cost
+
+
+# FRTB request fields passed to compute_frtb as they are (docs/api.md#frtb).
+FRTB_FIELDS = ("as_of", "reduced_set", "stressed_window", "window", "averaging_days",
+               "backtest_window")  # fmt: skip
+FRTB_BUCKETS = 5  # the cost rule's revaluations per history day: one per liquidity bucket
+
+
+def frtb_cost(n_closes: int, n_positions: int) -> int:
+    """The documented cost rule of an FRTB request: the history's days x positions x 5 (the
+    search revalues the book under every 10-day return of the history, once per liquidity
+    bucket)."""
+    return int(n_closes) * int(n_positions) * FRTB_BUCKETS
 
 
 class RiskService:
@@ -197,6 +210,30 @@ class RiskService:
             **fields,
         )
         return result.to_dict()
+
+    def frtb(self, book: Book, request: dict, control=None) -> dict:
+        """The FRTB capital of ``book`` (``FrtbReport.to_dict()`` with ``portfolio.id``): the
+        request's mapping, else the one stored with the book."""
+        fields = {k: request[k] for k in FRTB_FIELDS if request.get(k) is not None}
+        mapping = request.get("mapping") or book.frtb_mapping or None
+        for name in ("actual_pnl", "risk_model_pnl"):
+            points = request.get(name)
+            if points is not None:
+                fields[name] = {p["date"]: p["pnl"] for p in points}
+        if control is not None:
+            control.report(0, 1)
+        report = compute_frtb(
+            book.portfolio,
+            self.market.history(),
+            mapping=mapping,
+            base_currency=book.base_currency,
+            **fields,
+        )
+        if control is not None:
+            control.report(1, 1)
+        out = report.to_dict()
+        out["portfolio"]["id"] = book.id
+        return out
 
     def forecast_days(self, request: dict) -> int:
         """Forecast days x methods of a backtest request (for the cost rule)."""

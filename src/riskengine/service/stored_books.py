@@ -1,7 +1,9 @@
 """Stored portfolios: the document kept in the store, and parsed books cached by content.
 
 The stored document is ``{"name", "base_currency", "positions": [records], "limits": [...]}``
-with the records in the book format of docs/formats.md (the fields of a CSV row).
+with the records in the book format of docs/formats.md (the fields of a CSV row), and
+``"frtb_mapping": [{factor, risk_class, liquidity_horizon}]`` when the book has an FRTB mapping
+(docs/frtb.md).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 import orjson
 
 from riskengine.errors import NotFoundError, PortfolioFormatError, TooLargeError
+from riskengine.frtb.mapping import FactorMapping
 from riskengine.instruments.bookfile import portfolio_from_records
 from riskengine.instruments.types import Portfolio
 from riskengine.service.limits import check_limits
@@ -32,6 +35,10 @@ class Book:
         return self.doc.get("limits", [])
 
     @property
+    def frtb_mapping(self) -> list[dict]:
+        return self.doc.get("frtb_mapping", [])
+
+    @property
     def base_currency(self) -> str:
         return self.doc.get("base_currency", "USD")
 
@@ -42,6 +49,7 @@ class Book:
             "n_positions": len(self.portfolio),
             "base_currency": self.base_currency,
             "limits": self.limits,
+            "frtb_mapping": self.frtb_mapping,
         }
 
 
@@ -69,6 +77,9 @@ def make_book(doc: dict, *, book_id: int | None = None, max_positions: int, sour
         "positions": records,
         "limits": check_limits(doc.get("limits"), f"{source}: limits"),
     }
+    mapping = doc.get("frtb_mapping")
+    if mapping:
+        clean["frtb_mapping"] = FactorMapping.of(mapping, f"{source}: frtb_mapping").records()
     return Book(book_id, clean, portfolio)
 
 
