@@ -18,11 +18,12 @@ import { confidenceLabel, makeFormatters } from "./lib/format";
 import { DEFAULT_CONTROLS, type Controls as ControlValues } from "./lib/request";
 import { BacktestView } from "./views/BacktestView";
 import { BookView } from "./views/BookView";
+import { FrtbView } from "./views/FrtbView";
 import { MethodsView } from "./views/MethodsView";
 import { DistributionPanel, LimitsPanel, WaterfallPanel } from "./views/RiskView";
 import { StressView } from "./views/StressView";
 
-type View = "risk" | "book" | "stress" | "backtest" | "methods";
+type View = "risk" | "book" | "stress" | "backtest" | "methods" | "frtb";
 
 function bookFromHash(): number | null {
   const m = /book=(\d+)/.exec(location.hash);
@@ -103,6 +104,7 @@ export function App() {
     { key: "stress", label: "Stress" },
     { key: "backtest", label: "Backtest" },
     { key: "methods", label: "Methods" },
+    { key: "frtb", label: "FRTB" },
   ];
 
   return (
@@ -200,6 +202,7 @@ export function App() {
               {view === "backtest" ? (
                 <BacktestView client={client} bookId={current.id} controls={controls} fmt={fmt} />
               ) : null}
+              {view === "frtb" ? <FrtbView client={client} bookId={current.id} fmt={fmt} /> : null}
               {view === "methods" ? (
                 <MethodsView client={client} bookId={current.id} controls={controls} fmt={fmt} />
               ) : null}

@@ -41,6 +41,8 @@ def test_the_other_answers_the_page_reads_match_their_models(server):
     custom = [{"name": "down", "type": "hypothetical", "shocks": ["*=-10%", "vol:*=+5"]}]
     stress = c.post("/api/v1/stress", json={"portfolio_id": server.book_id, "custom": custom})
     check(schemas.StressReportOut, stress.json())
+    frtb = c.post("/api/v1/frtb", json={"portfolio_id": server.book_id})
+    check(schemas.FrtbReportOut, frtb.json())
     body = {"portfolio_id": server.book_id, "methods": ["historical", "montecarlo"],
             "confidence": [0.95, 0.99], "start": "2022-11-01", "n_scenarios": 1000}  # fmt: skip
     r = c.post("/api/v1/backtest", json=body, headers={"Prefer": "respond-async"})
