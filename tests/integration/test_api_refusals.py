@@ -332,3 +332,17 @@ def test_a_postgres_outage_is_answered_without_the_server_address(
     finally:
         server.close()
         store.close()
+
+
+def test_a_custom_shock_reaching_no_position_is_refused_or_kept_with_a_warning(api):
+    """A mistyped symbol (APPL) answered 200 with a $0 scenario and only a note."""
+    c = api.client()
+    custom = [{"name": "typo", "type": "hypothetical", "shocks": ["APPL=-20%", "MSFT=-5%"]}]
+    body = {"portfolio": book_doc(), "scenarios": [], "custom": custom}
+    r = c.post("/api/v1/stress", json=body)
+    assert_problem(r, 422, "invalid-input", "APPL=-20%", "reach no position", "keep_idle_shocks")
+    r = c.post("/api/v1/stress", json=body | {"keep_idle_shocks": True})
+    assert r.status_code == 200, r.text
+    (result,) = r.json()["scenarios"]
+    assert result["scenario"] == "typo" and "APPL=-20%" in result["warnings"][0]
+    assert result["pnl"] < 0  # MSFT still moves

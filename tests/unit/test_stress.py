@@ -627,3 +627,36 @@ def test_package_data_lists_the_library():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert "stress/library.json" in text
     assert Path(ROOT / "src" / "riskengine" / "stress" / "library.json").is_file()
+
+
+# --- a shock that reaches no position (issue: a mistyped symbol showed a $0 scenario) --------
+
+
+def test_a_custom_shock_reaching_no_position_is_refused_naming_it(hist):
+    book = stock_book({"S0": 10, "S1": -5})
+    with pytest.raises(InputError, match=r"FOO=-10% .*reach(es)? no position") as err:
+        run_scenarios(book, hist, [["S0=-0.2", "FOO=-10%"]])
+    assert "keep_idle_shocks" in str(err.value)
+    with pytest.raises(InputError, match="APPL"):
+        run_scenario(book, hist, ["APPL=-20%"])
+    # kept on request: the result carries a warning
+    kept = run_scenarios(book, hist, [["S0=-0.2", "FOO=-10%"]], keep_idle_shocks=True)
+    assert kept.results[0].warnings and "FOO=-10%" in kept.results[0].warnings[0]
+    assert kept.results[0].to_dict()["warnings"] == list(kept.results[0].warnings)
+    # the library's generic scenarios still run on a book they barely touch
+    library = run_scenarios(book, hist, ["vol-spike"])
+    assert library.results[0].pnl == 0.0 and library.results[0].warnings == ()
+
+
+def test_cli_refuses_an_idle_shock_and_keeps_it_on_request(tmp_path):
+    book = ROOT / "examples" / "book.csv"
+    data = ROOT / "data" / "us_equities_daily.csv"
+    base = [sys.executable, "-m", "riskengine", "stress", "--portfolio", str(book), "--prices",
+            str(data), "--shock", "APPL=-20%"]  # fmt: skip
+    out = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "APPL=-20%" in out.stderr and "--keep-idle-shocks" in out.stderr
+    kept = subprocess.run([*base, "--keep-idle-shocks"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert kept.returncode == 0, kept.stderr
+    assert "warning" in kept.stdout.lower() and "APPL=-20%" in kept.stdout

@@ -302,6 +302,7 @@ class StressRequest(Strict):
         AfterValidator(lambda v: printable_tree(v, "custom")),
     ] = []
     as_of: dt.date | None = None
+    keep_idle_shocks: Flag = False
 
     model_config = ConfigDict(
         extra="forbid",
@@ -566,6 +567,7 @@ class StressResultOut(BaseModel):
     positions: list[StressPosition]
     excluded_positions: list[ExcludedPosition]
     notes: list[str]
+    warnings: list[str] = []
 
 
 class StressSkipped(BaseModel):

@@ -42,6 +42,12 @@ def add_stress(sub) -> None:
         "'*=-0.1', vol:AAPL=+5, 'vol:*=+10'",
     )
     add("--scenarios-file", default=None, help="JSON file of custom scenarios (docs/stress.md)")
+    add(
+        "--keep-idle-shocks",
+        action="store_true",
+        help="run a custom scenario although some of its shocks reach no position of the book "
+        "(refused by default: a mistyped symbol), with a warning",
+    )
     add("--list", action="store_true", help="list the known scenarios and exit")
     add("--worst-window", action="store_true", help="search the worst h-day window")
     add(
@@ -122,6 +128,7 @@ def run_stress(args) -> str:
         base_currency=base,
         known=known,
         executor=make_executor(args.scheduler) if scheduler_address(args.scheduler) else None,
+        keep_idle_shocks=args.keep_idle_shocks,
     )
     if args.worst_window:
         report = dataclasses.replace(

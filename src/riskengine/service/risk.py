@@ -182,6 +182,7 @@ class RiskService:
             base_currency=book.base_currency,
             known=known,
             executor=executor,
+            keep_idle_shocks=bool(request.get("keep_idle_shocks")),
         )
         return report.to_dict()
 

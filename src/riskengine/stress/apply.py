@@ -146,18 +146,28 @@ def _first_tags(tags) -> dict[str, str]:
     return out
 
 
-def _hypothetical(snap: StressBook, scenario: HypotheticalScenario) -> StressResult:
+IDLE_WAY_OUT = (
+    "check the spelling against the book's symbols, tags and currencies, or keep the scenario "
+    "anyway (Python keep_idle_shocks=True; CLI --keep-idle-shocks; API keep_idle_shocks: true)"
+)
+
+
+def _hypothetical(
+    snap: StressBook, scenario: HypotheticalScenario, keep_idle_shocks: bool = False
+) -> StressResult:
     book, lay = snap.book, snap.layout
     names = book.factor_names
     n = book.n_positions
     own, fx, dvol = np.zeros(n), np.zeros(n), np.zeros(n)
-    used: set[str] = set()
+    used: set[str] = set()  # the shocks that apply to a position
+    matched: set[str] = set()  # the shocks that match a position (applied or overridden)
     notes = [INSTANT_NOTE]
     shocks = scenario.shocks
     for i, p in enumerate(snap.positions):
         factor, tags = names[lay.column[i]], _first_tags(p.tags)
         kinds = (False, True) if lay.is_option[i] else (False,)
         for vol in kinds:
+            matched.update(s.text for s in shocks if s.vol == vol and s.matches(factor, tags))
             res = resolve(shocks, factor, tags, vol=vol)
             if res.shock is None:
                 continue
@@ -171,6 +181,9 @@ def _hypothetical(snap: StressBook, scenario: HypotheticalScenario) -> StressRes
                 )
         if lay.fx_column[i] >= 0:
             pair = names[lay.fx_column[i]]
+            matched.update(
+                s.text for s in shocks if not s.vol and s.target == "symbol" and s.key == pair
+            )
             fx[i] = fx_shock(shocks, pair)
             if fx[i]:
                 used.add(
@@ -183,8 +196,24 @@ def _hypothetical(snap: StressBook, scenario: HypotheticalScenario) -> StressRes
     moves = Moves(own, fx, dvol)
     pnl, floored = position_pnl(snap, moves)
     idle = [s.text for s in shocks if s.text not in used]
-    if idle:
-        notes.append(f"shock(s) reaching no position of the book: {', '.join(idle)}")
+    unmatched = [t for t in idle if t not in matched]
+    warnings = []
+    if scenario.from_library:  # a generic scenario: part of it may miss any book
+        unmatched = []
+    overridden = [t for t in idle if t not in unmatched]
+    if overridden:
+        notes.append(
+            f"shock(s) reaching no position of the book (overridden by more specific ones, or "
+            f"matching nothing in this generic scenario): {', '.join(overridden)}"
+        )
+    if unmatched:
+        what = (
+            f"scenario {scenario.name!r}: shock(s) {', '.join(unmatched)} reach no position of "
+            f"the book (its symbols: {', '.join(sorted(set(snap.book.factor_names))[:20])})"
+        )
+        if not keep_idle_shocks:
+            raise InputError(f"{what}; {IDLE_WAY_OUT}.")
+        warnings.append(f"{what}: kept as asked, they add nothing to the P&L")
     for at in np.nonzero(floored)[0]:
         notes.append(
             f"position {book.position_ids[at]}: shocked implied volatility below zero, floored "
@@ -203,6 +232,7 @@ def _hypothetical(snap: StressBook, scenario: HypotheticalScenario) -> StressRes
         factor_returns={},
         excluded_positions=tuple(e.to_dict() for e in book.excluded),
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )
 
 
@@ -214,6 +244,7 @@ def run_scenario(
     as_of: dt.date | str | None = None,
     base_currency: str = "USD",
     known: dict[str, Scenario] | None = None,
+    keep_idle_shocks: bool = False,
 ) -> StressResult:
     """Today's book under one stress scenario: an instant shock at ``as_of`` with full
     revaluation (horizon 0: options keep today's time to expiry).
@@ -226,6 +257,9 @@ def run_scenario(
             ``HypotheticalScenario``, or a list of shock texts such as ``["*=-0.1"]``.
         base_currency: currency of every amount.
         known: scenarios by name to look names up in (default: the library).
+        keep_idle_shocks: run a scenario of your own although some of its shocks reach no
+            position of the book (a mistyped symbol), with a warning; by default it is refused
+            (the library's generic scenarios only note such shocks).
 
     Returns:
         A ``StressResult``: the total and per-position P&L (gain positive), exclusions, notes.
@@ -239,15 +273,16 @@ def run_scenario(
     base_currency = str(base_currency).upper()
     if isinstance(sc, HistoricalScenario):
         return _historical(portfolio, history, sc, as_of, base_currency)
-    return _hypothetical(stress_book(portfolio, history, as_of, base_currency), sc)
+    snap = stress_book(portfolio, history, as_of, base_currency)
+    return _hypothetical(snap, sc, keep_idle_shocks)
 
 
-def _one_scenario(portfolio, history, snap, base_currency, sc) -> StressResult | dict:
+def _one_scenario(portfolio, history, snap, base_currency, keep, sc) -> StressResult | dict:
     """One scenario's result, or ``{"scenario", "reason"}`` when it cannot run."""
     try:
         if isinstance(sc, HistoricalScenario):
             return _historical(portfolio, history, sc, snap.as_of, base_currency)
-        return _hypothetical(snap, sc)
+        return _hypothetical(snap, sc, keep)
     except (InsufficientHistoryError, NoPositionsError) as exc:
         return {"scenario": sc.name, "reason": str(exc)}
 
@@ -261,13 +296,16 @@ def run_scenarios(
     base_currency: str = "USD",
     known: dict[str, Scenario] | None = None,
     executor=None,
+    keep_idle_shocks: bool = False,
 ) -> StressReport:
     """Several scenarios (default: the whole library) on today's book.
 
     A scenario that cannot run (its window outside the history, every position excluded)
     is listed in ``skipped`` with the reason; the others still run. With ``executor`` (a
     LocalExecutor or a DaskExecutor) the scenarios are split over it, one task each; the
-    results are the same, in the same order.
+    results are the same, in the same order. A scenario of your own with a shock that reaches
+    no position of the book is refused (InputError) unless ``keep_idle_shocks`` (see
+    ``run_scenario``).
     """
     known = known if known is not None else load_library()
     chosen = (
@@ -275,7 +313,7 @@ def run_scenarios(
     )
     base_currency = str(base_currency).upper()
     snap = stress_book(portfolio, history, as_of, base_currency)
-    one = partial(_one_scenario, portfolio, history, snap, base_currency)
+    one = partial(_one_scenario, portfolio, history, snap, base_currency, keep_idle_shocks)
     outcomes = executor.map(one, chosen) if executor is not None else [one(s) for s in chosen]
     results = [r for r in outcomes if isinstance(r, StressResult)]
     skipped = [r for r in outcomes if not isinstance(r, StressResult)]

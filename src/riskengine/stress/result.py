@@ -89,6 +89,8 @@ class StressResult:
         factor_returns: historical: the return of each factor the book uses; hypothetical: {}.
         excluded_positions: [{"id", "symbol", "reason"}].
         notes: statements the numbers depend on.
+        warnings: what the user should look at before trusting the number: shocks kept although
+            they reach no position of the book (``keep_idle_shocks``).
     """
 
     scenario: str
@@ -103,6 +105,7 @@ class StressResult:
     factor_returns: dict
     excluded_positions: tuple[dict, ...] = ()
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not math.isfinite(self.pnl):
@@ -137,6 +140,7 @@ class StressResult:
             "positions": [p.to_dict() for p in self.positions],
             "excluded_positions": [dict(e) for e in self.excluded_positions],
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -164,6 +168,7 @@ class StressResult:
         ]
         lines += _excluded_lines(self.excluded_positions)
         lines += [f"note: {n}" for n in self.notes]
+        lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -252,6 +257,7 @@ class StressReport:
                 lines += ["", r.headline(), *position_rows(r.positions)]
                 lines += _excluded_lines(r.excluded_positions)
                 lines += [f"note: {n}" for n in r.notes if n not in common]
+                lines += [f"WARNING: {w}" for w in r.warnings]
             lines += [""] + [f"note: {n}" for n in self.results[0].notes if n in common]
         for s in self.skipped:
             lines.append(f"skipped {s['scenario']}: {s['reason']}")

@@ -16,11 +16,13 @@ hypothetical. Names are unique (letters, digits, ``-``, ``_``, ``.``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from importlib import resources
 from pathlib import Path
 
@@ -82,6 +84,7 @@ class HypotheticalScenario:
     name: str
     shocks: tuple[Shock, ...]
     description: str = ""
+    from_library: bool = dc_field(default=False, compare=False)  # generic: idle shocks expected
 
     kind = "hypothetical"
 
@@ -218,7 +221,11 @@ def load_scenarios(path: str | Path) -> dict[str, Scenario]:
 def load_library() -> dict[str, Scenario]:
     """The named scenarios shipped with riskengine (``library.json``), by name."""
     text = resources.files("riskengine.stress").joinpath("library.json").read_text("utf-8")
-    return parse_scenarios(json.loads(text), "scenario library")
+    scenarios = parse_scenarios(json.loads(text), "scenario library")
+    return {
+        n: dataclasses.replace(s, from_library=True) if isinstance(s, HypotheticalScenario) else s
+        for n, s in scenarios.items()
+    }
 
 
 def merge_scenarios(library: dict[str, Scenario], custom: dict[str, Scenario], source: str):
