@@ -30,7 +30,8 @@ CORE_MAY_IMPORT = ("riskengine.errors", "riskengine.choices")  # plain definitio
 TOP = 9  # riskengine/__init__.py: the public names, above everything
 # third-party packages and the lowest layer that may import them
 THIRD_PARTY_FLOOR = {"fastapi": 8, "pydantic": 7, "starlette": 8, "uvicorn": 8,
-                     "psycopg": 6, "psycopg_pool": 6, "websockets": 6}  # fmt: skip
+                     "psycopg": 6, "psycopg_pool": 6, "websockets": 6,
+                     "fastapi_offline": 8}  # fmt: skip
 
 
 def _module_name(path: Path) -> str:

@@ -17,6 +17,7 @@ from typing import cast
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from riskengine.api import books, live, market, ops, problems, risk, valuation
 from riskengine.api.observe import Metrics, RequestMiddleware
@@ -87,13 +88,16 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
             if own_store:
                 st.close()
 
-    app = FastAPI(
+    # FastAPIOffline: a FastAPI app whose /api/v1/docs (Swagger UI) loads its script and style
+    # from this server (fastapi-offline ships them), so the docs render offline.
+    app = FastAPIOffline(
         title="riskengine",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        static_url="/api/v1/docs-static",
         lifespan=lifespan,
         default_response_class=problems.JSONResponse,
     )
