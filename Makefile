@@ -1,4 +1,5 @@
 # riskengine — the only commands a user needs: `make run` and `make test`.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,13 +11,17 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@# Debian ships venv separately (python3-venv): install it when we can, as root.
-	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	@echo "riskengine: creating $(VENV) and installing the Python packages (first run: about 1-2 minutes)"
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); \
 	  else echo "python3 -m venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; fi; }
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --progress-bar off -e '.[dev]' | grep -E '^(Collecting|Successfully installed)' \
+	  | sed -e 's/^Collecting /  collecting /' -e 's/^Successfully installed /  installed: /' \
+	  | cut -c1-120; test $${PIPESTATUS[0]} -eq 0
+	@touch $(STAMP)
+	@echo "riskengine: Python packages installed"
 
 # The demo: bundled history imported into an embedded SQLite store, the simulated feed and
 # ingestion running, a demo book, the API and the page on http://127.0.0.1:8000/ (Ctrl-C stops;

@@ -9,7 +9,7 @@ import { Controls } from "./components/Controls";
 import { JobProgress } from "./components/JobProgress";
 import { KeyPrompt } from "./components/KeyPrompt";
 import { Empty, Failure, Loading } from "./components/Panel";
-import { RiskCards } from "./components/RiskCards";
+import { ReportNotes, RiskCards } from "./components/RiskCards";
 import { Tabs, type TabSpec } from "./components/Tabs";
 import { useFetch } from "./hooks/useFetch";
 import { useLive } from "./hooks/useLive";
@@ -33,7 +33,7 @@ function bookFromHash(): number | null {
 export function App() {
   const [key, setKey] = useState<string | null>(storedKey());
   const client = useMemo(() => new ApiClient(() => key), [key]);
-  const { conn, status, prices } = useLive(client, key);
+  const { conn, status, prices, simulated } = useLive(client, key);
 
   const [booksVersion, setBooksVersion] = useState(0);
   const books = useFetch<PortfolioItem[]>(client, "/api/v1/portfolios", booksVersion);
@@ -114,7 +114,7 @@ export function App() {
           riskengine <span className="sub">market risk</span>
         </h1>
         <BookBar books={list} selected={current?.id ?? null} onSelect={setBookId} onUpload={upload} />
-        <Connection status={status} pricesAsOf={prices?.as_of ?? null} />
+        <Connection status={status} pricesAsOf={prices?.as_of ?? null} simulated={simulated} />
       </header>
       <main className="page">
         {notice ? (
@@ -168,6 +168,7 @@ export function App() {
             ) : !risk.state.error && !risk.state.job ? (
               <Loading>Computing VaR and ES of {current.name}…</Loading>
             ) : null}
+            {report ? <ReportNotes report={report} /> : null}
             {report?.excluded_positions.length ? (
               <p className="warning" role="note">
                 {report.excluded_positions.length} position(s) left out:{" "}

@@ -40,8 +40,8 @@ export const METHODS: readonly Method[] = ["historical", "parametric", "montecar
 // The live WebSocket (/api/v1/live) is outside the OpenAPI schema; its messages carry the
 // schema's types (docs/api.md#live-updates).
 export type LiveMessage =
-  | { type: "hello"; tenant: string; debounce: number }
-  | { type: "prices"; as_of: string; prices: Record<string, number> }
+  | { type: "hello"; tenant: string; debounce: number; simulated_prices: boolean }
+  | { type: "prices"; as_of: string; prices: Record<string, number>; simulated: boolean }
   | { type: "report"; portfolio_id: number; report: RiskReport; breaches: LimitUtilisation[] }
   | { type: "error"; problem: Problem; portfolio_id?: number }
   | { type: "pong" };

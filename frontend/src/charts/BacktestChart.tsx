@@ -1,4 +1,5 @@
-// Backtest: the realised P&L day by day, each method's -VaR as a line, exceptions marked.
+// Backtest: the hypothetical P&L day by day, each method's -VaR as a line, exceptions marked
+// with a shape of the method's own (two methods' exceptions on one day both show).
 import type { Method } from "../api/types";
 import { exceptionKey, varKey, type BacktestRow } from "../lib/backtest";
 import type { Formatters } from "../lib/format";
@@ -18,6 +19,14 @@ import {
   XAxis,
   YAxis,
 } from "./recharts";
+
+// Each method's exception marker: a filled diamond, a hollow triangle, a hollow square, so that
+// markers on the same day (the same P&L) stay visible one over the other.
+const MARKERS: Record<Method, { shape: "diamond" | "triangle" | "square"; fillOpacity: number }> = {
+  historical: { shape: "diamond", fillOpacity: 1 },
+  parametric: { shape: "triangle", fillOpacity: 0 },
+  montecarlo: { shape: "square", fillOpacity: 0 },
+};
 
 export interface BacktestChartProps {
   rows: readonly BacktestRow[];
@@ -43,11 +52,16 @@ export function BacktestChart({ rows, methods, fmt, height = 340 }: BacktestChar
         <ComposedChart data={rows as BacktestRow[]} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid stroke={COLORS.grid} vertical={false} />
           <XAxis dataKey="date" tick={AXIS_TICK} minTickGap={40} />
-          <YAxis tickFormatter={(x: number) => fmt.compact(x)} tick={AXIS_TICK} width={64} />
+          <YAxis
+            tickFormatter={(x: number) => fmt.compact(x)}
+            tick={AXIS_TICK}
+            width={72}
+            label={{ value: "hypothetical P&L, −VaR", angle: -90, position: "insideLeft", fontSize: 12, dy: 70 }}
+          />
           <ReferenceLine y={0} stroke={COLORS.axis} />
           <Tooltip formatter={(v, name) => [fmt.signed(Number(v)), String(name)]} />
           <Legend />
-          <Bar dataKey="pnl" name="realised P&L" fill={COLORS.bars} {...STILL} />
+          <Bar dataKey="pnl" name="hypothetical P&L (today's book held constant)" fill={COLORS.bars} {...STILL} />
           {methods.map((m) => (
             <Line
               key={m}
@@ -67,8 +81,11 @@ export function BacktestChart({ rows, methods, fmt, height = 340 }: BacktestChar
               dataKey={exceptionKey(m)}
               name={`exception ${METHOD_LABELS[m]}`}
               fill={METHOD_COLORS[m]}
-              stroke={COLORS.loss}
-              shape="diamond"
+              fillOpacity={MARKERS[m].fillOpacity}
+              stroke={METHOD_COLORS[m]}
+              strokeWidth={2}
+              shape={MARKERS[m].shape}
+              className={`exceptions-${m}`}
               {...STILL}
             />
           ))}

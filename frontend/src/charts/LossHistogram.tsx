@@ -41,7 +41,7 @@ export function LossHistogram({ bins, markers, fmt, height = 300 }: LossHistogra
         .join(", ")}`}
     >
       <ResponsiveContainer width="100%" height={height}>
-        <BarChart data={bins as Bin[]} margin={{ top: 24, right: 16, bottom: 8, left: 8 }} barCategoryGap={1}>
+        <BarChart data={bins as Bin[]} margin={{ top: 24, right: 16, bottom: 24, left: 8 }} barCategoryGap={1}>
           <CartesianGrid stroke={COLORS.grid} vertical={false} />
           <XAxis
             dataKey="mid"
@@ -50,8 +50,15 @@ export function LossHistogram({ bins, markers, fmt, height = 300 }: LossHistogra
             ticks={ticks}
             tickFormatter={(x: number) => fmt.compact(x)}
             tick={AXIS_TICK}
+            label={{ value: "P&L per scenario (gains right)", position: "insideBottom", offset: -16, fontSize: 12 }}
           />
-          <YAxis tick={AXIS_TICK} width={48} ticks={counts} domain={[0, counts[counts.length - 1]]} />
+          <YAxis
+            tick={AXIS_TICK}
+            width={56}
+            ticks={counts}
+            domain={[0, counts[counts.length - 1]]}
+            label={{ value: "scenarios", angle: -90, position: "insideLeft", fontSize: 12 }}
+          />
           <Tooltip
             formatter={(v) => [String(v), "scenarios"]}
             labelFormatter={(x) => `P&L around ${fmt.money(Number(x))}`}
@@ -70,7 +77,10 @@ export function LossHistogram({ bins, markers, fmt, height = 300 }: LossHistogra
               strokeWidth={2}
               label={{
                 value: `${m.label} ${fmt.compact(m.value)}`,
-                position: m.label === "VaR" ? "insideTopLeft" : "insideTopRight",
+                // both to the right of their line, ES a row lower: ES lies left of VaR, and a
+                // label left of it ran into the y-axis
+                position: "insideTopLeft",
+                dy: m.label === "VaR" ? 0 : 18,
                 fill: m.label === "VaR" ? COLORS.loss : COLORS.es,
                 fontSize: 12,
               }}

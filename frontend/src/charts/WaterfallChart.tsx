@@ -51,15 +51,16 @@ export function WaterfallChart({ bars, fmt, testId, height = 320 }: WaterfallCha
             interval={0}
             angle={-35}
             textAnchor="end"
-            height={92}
-            tickFormatter={(label: string) => shorten(label, 18)}
+            height={130}
+            tickFormatter={(label: string) => shorten(label, 28)}
           />
           <YAxis
             domain={[ticks[0], ticks[ticks.length - 1]]}
             ticks={ticks}
             tickFormatter={(x: number) => fmt.compact(x)}
             tick={AXIS_TICK}
-            width={64}
+            width={72}
+            label={{ value: "contribution to VaR", angle: -90, position: "insideLeft", fontSize: 12, dy: 60 }}
           />
           <ReferenceLine y={0} stroke={COLORS.axis} />
           <Tooltip

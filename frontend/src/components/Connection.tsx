@@ -9,7 +9,16 @@ const TEXT = {
   offline: "Offline",
 } as const;
 
-export function Connection({ status, pricesAsOf }: { status: LiveStatus; pricesAsOf: string | null }) {
+export function Connection({
+  status,
+  pricesAsOf,
+  simulated = false,
+}: {
+  status: LiveStatus;
+  pricesAsOf: string | null;
+  /** the server's prices come from a simulated feed (the demo) */
+  simulated?: boolean;
+}) {
   const detail =
     status.state === "reconnecting"
       ? `lost the connection; trying again in ${status.retryIn}s`
@@ -25,8 +34,17 @@ export function Connection({ status, pricesAsOf }: { status: LiveStatus; pricesA
         {TEXT[status.state]}
         <span className="sr-only">: {detail}</span>
       </span>
+      {simulated ? (
+        <span
+          className="simulated"
+          data-testid="simulated-prices"
+          title="the demo's prices: a simulated feed moving from the last close, not a market"
+        >
+          Simulated prices
+        </span>
+      ) : null}
       <span className="prices-as-of" data-testid="prices-as-of">
-        prices {pricesAsOf ? clockTime(pricesAsOf) : "at the last close"}
+        {simulated ? "simulated " : ""}prices {pricesAsOf ? clockTime(pricesAsOf) : "at the last close"}
       </span>
     </div>
   );

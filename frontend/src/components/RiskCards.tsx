@@ -21,6 +21,9 @@ export function RiskCards({
     report.method === "montecarlo" && report.n_scenarios ? ` · ${fmt.number(report.n_scenarios)} paths` : "";
   const seed =
     report.provenance.seed != null && report.method === "montecarlo" ? ` · seed ${report.provenance.seed}` : "";
+  // No standard error: exact for a closed form (parametric); otherwise the engine gave none
+  // (overlapping h-day historical scenarios are not independent) and the notes say why.
+  const noError = report.method === "parametric" ? "exact for the model" : "no standard error (see notes)";
   return (
     <section
       className="cards"
@@ -43,7 +46,7 @@ export function RiskCards({
               <dd className="se">
                 {m.value_at_risk_standard_error != null
                   ? `± ${fmt.money(m.value_at_risk_standard_error)} s.e.`
-                  : "exact for the model"}
+                  : noError}
               </dd>
             </div>
             <div>
@@ -54,7 +57,7 @@ export function RiskCards({
               <dd className="se">
                 {m.expected_shortfall_standard_error != null
                   ? `± ${fmt.money(m.expected_shortfall_standard_error)} s.e.`
-                  : "exact for the model"}
+                  : noError}
               </dd>
             </div>
           </dl>
@@ -81,5 +84,23 @@ export function RiskCards({
         </p>
       </article>
     </section>
+  );
+}
+
+/** What the answer says its numbers depend on: the engine's notes and data-quality flags. */
+export function ReportNotes({ report }: { report: RiskReport }) {
+  const items = [
+    ...report.notes.map((n) => ({ kind: "note", text: n })),
+    ...report.data_quality.map((f) => ({ kind: "data", text: `data quality (${f.code}): ${f.message}` })),
+  ];
+  if (!items.length) return null;
+  return (
+    <ul className="report-notes" data-testid="report-notes" aria-label="Notes on these numbers">
+      {items.map((x) => (
+        <li key={x.text} className={x.kind === "data" ? "warning-text" : undefined}>
+          {x.text}
+        </li>
+      ))}
+    </ul>
   );
 }

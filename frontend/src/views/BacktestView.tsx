@@ -1,4 +1,4 @@
-// Backtest: the book's VaR against its realised P&L over time, exceptions marked, and the tests.
+// Backtest: the book's VaR against its hypothetical P&L over time, exceptions marked, and the tests.
 import { useEffect, useState, type FormEvent } from "react";
 import type { ApiClient } from "../api/client";
 import { METHODS, type BacktestReport, type BacktestRequest, type Method, type Symbols } from "../api/types";
@@ -142,8 +142,9 @@ export function BacktestView({
         <>
           <BacktestChart rows={backtestRows(report, at)} methods={report.methods.map((m) => m.method)} fmt={fmt} />
           <p className="caption">
-            {report.n_days} days, {report.start} to {report.end}: today's book held constant, realised P&L against the{" "}
-            {confidenceLabel(at)} VaR forecast the day before. Diamonds are exceptions (loss beyond VaR).
+            {report.n_days} days, {report.start} to {report.end}: today's book held constant: its hypothetical P&L (not
+            the P&L of the book held then) against the {confidenceLabel(at)} VaR forecast the day before. Markers are
+            exceptions (loss beyond VaR): ◆ historical, △ parametric, □ Monte Carlo.
           </p>
           <div className="table-wrap">
             <table className="table" data-testid="backtest-table">
@@ -201,8 +202,12 @@ export function BacktestView({
           </div>
           {markers.length ? (
             <details className="exceptions">
-              <summary>
-                {markers.length} exception{markers.length === 1 ? "" : "s"}
+              <summary data-testid="exceptions-summary">
+                Exceptions by method:{" "}
+                {report.methods
+                  .map((m) => `${METHOD_LABELS[m.method]} ${markers.filter((x) => x.method === m.method).length}`)
+                  .join(", ")}{" "}
+                (a day counts once per method)
               </summary>
               <ul>
                 {markers.map((x) => (

@@ -109,14 +109,14 @@ export function MethodsView({
                       <th scope="row">{METHOD_LABELS[r.method]}</th>
                       <td className="num">
                         {fmt.money(r.valueAtRisk)}
-                        {r.varError != null ? <span className="se"> ± {fmt.money(r.varError)}</span> : null}
+                        {r.varError != null ? <span className="se block"> ± {fmt.money(r.varError)}</span> : null}
                       </td>
                       <td className="num">
                         {fmt.money(r.expectedShortfall)}
-                        {r.esError != null ? <span className="se"> ± {fmt.money(r.esError)}</span> : null}
+                        {r.esError != null ? <span className="se block"> ± {fmt.money(r.esError)}</span> : null}
                       </td>
                       <td className="num">{r.method === "historical" ? "" : fmt.move(r.varVsFirst, 1)}</td>
-                      <td>{model}</td>
+                      <td className="wrap">{model}</td>
                     </tr>
                   );
                 })}

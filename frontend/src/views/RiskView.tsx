@@ -136,29 +136,48 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
       : positionItems(c.by_position, at, "standalone_var");
   const hasStandalone = summary?.sum_standalone_var != null && standalone.every((s) => Number.isFinite(s.value));
   return (
-    <Panel title="VaR waterfall" testId="panel-waterfall" actions={actions}>
-      <h3>Component VaR, largest first</h3>
-      <WaterfallChart bars={waterfallBars(components.steps)} fmt={fmt} testId="chart-waterfall" />
-      <p className="caption" data-testid="waterfall-total" data-value={components.total}>
-        Components add up to VaR {fmt.money(components.total)}; red adds risk, green (hedges) takes it away.
-      </p>
-      <h3>From standalone VaRs to VaR</h3>
-      {hasStandalone ? (
-        <>
-          <WaterfallChart
-            bars={waterfallBars(diversificationWaterfall(standalone, top, m.value_at_risk))}
-            fmt={fmt}
-            testId="chart-diversification"
-          />
-          <p className="caption" data-testid="diversification" data-value={summary?.diversification_benefit ?? ""}>
-            Diversification benefit {fmt.money(summary?.diversification_benefit)}: the sum of standalone VaRs{" "}
-            {fmt.money(summary?.sum_standalone_var)} less VaR {fmt.money(m.value_at_risk)}.
-          </p>
-        </>
-      ) : (
-        <Empty>Standalone VaRs need full contributions; recompute the report.</Empty>
-      )}
-    </Panel>
+    <>
+      <Panel title="VaR waterfall" testId="panel-waterfall" actions={actions}>
+        <h3>Component VaR, largest first</h3>
+        <WaterfallChart bars={waterfallBars(components.steps)} fmt={fmt} testId="chart-waterfall" />
+        <p className="caption" data-testid="waterfall-total" data-value={components.total}>
+          Components add up to VaR {fmt.money(components.total)}; red adds risk, green (hedges) takes it away.
+        </p>
+        <h3>From standalone VaRs to VaR</h3>
+        {hasStandalone ? (
+          <>
+            <WaterfallChart
+              bars={waterfallBars(diversificationWaterfall(standalone, top, m.value_at_risk))}
+              fmt={fmt}
+              testId="chart-diversification"
+            />
+            <p className="caption" data-testid="diversification" data-value={summary?.diversification_benefit ?? ""}>
+              Diversification benefit {fmt.money(summary?.diversification_benefit)}: the sum of standalone VaRs{" "}
+              {fmt.money(summary?.sum_standalone_var)} less VaR {fmt.money(m.value_at_risk)}.
+            </p>
+          </>
+        ) : (
+          <Empty>Standalone VaRs need full contributions; recompute the report.</Empty>
+        )}
+      </Panel>
+      <Panel
+        title={`Risk contributions at ${confidenceLabel(at)}${by === "tag" && tagKey ? ` by ${tagKey}` : ""}`}
+        testId="panel-contributions"
+        wide
+      >
+        <ContributionsTable
+          rows={
+            by === "tag" && tagKey
+              ? c.by_tag
+                  .filter((r) => r.key === tagKey && Math.abs(r.confidence - at) < 1e-9)
+                  .map((r) => ({ ...r, label: `${r.key}=${r.value ?? "(none)"}` }))
+              : c.by_position.filter((r) => Math.abs(r.confidence - at) < 1e-9).map((r) => ({ ...r, label: r.id }))
+          }
+          total={m.value_at_risk}
+          fmt={fmt}
+        />
+      </Panel>
+    </>
   );
 }
 
@@ -228,5 +247,75 @@ export function LimitsPanel({
         </>
       )}
     </Panel>
+  );
+}
+
+interface ContributionLine {
+  label: string;
+  component_var: number | null;
+  component_es: number | null;
+  marginal_var: number | null;
+  incremental_var: number | null;
+  standalone_var: number | null;
+}
+
+/** The waterfall's numbers: every position's (or tag group's) contributions, largest first. */
+function ContributionsTable({
+  rows,
+  total,
+  fmt,
+}: {
+  rows: readonly ContributionLine[];
+  total: number;
+  fmt: Formatters;
+}) {
+  const sorted = [...rows].sort((a, b) => Math.abs(b.component_var ?? 0) - Math.abs(a.component_var ?? 0));
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="table" data-testid="contributions-table">
+          <thead>
+            <tr>
+              <th scope="col">{rows.length && "symbol" in rows[0] ? "Position" : "Group"}</th>
+              <th scope="col" className="num">
+                Component VaR
+              </th>
+              <th scope="col" className="num">
+                Share
+              </th>
+              <th scope="col" className="num">
+                Component ES
+              </th>
+              <th scope="col" className="num">
+                Marginal VaR
+              </th>
+              <th scope="col" className="num">
+                Incremental VaR
+              </th>
+              <th scope="col" className="num">
+                Standalone VaR
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((r) => (
+              <tr key={r.label} data-component={r.component_var ?? ""}>
+                <th scope="row">{r.label}</th>
+                <td className="num">{fmt.signed(r.component_var)}</td>
+                <td className="num">{r.component_var == null ? "–" : fmt.percent(r.component_var / total, 1)}</td>
+                <td className="num">{fmt.signed(r.component_es)}</td>
+                <td className="num">{r.marginal_var == null ? "–" : fmt.number(r.marginal_var, 4)}</td>
+                <td className="num">{fmt.signed(r.incremental_var)}</td>
+                <td className="num">{fmt.money(r.standalone_var)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="caption">
+        Share: component VaR over VaR. Marginal VaR: dVaR / d(exposure), per unit of exposure. Incremental VaR: VaR with
+        the position less VaR without it.
+      </p>
+    </>
   );
 }

@@ -15,6 +15,8 @@ interface Custom {
   name: string;
   type: "hypothetical";
   shocks: string[];
+  /** run it although a shock reaches no position of the book (the server warns) */
+  keep: boolean;
 }
 
 export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId: number; fmt: Formatters }) {
@@ -25,14 +27,22 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
   const [name, setName] = useState("");
   const [shocks, setShocks] = useState("");
   const [formError, setFormError] = useState<string | null>(null);
+  const [keepIdle, setKeepIdle] = useState(false);
   const added = useRef<string | null>(null);
 
   const names = library.data?.map((s) => s.name) ?? null;
+  const keep = custom.some((c) => c.keep);
   const key = JSON.stringify([bookId, names, custom]);
   useEffect(() => {
     if (names === null) return;
     const adding = added.current;
-    run("/api/v1/stress", { portfolio_id: bookId, scenarios: names, custom }).then((outcome) => {
+    const body = {
+      portfolio_id: bookId,
+      scenarios: names,
+      custom: custom.map(({ name, type, shocks }) => ({ name, type, shocks })),
+      keep_idle_shocks: keep,
+    };
+    run("/api/v1/stress", body).then((outcome) => {
       // a scenario the server refuses is taken out again, its error shown by the form
       if (outcome && "error" in outcome && adding !== null) {
         setFormError(`${adding}: ${outcome.error}`);
@@ -58,8 +68,16 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
       return;
     }
     const n = scenarioName(name || list.join(" "));
+    if (names?.includes(n)) {
+      setFormError(`${n}: the library has a scenario of that name; give yours another name.`);
+      return;
+    }
+    if (custom.some((x) => x.name === n)) {
+      setFormError(`${n}: you already ran a scenario of that name; give this one another name.`);
+      return;
+    }
     setFormError(null);
-    setCustom((c) => [...c.filter((x) => x.name !== n), { name: n, type: "hypothetical", shocks: list }]);
+    setCustom((c) => [...c, { name: n, type: "hypothetical", shocks: list, keep: keepIdle }]);
     added.current = n;
     setSelected(n);
   };
@@ -146,6 +164,16 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
               aria-describedby="shocks-help"
             />
           </div>
+          <span className="check">
+            <input
+              id="custom-keep"
+              type="checkbox"
+              data-testid="custom-keep"
+              checked={keepIdle}
+              onChange={(e) => setKeepIdle(e.target.checked)}
+            />
+            <label htmlFor="custom-keep">keep shocks that reach no position</label>
+          </span>
           <button type="submit" data-testid="custom-add">
             Run
           </button>
@@ -163,6 +191,11 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
       <Panel title={chosen ? `Positions under ${chosen.scenario}` : "Positions"} testId="panel-stress-positions">
         {chosen ? (
           <>
+            {chosen.warnings?.length ? (
+              <p className="warning" role="alert" data-testid="stress-warnings">
+                {chosen.warnings.join(" ")}
+              </p>
+            ) : null}
             <HorizontalBars
               rows={positionBars(chosen).map((p) => ({ key: p.id, label: p.id, value: p.pnl }))}
               fmt={fmt}
@@ -199,6 +232,11 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
                 </tbody>
               </table>
             </div>
+            <ul className="report-notes" data-testid="stress-notes">
+              {chosen.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
           </>
         ) : (
           <Empty>{report ? "Choose a scenario to see its positions." : "Waiting for the scenarios."}</Empty>

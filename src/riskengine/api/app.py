@@ -39,7 +39,11 @@ def static_dir() -> Path | None:
     return root if (root / "index.html").exists() else None
 
 
-def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, store=None, ingest=None, simulated_prices: bool = False
+) -> FastAPI:
+    """The app; ``simulated_prices``: the prices come from a simulated feed (the demo), which
+    the live messages say so that the page can."""
     settings = settings or Settings.from_env()
     metrics = Metrics()  # the middleware's and the state's
 
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None, *, store=None, ingest=None) -> 
         if service is None and settings.feed_url:
             service = _feed_ingest(settings, st)
             started_ingest = service
-        state = ApiState(settings, st, metrics, ingest=service)
+        state = ApiState(settings, st, metrics, ingest=service, simulated_prices=simulated_prices)
         app.state.api = state
         if service is not None:
             service.add_listener(state.market_moved)

@@ -58,7 +58,14 @@ async def live(ws: WebSocket):
     sub = Subscriber(who)
     state.hub.add(sub)
     await ws.send_text(
-        _dumps({"type": "hello", "tenant": who, "debounce": state.settings.live_debounce})
+        _dumps(
+            {
+                "type": "hello",
+                "tenant": who,
+                "debounce": state.settings.live_debounce,
+                "simulated_prices": state.simulated_prices,
+            }
+        )
     )
     prices = await state.live_prices()
     if prices is not None:

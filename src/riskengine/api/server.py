@@ -173,6 +173,13 @@ def run_demo(
 
 
 DEMO_DATABASE = "sqlite:///riskengine-demo.sqlite3"
+# The demo book's limits: one comfortably met, one close to its limit, one breached (the tech
+# desk), so that the page's limit bars and breach banner show on the first run.
+DEMO_LIMITS = [
+    {"measure": "value_at_risk", "confidence": 0.99, "limit": 60_000},
+    {"measure": "expected_shortfall", "confidence": 0.99, "limit": 45_000},
+    {"measure": "value_at_risk", "confidence": 0.99, "limit": 25_000, "tag": "sector=tech"},
+]
 
 
 def fresh_demo_store(url: str | None) -> None:
@@ -220,7 +227,7 @@ async def _demo_on(sock, settings: Settings, prices: Path, book_path: Path, rate
                 book_path.suffix.lstrip(".").lower().replace("txt", "csv"),
                 book_path.name,
             )
-            books.save("demo", {"name": "Demo book", "positions": records, "limits": []})
+            books.save("demo", {"name": "Demo book", "positions": records, "limits": DEMO_LIMITS})
         # marked at the last close, then moving with simulated intraday ticks from now on
         ticks = simulated_ticks(
             history, seed=seed, start=dt.datetime.now(dt.UTC), step=dt.timedelta(seconds=1.0 / rate)
@@ -232,7 +239,7 @@ async def _demo_on(sock, settings: Settings, prices: Path, book_path: Path, rate
                 feed=feed.url, venue="riskengine", symbols=history.symbols, batch_size=200
             ),
         )
-        app = create_app(settings, store=store, ingest=ingest)
+        app = create_app(settings, store=store, ingest=ingest, simulated_prices=True)
         server = _Server(_config(app, settings))
         ingest.start()
         url = f"http://{settings.host}:{settings.port}"

@@ -26,10 +26,19 @@ DEMO_TENANT = "demo"
 
 
 class ApiState:
-    def __init__(self, settings: Settings, store: TickStore, metrics: Metrics, *, ingest=None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: TickStore,
+        metrics: Metrics,
+        *,
+        ingest=None,
+        simulated_prices: bool = False,
+    ):
         self.settings = settings
         self.store = store
         self.ingest = ingest
+        self.simulated_prices = simulated_prices  # the demo's feed: said on the page
         self.metrics = metrics
         self.market = MarketData(store)
         self.books = BookStore(store, max_positions=settings.max_positions)
@@ -102,7 +111,12 @@ class ApiState:
         state = await self.run(self.market.market)
         if state is None:
             return None
-        return {"type": "prices", "as_of": state.as_of.isoformat(), "prices": state.prices}
+        return {
+            "type": "prices",
+            "as_of": state.as_of.isoformat(),
+            "prices": state.prices,
+            "simulated": self.simulated_prices,
+        }
 
     async def close(self) -> None:
         await self.hub.close()
