@@ -31,7 +31,7 @@ export interface HorizontalBarsProps {
   labelWidth?: number;
 }
 
-export function HorizontalBars({ rows, fmt, testId, selectedKey, onSelect, labelWidth = 150 }: HorizontalBarsProps) {
+export function HorizontalBars({ rows, fmt, testId, selectedKey, onSelect, labelWidth = 180 }: HorizontalBarsProps) {
   const height = Math.max(120, rows.length * 28 + 48);
   return (
     <div
