@@ -128,6 +128,29 @@ class RiskReport:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
+    def to_frame(self):
+        """VaR and ES by confidence: a pandas DataFrame indexed by ``confidence`` with
+        ``value_at_risk``, ``expected_shortfall`` and their standard errors
+        (``riskengine[pandas]``). Contributions and exposures have their own ``to_frame()``."""
+        from riskengine.frames import rows_frame
+
+        return rows_frame([m.to_dict() for m in self.measures], index="confidence")
+
+    def _repr_html_(self) -> str:
+        from riskengine.frames import notebook_html
+
+        p = self.parameters
+        title = (
+            f"riskengine {self.method} VaR/ES, as of {self.as_of}, {p.get('horizon_days')}-day, "
+            f"{self.base_currency}; book {self.portfolio.get('name')} "
+            f"({self.portfolio.get('n_included')} positions)"
+        )
+        tables = [("VaR and ES (positive losses)", [m.to_dict() for m in self.measures])]
+        if self.contributions is not None:
+            tables.append(("contributions: summary", self.contributions.summary()))
+        tables.append(("notes", [{"note": n} for n in self.notes]))
+        return notebook_html(title, tables)
+
     def format_table(self) -> str:
         """A readable summary for the terminal."""
         lines = []

@@ -127,7 +127,7 @@ def test_bad_json_book(tmp_path):
 
 
 def test_unknown_extension(tmp_path):
-    with pytest.raises(PortfolioFormatError, match="use .csv or .json"):
+    with pytest.raises(PortfolioFormatError, match="use .csv, .json or .parquet"):
         load_portfolio(write(tmp_path, "b.xlsx", ""))
 
 

@@ -17,6 +17,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "riskengine"
 # layer of each top-level module or package of riskengine (docs/architecture.md)
 LAYERS = {
     "core": 0, "errors": 0, "cache": 0, "report": 0, "version": 0, "choices": 0, "_moved": 0,
+    "frames": 0,
     "market": 1, "instruments": 1, "scale": 1, "inputfile": 1, "spec": 1,
     "scenarios": 2, "pricing": 2,
     "revaluation": 3,

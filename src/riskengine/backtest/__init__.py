@@ -7,6 +7,7 @@ See docs/backtest.md.
 from riskengine.backtest.result import BacktestResult, BacktestStatistics, MethodBacktest
 from riskengine.backtest.rolling import ROLLERS, rolling_var_es
 from riskengine.backtest.run import run_backtest
+from riskengine.backtest.series import backtest_series, load_series
 from riskengine.backtest.stats import (
     acerbi_szekely_z2,
     christoffersen_independence,
@@ -27,11 +28,13 @@ __all__ = [
     "BacktestStatistics",
     "MethodBacktest",
     "acerbi_szekely_z2",
+    "backtest_series",
     "christoffersen_independence",
     "conditional_coverage",
     "count_exceptions",
     "exception_flags",
     "kupiec_pof",
+    "load_series",
     "rolling_traffic_light",
     "rolling_var_es",
     "run_backtest",

@@ -235,6 +235,62 @@ class BacktestResult:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
+    def to_frame(self):
+        """The daily series as a pandas DataFrame indexed by ``date`` (the forecast day;
+        ``riskengine[pandas]``): ``pnl_date``, ``pnl`` (the hypothetical P&L of the next day),
+        then per method and confidence ``<method>_var_<c>``, ``<method>_es_<c>`` and
+        ``<method>_exception_<c>``."""
+        from riskengine.frames import pandas
+
+        pd = pandas()
+        columns: dict = {"pnl_date": list(self.pnl_dates), "pnl": self.realised_pnl}
+        for m in self.methods:
+            for j, c in enumerate(self.confidence):
+                columns[f"{m.method}_var_{c:g}"] = m.value_at_risk[:, j]
+                columns[f"{m.method}_es_{c:g}"] = m.expected_shortfall[:, j]
+                columns[f"{m.method}_exception_{c:g}"] = m.exceptions[:, j].astype(bool)
+        return pd.DataFrame(columns, index=pd.Index(list(self.dates), name="date"))
+
+    def statistics_frame(self):
+        """One row per (method, confidence): exceptions, expected, Kupiec, Christoffersen and
+        conditional-coverage p-values, traffic-light zone, Z2 (``riskengine[pandas]``)."""
+        from riskengine.frames import rows_frame
+
+        rows = []
+        for m in self.methods:
+            for s in m.statistics:
+                d = s.to_dict()
+                rows.append(
+                    {
+                        "method": m.method,
+                        "confidence": s.confidence,
+                        "n_obs": d["n_obs"],
+                        "n_exceptions": d["n_exceptions"],
+                        "expected_exceptions": d["expected_exceptions"],
+                        "kupiec_p": d["kupiec_pof"]["p_value"],
+                        "christoffersen_p": d["christoffersen_independence"]["p_value"],
+                        "conditional_coverage_p": d["conditional_coverage"]["p_value"],
+                        "traffic_light": (d["traffic_light"] or {}).get("zone"),
+                        "z2": d["z2"]["statistic"],
+                        "z2_p": d["z2"]["p_value"],
+                    }
+                )
+        return rows_frame(rows, index=["method", "confidence"])
+
+    def _repr_html_(self) -> str:
+        from riskengine.frames import notebook_html
+
+        rows = [
+            {"method": m.method} | {k: v for k, v in s.to_dict().items() if not isinstance(v, dict)}
+            for m in self.methods
+            for s in m.statistics
+        ]
+        return notebook_html(
+            f"riskengine backtest, {self.n_days} days {self.dates[0]} .. {self.dates[-1]}, "
+            f"window {self.window}",
+            [("statistics", rows)],
+        )
+
     def to_csv(self) -> str:
         """One row per day, method and confidence (long format)."""
         out = io.StringIO()
@@ -290,6 +346,12 @@ class BacktestResult:
             f"P&L {self.pnl_dates[0]} .. {self.pnl_dates[-1]}",
             "",
         ]
+        source = (self.parameters or {}).get("source")
+        if source is not None:  # a series given by the user (backtest_series)
+            head[:2] = [
+                f"Backtest of the series {source!r} ({self.base_currency}): "
+                f"{self.n_days} days, {self.dates[0]} .. {self.dates[-1]}"
+            ]
         cols = (
             f"{'method':<11} {'conf':>6} {'exc':>5} {'expect':>7}  {'Kupiec LR (p)':<16}"
             f"{'indep. LR (p)':<16}{'cond.cov LR (p)':<17}{'traffic light 250d':<22}"

@@ -37,7 +37,10 @@ from riskengine.errors import RiskEngineError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from riskengine.version import __version__
+
     parser = argparse.ArgumentParser(prog="riskengine", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"riskengine {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in COMMANDS.values():
         add(sub)
@@ -61,12 +64,44 @@ COMMANDS = {
 }
 
 
+# Packages of the extras, by the extra that installs them (pyproject.toml).
+EXTRAS = {
+    "server": ("orjson", "websockets", "psycopg", "psycopg_pool", "fastapi", "fastapi_offline",
+               "pydantic", "uvicorn", "httptools", "uvloop", "multipart", "python_multipart",
+               "prometheus_client", "starlette"),
+    "pandas": ("pandas",),
+    "parquet": ("pyarrow",),
+    "dask": ("dask", "distributed"),
+}  # fmt: skip
+
+
+def install_hint(exc: ImportError) -> str | None:
+    """What to install for a missing optional package, or None when it is not one of ours."""
+    text = str(exc)
+    if "pip install 'riskengine[" in text:  # our own hint (pandas, Parquet, Dask)
+        return f"needs an optional part: {text}"
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    for extra, packages in EXTRAS.items():
+        if name in packages:
+            return (
+                f"needs the {extra} extra ({name} is not installed): "
+                f"pip install 'riskengine[{extra}]'"
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         out = COMMANDS[args.command][1](args)
     except RiskEngineError as exc:
         print(f"riskengine: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional part that is not installed: say which extra
+        hint = install_hint(exc)
+        if hint is None:
+            raise
+        print(f"riskengine: error: riskengine {args.command} {hint}", file=sys.stderr)
         return 2
     except Exception:  # an unexpected failure: say so, keep the traceback for a bug report
         import traceback

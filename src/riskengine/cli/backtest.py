@@ -23,7 +23,14 @@ def add_backtest(sub) -> None:
         "Christoffersen, Basel traffic light, Acerbi-Szekely Z2.",
     )
     add = p.add_argument
-    add_book_options(add)
+    add_book_options(add, required=False, unless="--series")
+    add(
+        "--series",
+        default=None,
+        metavar="FILE",
+        help="backtest your own series instead: a CSV or Parquet file with date, pnl and "
+        "var_<c> (and es_<c>) columns per confidence, e.g. var_99 (docs/backtest.md)",
+    )
     add(
         "--method",
         nargs="+",
@@ -61,6 +68,16 @@ def add_backtest(sub) -> None:
 
 def run_backtest(args) -> str:
     from riskengine.backtest.run import run_backtest as backtest
+    from riskengine.errors import InputError
+
+    if args.series is not None:
+        from riskengine.backtest.series import load_series
+
+        result = load_series(args.series)
+        return _render(result, args.format)
+    for name in ("portfolio", "prices"):
+        if getattr(args, name) is None:
+            raise InputError(f"--{name} is required (unless --series backtests your own series).")
     from riskengine.cli.options import read_history
     from riskengine.instruments import load_portfolio
     from riskengine.scale.select import make_executor, scheduler_address
@@ -84,8 +101,12 @@ def run_backtest(args) -> str:
         **model_fields(args),
         base_currency=args.base_currency.upper(),
     )
-    if args.format == "json":
+    return _render(result, args.format)
+
+
+def _render(result, fmt: str) -> str:
+    if fmt == "json":
         return result.to_json()
-    if args.format == "csv":
+    if fmt == "csv":
         return result.to_csv().rstrip("\n")
     return result.format_table()

@@ -9,7 +9,9 @@ from riskengine.spec import MIN_STUDENT_T_DF
 STORE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
 #: ``--format`` of the commands that print a report
 OUTPUT_FORMATS = ("table", "json")
-PRICES_HELP = "daily closes: wide or long CSV, or a store URL (sqlite:///file.db, postgresql://...)"
+PRICES_HELP = (
+    "daily closes: wide or long CSV, Parquet, or a store URL (sqlite:///file.db, postgresql://...)"
+)
 
 
 def add_book_options(add, *, required: bool = True, unless: str = "") -> None:

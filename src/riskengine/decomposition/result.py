@@ -172,6 +172,35 @@ class Contributions:
             )
         return out
 
+    def to_frame(self, by: str = "position"):
+        """The contributions as a pandas DataFrame (``riskengine[pandas]``): ``by="position"``
+        indexed by (confidence, id), ``by="tag"`` by (confidence, key, value), ``by="summary"``
+        by confidence; the columns are those of ``to_dict()``'s rows."""
+        from riskengine.frames import rows_frame
+
+        index: dict[str, str | list[str]] = {
+            "position": ["confidence", "id"],
+            "tag": ["confidence", "key", "value"],
+            "summary": "confidence",
+        }
+        if by not in index:
+            raise ValueError(f"by {by!r} is not one of: {', '.join(index)}")
+        rows = self.summary() if by == "summary" else self.to_dict()[f"by_{by}"]
+        return rows_frame(rows, index=index[by])
+
+    def _repr_html_(self) -> str:
+        from riskengine.frames import notebook_html
+
+        rows = self.to_dict()
+        return notebook_html(
+            "riskengine risk contributions",
+            [
+                ("summary", self.summary()),
+                ("by position", rows["by_position"]),
+                ("by tag", rows["by_tag"]),
+            ],
+        )
+
     def to_dict(self) -> dict:
         """``{"estimator", "summary", "by_position", "by_tag"}``: one row per (confidence,
         position) and per (confidence, tag group), confidence-major (docs/formats.md)."""

@@ -1,180 +1,35 @@
-"""Instruments describe; engines value. Every class here is a frozen description."""
+"""A book: ``Portfolio``, an ordered tuple of positions. The instruments and ``Position`` are
+in ``instruments.kinds`` (re-exported here)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
-from typing import Literal
 
-from riskengine.errors import InputError, PortfolioFormatError
+from riskengine.errors import PortfolioFormatError
+from riskengine.instruments.kinds import (  # re-exported: riskengine.instruments.types.<name>
+    INSTRUMENT_TYPES,
+    OPTION_BOUNDS,
+    Bound,
+    Equity,
+    EuropeanOption,
+    Future,
+    FxSpot,
+    Instrument,
+    Position,
+)
 
-
-@dataclass(frozen=True)
-class Equity:
-    """A stock or ETF; its risk factor is its own price series ``symbol``."""
-
-    symbol: str
-    currency: str = "USD"
-
-    @property
-    def factor(self) -> str:
-        return self.symbol
-
-
-@dataclass(frozen=True)
-class FxSpot:
-    """An FX spot holding: ``quantity`` units of the base currency of pair ``symbol``.
-
-    The pair ``EURUSD`` is quoted as USD per 1 EUR, so its value is in USD (``currency``).
-    """
-
-    symbol: str
-
-    @property
-    def factor(self) -> str:
-        return self.symbol
-
-    @property
-    def currency(self) -> str:
-        return self.symbol[3:6]
-
-
-@dataclass(frozen=True)
-class Future:
-    """A futures contract on the price series ``symbol`` (the futures price itself).
-
-    Value is zero (daily settled); P&L = quantity * multiplier * change in the futures price.
-    """
-
-    symbol: str
-    currency: str = "USD"
-
-    @property
-    def factor(self) -> str:
-        return self.symbol
-
-
-@dataclass(frozen=True)
-class Bound:
-    """The accepted range of an option parameter and the way out when a value is outside."""
-
-    low: float
-    high: float
-    interval: str
-    fix: str
-
-
-# The accepted ranges of an option's parameters (docs/formats.md): an implied volatility above
-# 1,000% or a rate beyond +/-100% a year is a typo (25 for 0.25, basis points for a decimal),
-# not a market; Black-Scholes values of such inputs overflow or lose every digit.
-OPTION_BOUNDS = {
-    "implied_vol": Bound(
-        0.0,
-        10.0,
-        "(0, 10]",
-        "Write the implied volatility as an annualised decimal: 0.25 means 25%; 10 (1,000%) "
-        "is the largest accepted.",
-    ),
-    "rate": Bound(
-        -1.0,
-        1.0,
-        "[-1, 1]",
-        "Write the rate as a continuously compounded decimal: 0.04 means 4%.",
-    ),
-    "dividend_yield": Bound(
-        -1.0,
-        1.0,
-        "[-1, 1]",
-        "Write the dividend yield as a continuous decimal: 0.02 means 2%.",
-    ),
-}
-
-
-def _real(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-@dataclass(frozen=True)
-class EuropeanOption:
-    """A European call or put on ``underlying``.
-
-    Priced by Black-Scholes-Merton on a spot underlying (continuous ``dividend_yield``) or
-    Black-76 when ``underlying_type`` is "future". ``rate`` and ``dividend_yield`` are
-    continuously compounded decimals; ``implied_vol`` is an annualised decimal (0.25 = 25%).
-    """
-
-    underlying: str
-    strike: float
-    expiry: dt.date
-    option_type: Literal["call", "put"]
-    implied_vol: float
-    rate: float = 0.0
-    dividend_yield: float = 0.0
-    underlying_type: Literal["spot", "future"] = "spot"
-    currency: str = "USD"
-    symbol: str = ""
-
-    def __post_init__(self):
-        for name in ("strike", "implied_vol"):
-            v = getattr(self, name)
-            if not (_real(v) and v > 0):
-                raise InputError(
-                    f"option on {self.underlying}: {name} must be a positive number; got {v!r}."
-                )
-        for name, bound in OPTION_BOUNDS.items():
-            v = getattr(self, name)
-            if not (_real(v) and bound.low <= v <= bound.high):
-                raise InputError(
-                    f"option on {self.underlying}: {name} = {v!r} is outside {bound.interval}. "
-                    f"{bound.fix}"
-                )
-        if not isinstance(self.expiry, dt.date):
-            raise InputError(
-                f"option on {self.underlying}: expiry {self.expiry!r} is not a date; "
-                "give a datetime.date (YYYY-MM-DD in a file)."
-            )
-        if self.option_type not in ("call", "put"):
-            raise InputError(
-                f"option on {self.underlying}: option_type must be 'call' or 'put'; "
-                f"got {self.option_type!r}."
-            )
-
-    @property
-    def factor(self) -> str:
-        return self.underlying
-
-
-Instrument = Equity | FxSpot | Future | EuropeanOption
-
-INSTRUMENT_TYPES = ("equity", "fx", "future", "option")
-
-
-@dataclass(frozen=True)
-class Position:
-    """``quantity`` units (or contracts) of ``instrument``; negative is short.
-
-    ``multiplier`` scales the quantity (contract size); ``tags`` are free key=value labels.
-    """
-
-    id: str
-    instrument: Instrument
-    quantity: float
-    multiplier: float = 1.0
-    tags: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def symbol(self) -> str:
-        inst = self.instrument
-        if isinstance(inst, EuropeanOption):
-            return inst.symbol or inst.underlying
-        return inst.symbol
-
-    def scaled(self, factor: float) -> Position:
-        """The same position with its quantity multiplied by ``factor``."""
-        return Position(
-            self.id, self.instrument, self.quantity * factor, self.multiplier, self.tags
-        )
+__all__ = [
+    "INSTRUMENT_TYPES",
+    "OPTION_BOUNDS",
+    "Bound",
+    "Equity",
+    "EuropeanOption",
+    "Future",
+    "FxSpot",
+    "Instrument",
+    "Portfolio",
+    "Position",
+]
 
 
 @dataclass(frozen=True)
@@ -216,6 +71,31 @@ class Portfolio:
     def scaled(self, factor: float) -> Portfolio:
         """Every quantity multiplied by ``factor`` (a 2x book has twice the VaR)."""
         return Portfolio(tuple(p.scaled(factor) for p in self.positions), self.name)
+
+    @classmethod
+    def from_frame(cls, frame, name: str = "portfolio") -> Portfolio:
+        """A book from a pandas DataFrame whose columns are the book fields of docs/formats.md
+        (``symbol``, ``quantity``, ``instrument_type``, ...; an ``id`` index counts as the id
+        column); NaN or None: the field is not given (``riskengine[pandas]``).
+
+        Raises:
+            PortfolioFormatError: as for a book file, naming the row, the field and the value.
+        """
+        from riskengine.instruments.frames import frame_records
+        from riskengine.instruments.records import positions_from_records
+
+        records = frame_records(frame)
+        if not records:
+            raise PortfolioFormatError("the DataFrame has no rows: a book needs positions.")
+        return cls(positions_from_records(records, "the DataFrame"), name)
+
+    def to_frame(self):
+        """The book as a pandas DataFrame indexed by position ``id``, one column per book field
+        (None/NaN where a field does not apply); ``Portfolio.from_frame`` reads it back to an
+        equal book (``riskengine[pandas]``)."""
+        from riskengine.instruments.frames import portfolio_to_frame
+
+        return portfolio_to_frame(self)
 
     @classmethod
     def from_positions(cls, positions, name: str = "portfolio") -> Portfolio:

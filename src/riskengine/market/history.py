@@ -52,6 +52,36 @@ class FactorHistory:
         self.prices.setflags(write=False)
         self.dates.setflags(write=False)
 
+    @classmethod
+    def from_frame(cls, frame, *, symbol: str | None = None) -> FactorHistory:
+        """Daily closes from pandas (``riskengine[pandas]``).
+
+        Args:
+            frame: a wide DataFrame (dates as the index, one column per symbol; NaN: no close
+                that day), a long one (columns ``date``, ``symbol`` (or ``ticker``) and
+                ``close`` (or ``price``, ``adj close``)), or a Series of one asset's closes
+                indexed by date.
+            symbol: the asset of a Series (default: the Series' name).
+
+        Rows are put in date order. Timestamps must be dates (midnight; time zones are
+        converted to UTC first).
+
+        Raises:
+            PriceDataError: a date that is not a day, a date or a (date, symbol) twice, a close
+                that is not a positive finite number; the message names the symbol and date.
+        """
+        from riskengine.market.frames import history_from_frame
+
+        return cls(*history_from_frame(frame, symbol=symbol))
+
+    def to_frame(self):
+        """The closes as a wide pandas DataFrame: a ``DatetimeIndex`` named ``date``, one
+        float column per symbol, NaN where a symbol has no close (``riskengine[pandas]``).
+        ``FactorHistory.from_frame`` reads it back bit for bit."""
+        from riskengine.market.frames import history_to_frame
+
+        return history_to_frame(self)
+
     @cached_property
     def column(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.symbols)}

@@ -121,7 +121,8 @@ def _row_prices(cells: list[str], where: str, symbols, date: dt.date, hint: str)
 
 
 def load_prices(path: str | Path, *, today: dt.date | None = None) -> FactorHistory:
-    """Read daily closes from a wide or long CSV (detected from the header).
+    """Read daily closes from a wide or long CSV (detected from the header), or from a Parquet
+    file (``.parquet``, the same two layouts; ``riskengine[parquet]``).
 
     Wide: ``date,AAPL,MSFT,...`` one row per date. Long: the columns ``date``, ``symbol`` (or
     ``ticker``) and ``close`` (or ``price``, ``adj close``) in any order, one row per (date,
@@ -139,6 +140,11 @@ def load_prices(path: str | Path, *, today: dt.date | None = None) -> FactorHist
             value and the way out.
     """
     p = Path(path)
+    if p.suffix.lower() == ".parquet":  # the wide or long layout, read through pandas
+        from riskengine.market.frames import history_from_frame, read_parquet_frame
+
+        what = f"price file {p.name}"
+        return FactorHistory(*history_from_frame(read_parquet_frame(p, what), what=what))
     text = read_text(p, "price", PriceDataError)
     rows = [(n, r) for n, r in csv_rows(text, p.name, PriceDataError) if not _blank(r)]
     if not rows:

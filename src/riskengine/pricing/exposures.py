@@ -113,6 +113,19 @@ class Exposures:
             f"no exposure to {name!r}; factors: {', '.join(f.factor for f in self.by_underlying)}"
         )
 
+    def to_frame(self, by: str = "underlying"):
+        """The exposures as a pandas DataFrame (``riskengine[pandas]``): ``by="underlying"``
+        indexed by factor, ``by="tag"`` by (key, value), ``by="total"`` one row."""
+        from riskengine.frames import rows_frame
+
+        if by == "underlying":
+            return rows_frame([f.to_dict() for f in self.by_underlying], index="factor")
+        if by == "tag":
+            return rows_frame([t.to_dict() for t in self.by_tag], index=["key", "value"])
+        if by == "total":
+            return rows_frame([self.total.to_dict()])
+        raise ValueError(f"by {by!r} is not one of: underlying, tag, total")
+
     def to_dict(self) -> dict:
         return {
             "total": self.total.to_dict(),

@@ -146,6 +146,13 @@ class StressResult:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
+    def to_frame(self):
+        """Each position's P&L under the scenario: a pandas DataFrame indexed by position id
+        (``riskengine[pandas]``)."""
+        from riskengine.frames import rows_frame
+
+        return rows_frame([p.to_dict() for p in self.positions], index="id")
+
     def headline(self) -> str:
         d = self.definition
         if self.kind == "historical":
@@ -210,6 +217,25 @@ class StressReport:
         raise KeyError(
             f"no result for {scenario!r}; run: {', '.join(r.scenario for r in self.results)}"
         )
+
+    def to_frame(self):
+        """One row per scenario (``riskengine[pandas]``), indexed by scenario: its type,
+        description, P&L and P&L as a share of the book's value."""
+        from riskengine.frames import rows_frame
+
+        rows = []
+        for r in self.results:
+            value = r.portfolio.get("market_value") or 0.0
+            rows.append(
+                {
+                    "scenario": r.scenario,
+                    "type": r.kind,
+                    "description": r.description,
+                    "pnl": r.pnl,
+                    "pnl_share": r.pnl / value if value else None,
+                }
+            )
+        return rows_frame(rows, index="scenario")
 
     def to_dict(self) -> dict:
         return {
