@@ -95,7 +95,7 @@ def compute_risk(
     )
     universe = snapshot.universe
     as_of = snapshot.as_of
-    book = _compiled(cache, portfolio, snapshot, spec)
+    book, book_key = _compiled(cache, portfolio, snapshot, spec)
     ctx = MethodContext(
         history, calibration, universe, book, spec, cache, executor or LocalExecutor()
     )
@@ -150,7 +150,13 @@ def compute_risk(
         notes=tuple(notes),
         provenance=provenance,
         pnl_histogram=histogram,
-        exposures=book_exposures(book, book.position_tags),
+        exposures=(
+            book_exposures(book, book.position_tags)
+            if book_key is None  # a book that cannot be a cache key
+            else cache.exposures.get_or_create(
+                book_key, lambda: book_exposures(book, book.position_tags)
+            )
+        ),
         contributions=contributions,
     )
 
@@ -158,7 +164,9 @@ def compute_risk(
 def _compiled(cache: RiskCache, portfolio: Portfolio, snapshot, spec: RiskSpec):
     """``compile_snapshot`` of the book, kept in ``cache.books`` by everything it reads: the
     positions (by value), the history version and as-of row, the universe, the prices it is
-    valued at, the symbols excluded and why, the horizon and the base currency."""
+    valued at, the symbols excluded and why, the horizon and the base currency. Returns (book,
+    its cache key), the key None for a book that cannot be one (its exposures are then
+    computed every time)."""
     try:
         key = (
             portfolio,
@@ -172,11 +180,12 @@ def _compiled(cache: RiskCache, portfolio: Portfolio, snapshot, spec: RiskSpec):
         )
         hash(portfolio)
     except TypeError:  # a book with an unhashable part: compiled every time
-        return compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency)
-    return cache.books.get_or_create(
+        return compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency), None
+    book = cache.books.get_or_create(
         key,
         lambda: compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency),
     )
+    return book, key
 
 
 __all__ = [

@@ -87,6 +87,22 @@ class FactorHistory:
         return {s: i for i, s in enumerate(self.symbols)}
 
     @cached_property
+    def missing_counts(self) -> np.ndarray:
+        """shape (n_dates + 1, n_factors), integers: ``missing_counts[t, j]`` is the number of rows
+        before row t where factor j has no close; the count in rows a .. b is
+        ``missing_counts[b + 1] - missing_counts[a]`` (computed once per history)."""
+        kind = np.uint16 if len(self.dates) < 2**16 else np.int32  # half the memory mostly
+        counts = np.zeros((len(self.dates) + 1, len(self.symbols)), dtype=kind)
+        np.cumsum(~np.isfinite(self.prices), axis=0, dtype=kind, out=counts[1:])
+        counts.setflags(write=False)
+        return counts
+
+    def missing_in(self, start: int, stop: int) -> np.ndarray:
+        """shape (n_factors,): rows start .. stop (inclusive) without a close, per factor."""
+        counts = self.missing_counts
+        return counts[stop + 1].astype(np.int64) - counts[start]
+
+    @cached_property
     def content_hash(self) -> str:
         h = hashlib.sha256()
         h.update("\x1f".join(self.symbols).encode())

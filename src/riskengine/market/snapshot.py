@@ -122,8 +122,7 @@ def market_snapshot(
             reasons[history.symbols[j]] = no_close_reason(history.symbols[j], date)
     else:
         end = index if calibration is None else calibration
-        prices = history.prices[end - window : end + 1]
-        missing = np.sum(~np.isfinite(prices), axis=0)
+        missing = history.missing_in(end - window, end)
         ok = (missing == 0) & has_close
         for j in np.nonzero(~ok)[0]:
             sym = history.symbols[j]
