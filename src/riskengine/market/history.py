@@ -97,8 +97,15 @@ class FactorHistory:
         counts.setflags(write=False)
         return counts
 
+    @cached_property
+    def complete(self) -> bool:
+        """Every factor has a close on every date (then no window misses one)."""
+        return bool(np.isfinite(self.prices).all())
+
     def missing_in(self, start: int, stop: int) -> np.ndarray:
         """shape (n_factors,): rows start .. stop (inclusive) without a close, per factor."""
+        if self.complete:
+            return np.zeros(len(self.symbols), dtype=np.int64)
         counts = self.missing_counts
         return counts[stop + 1].astype(np.int64) - counts[start]
 
