@@ -20,6 +20,7 @@ from riskengine.choices import (  # re-exported: riskengine.pipeline.<list> stil
     WEIGHTINGS,
 )
 from riskengine.errors import InputError
+from riskengine.frtb.run import compute_frtb  # the orchestrator of FRTB capital (docs/frtb.md)
 from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.market.snapshot import market_snapshot
@@ -206,67 +207,3 @@ __all__ = [
     "compute_frtb",
     "compute_risk",
 ]
-
-
-def compute_frtb(
-    portfolio: Portfolio,
-    history: FactorHistory,
-    *,
-    as_of=None,
-    mapping=None,
-    reduced_set=None,
-    stressed_window=None,
-    window: int = 250,
-    averaging_days: int = 60,
-    backtest_window: int = 250,
-    base_currency: str = "USD",
-    actual_pnl=None,
-    risk_model_pnl=None,
-):
-    """The FRTB internal-model capital of ``portfolio`` (MAR33 with MAR32 and MAR99), with every
-    intermediate number: docs/frtb.md.
-
-    Args:
-        portfolio: the book, held constant through history (today's positions and prices).
-        history: daily closes of the risk factors.
-        as_of: the book's snapshot date (default: the last date).
-        mapping: risk class and liquidity horizon per factor, over the position tags and the
-            defaults: a ``FactorMapping``, a dict factor -> category (or {risk_class,
-            liquidity_horizon}), or the path of a mapping file (CSV or JSON).
-        reduced_set: the factors of the reduced set (default: those with a close on the first
-            date of the history).
-        stressed_window: the first date of the stressed window (its ``window`` returns follow),
-            or (start, end); default: searched, the window with the largest ES_R,S.
-        window: daily returns per ES window (250: twelve months).
-        averaging_days: days of the averages (60: twelve weeks).
-        backtest_window: daily returns per 1-day VaR forecast of the desk backtest.
-        base_currency: the currency of every amount.
-        actual_pnl: the book's actual daily P&L on the 250 desk-test days, to count backtest
-            exceptions on it as well: a mapping date -> P&L, a sequence of 250 values, or the
-            path of a ``date,pnl`` CSV file (default: hypothetical P&L only).
-        risk_model_pnl: the risk model's daily P&L for the P&L attribution test, in the same
-            forms (default: the book's delta-gamma revaluation).
-
-    Returns:
-        An ``FrtbReport``.
-
-    Raises:
-        InputError: a bad mapping, reduced set or window. InsufficientHistoryError: too little
-        history. NoPositionsError: no position can be priced.
-    """
-    from riskengine.frtb.run import frtb_report
-
-    return frtb_report(
-        portfolio,
-        history,
-        as_of=as_of,
-        mapping=mapping,
-        reduced_set=reduced_set,
-        stressed_window=stressed_window,
-        window=window,
-        averaging_days=averaging_days,
-        backtest_window=backtest_window,
-        base_currency=base_currency,
-        actual_pnl=actual_pnl,
-        risk_model_pnl=risk_model_pnl,
-    )

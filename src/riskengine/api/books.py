@@ -81,29 +81,7 @@ async def upload_portfolio(
                 f"the form has {n} parts named {field!r}; send one (one book per upload: "
                 "upload each file on its own).",
             )
-    filename = file.filename or "upload"
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix not in UPLOAD_TYPES:
-        raise ApiProblem(
-            415,
-            "unsupported-file",
-            "Unsupported file",
-            f"file {filename!r} is not .csv or .json; upload a book in one of those formats "
-            "(docs/formats.md), named with its extension.",
-        )
-    raw = await file.read()
-    if suffix == "json":  # a deep document is refused here, before the loader recurses into it
-        check_depth(raw, what=f"file {filename!r}", field="file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _upload_problem(
-            "file",
-            filename,
-            f"file {filename!r} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-            f"{exc.start}); save it as UTF-8 CSV or JSON.",
-            kind="invalid-input",
-        ) from None
+    text, suffix, filename = await _upload_text(file, "file", "upload", "a book", "docs/formats.md")
     try:
         records, doc_name = book_records(text, suffix, filename)
     except RecursionError:  # a loader that recursed too deep: the file is nested too deep
@@ -127,35 +105,42 @@ async def upload_portfolio(
     if frtb_mapping is not None:
         from riskengine.frtb.mapping import parse_mapping
 
-        text_, kind, label = await _mapping_text(frtb_mapping)
+        text_, kind, label = await _upload_text(
+            frtb_mapping, "frtb_mapping", "frtb_mapping", "the mapping", "docs/frtb.md#mapping-file"
+        )
         mapping = await state.run(parse_mapping, text_, kind, label)  # off the event loop
         doc["frtb_mapping"] = mapping.records()
     return _created(await state.run(state.books.save, who, doc))
 
 
-async def _mapping_text(upload: UploadFile) -> tuple[str, str, str]:
-    """(text, "csv" or "json", file name) of an uploaded FRTB mapping file."""
-    filename = upload.filename or "frtb_mapping"
+async def _upload_text(
+    upload: UploadFile, field: str, default_name: str, what: str, doc: str
+) -> tuple[str, str, str]:
+    """(text, "csv" or "json", file name) of the uploaded file in form ``field``: 415 for
+    another extension; a JSON document nested too deep, or bytes that are not UTF-8, refused
+    naming the field."""
+    filename = upload.filename or default_name
+    label = "file" if field == "file" else f"{field} file"
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix not in UPLOAD_TYPES:
         raise ApiProblem(
             415,
             "unsupported-file",
             "Unsupported file",
-            f"frtb_mapping file {filename!r} is not .csv or .json; upload the mapping in one of "
-            "those formats (docs/frtb.md#mapping-file), named with its extension.",
+            f"{label} {filename!r} is not .csv or .json; upload {what} in one of those formats "
+            f"({doc}), named with its extension.",
         )
     raw = await upload.read()
-    if suffix == "json":
-        check_depth(raw, what=f"file {filename!r}", field="frtb_mapping")
+    if suffix == "json":  # a deep document is refused here, before the loader recurses into it
+        check_depth(raw, what=f"file {filename!r}", field=field)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _upload_problem(
-            "frtb_mapping",
+            field,
             filename,
-            f"frtb_mapping file {filename!r} is not UTF-8 text (offset {exc.start}); save it as "
-            "UTF-8 CSV or JSON.",
+            f"{label} {filename!r} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8 CSV or JSON.",
             kind="invalid-input",
         ) from None
     return text, suffix, filename

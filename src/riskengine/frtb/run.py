@@ -1,6 +1,6 @@
-"""``frtb_report``: the steps of ``riskengine.pipeline.compute_frtb`` (its docstring has the
-arguments): the book's factors classified, its T-day historical P&L per liquidity bucket, the
-stressed window, the ES ratio, IMCC, the desk tests and the capital."""
+"""``compute_frtb`` (exported by ``riskengine.pipeline`` and ``riskengine``): the book's
+factors classified, its T-day historical P&L per liquidity bucket, the stressed window, the ES
+ratio, IMCC, the desk tests and the capital."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def _cascade(series: EsSeries, end: int) -> dict:
     return {"by_bucket": by_bucket.tolist(), "liquidity_adjusted": adjusted}
 
 
-def frtb_report(
+def compute_frtb(
     portfolio: Portfolio,
     history: FactorHistory,
     *,
@@ -143,6 +143,37 @@ def frtb_report(
     actual_pnl=None,
     risk_model_pnl=None,
 ) -> FrtbReport:
+    """The FRTB internal-model capital of ``portfolio`` (MAR33 with MAR32 and MAR99), with every
+    intermediate number: docs/frtb.md.
+
+    Args:
+        portfolio: the book, held constant through history (today's positions and prices).
+        history: daily closes of the risk factors.
+        as_of: the book's snapshot date (default: the last date).
+        mapping: risk class and liquidity horizon per factor, over the position tags and the
+            defaults: a ``FactorMapping``, a dict factor -> category (or {risk_class,
+            liquidity_horizon}), or the path of a mapping file (CSV or JSON).
+        reduced_set: the factors of the reduced set (default: those with a close on the first
+            date of the history).
+        stressed_window: the first date of the stressed window (its ``window`` returns follow),
+            or (start, end); default: searched, the window with the largest ES_R,S.
+        window: daily returns per ES window (250: twelve months).
+        averaging_days: days of the averages (60: twelve weeks).
+        backtest_window: daily returns per 1-day VaR forecast of the desk backtest.
+        base_currency: the currency of every amount.
+        actual_pnl: the book's actual daily P&L on the 250 desk-test days, to count backtest
+            exceptions on it as well: a mapping date -> P&L, a sequence of 250 values, or the
+            path of a ``date,pnl`` CSV file (default: hypothetical P&L only).
+        risk_model_pnl: the risk model's daily P&L for the P&L attribution test, in the same
+            forms (default: the book's delta-gamma revaluation).
+
+    Returns:
+        An ``FrtbReport``.
+
+    Raises:
+        InputError: a bad mapping, reduced set or window. InsufficientHistoryError: too little
+        history. NoPositionsError: no position can be priced.
+    """
     from riskengine.backtest.run import run_backtest
 
     horizon = BASE_HORIZON_DAYS
