@@ -202,8 +202,8 @@ def compute_frtb(
             "the reduced set is empty: no factor of the book has a close on the history's first "
             f"date {history.date_at(0)}. Give reduced_set (--reduced-set) explicitly."
         )
-    for c in risk_classes:
-        in_class = np.array([f.risk_class == c for f in classes])
+    class_masks = {c: np.array([f.risk_class == c for f in classes]) for c in risk_classes}
+    for c, in_class in class_masks.items():
         if not (in_class & reduced).any():
             raise InputError(
                 f"risk class {c} has no factor in the reduced set, so IMCC({c}) = ES_R,S ES_F,C "
@@ -217,9 +217,7 @@ def compute_frtb(
     start_current = index - days + 1 - window  # first scenario row of the first current window
     current = returns[start_current:]
     memo: dict = {}
-    subsets = {ALL: np.ones(len(names), bool)} | {
-        c: np.array([f.risk_class == c for f in classes]) for c in risk_classes
-    }
+    subsets = {ALL: np.ones(len(names), bool)} | class_masks
     if len(risk_classes) == 1:  # one class: it is the whole book
         subsets.pop(risk_classes[0])
         subset_of = {ALL: ALL, risk_classes[0]: ALL}
