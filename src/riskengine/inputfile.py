@@ -109,9 +109,13 @@ def _context(data: bytes, offset: int) -> str:
     return f"near {data[start:end]!r}"
 
 
-def csv_rows(text: str, name: str, error: type[InputError]) -> list[tuple[int, list[str]]]:
+def csv_rows(
+    text: str, name: str, error: type[InputError], *, limit: int | None = None
+) -> list[tuple[int, list[str]]]:
     """The records of a CSV text as (first line number, fields); blank records included (as
-    an empty list). Tab-separated when the first line has a tab and no comma.
+    an empty list). Tab-separated when the first line has a tab and no comma. With ``limit``,
+    reading stops after that many records with a cell that is not blank (the rest is not
+    parsed).
 
     Raises:
         error: a quoted field is never closed, a quote is followed by text, or a field is
@@ -122,7 +126,8 @@ def csv_rows(text: str, name: str, error: type[InputError]) -> list[tuple[int, l
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     line = 1
-    while True:
+    filled = 0
+    while limit is None or filled < limit:
         try:
             row = next(reader)
         except StopIteration:
@@ -140,7 +145,9 @@ def csv_rows(text: str, name: str, error: type[InputError]) -> list[tuple[int, l
                 'end of the line; write a quote inside it as two ("").'
             ) from None
         rows.append((line, row))
+        filled += any(c.strip() for c in row)
         line = reader.line_num + 1
+    return rows
 
 
 def _json_int(digits: str):

@@ -85,7 +85,7 @@ def revalue(
     size, n = scenarios.block_size, scenarios.n_scenarios
     work_units = n * (len(book.linear_ids) + OPTION_WEIGHT * len(book.options))
     if isinstance(executor, LocalExecutor) and work_units <= INLINE_WORK:
-        executor = LocalExecutor(1)
+        executor = executor.with_workers(1)
     tasks = [
         (b, start)
         for b in range(scenarios.n_blocks)

@@ -16,6 +16,7 @@ import time
 import uuid
 
 import numpy as np
+import orjson
 import psycopg
 import pytest
 
@@ -505,6 +506,30 @@ def test_reports_per_tenant_newest_first(store):
     assert store.reports("carol") == []
     with pytest.raises(StoreError, match="not valid JSON"):
         store.save_report("alice", pid, dt.date(2024, 1, 1), "historical", "nope")
+
+
+def test_the_risk_history_is_thinned_as_reports_are_stored(store):
+    """keep_per_day keeps the latest reports of each (book, method, market date), the last of
+    the day among them; keep_days drops market dates that many business days before the new
+    report's; other books, methods and tenants are untouched."""
+    pid = store.save_portfolio("alice", "core", "{}")
+    other = store.save_portfolio("alice", "other", "{}")
+    days = np.busday_offset(np.datetime64("2023-01-02"), np.arange(300))
+    kept = {}
+    for day in days.astype(object):
+        for n in range(3):  # three intraday reports, the last is the end-of-day one
+            rid = store.save_report("alice", pid, day, "historical", f'{{"n": {n}}}',
+                                    keep_days=260, keep_per_day=2)  # fmt: skip
+        kept[day] = rid
+    store.save_report("alice", other, days[0].astype(object), "historical", "{}")
+    store.save_report("bob", pid, days[0].astype(object), "historical", "{}")
+    rows = store.reports("alice", pid, limit=10_000)
+    dates = [orjson.loads(b) for _, _, b in rows]
+    assert len(rows) == 260 * 2  # the last 260 business days, two reports each
+    assert {r[0] for r in rows} >= {kept[d] for d in days[-260:].astype(object)}  # each EOD
+    assert all(d["n"] in (1, 2) for d in dates)  # the latest two of each day
+    assert min(r[0] for r in rows) > kept[days[-261].astype(object)]
+    assert len(store.reports("alice", other)) == 1 and len(store.reports("bob")) == 1
 
 
 def test_jobs_per_tenant(store):

@@ -62,6 +62,7 @@ def create_app(
             service = _feed_ingest(settings, st)
             started_ingest = service
         state = ApiState(settings, st, metrics, ingest=service, simulated_prices=simulated_prices)
+        state.loop = asyncio.get_running_loop()
         app.state.api = state
         if service is not None:
             service.add_listener(state.market_moved)

@@ -81,9 +81,13 @@ async def upload_portfolio(
                 f"the form has {n} parts named {field!r}; send one (one book per upload: "
                 "upload each file on its own).",
             )
-    text, suffix, filename = await _upload_text(file, "file", "upload", "a book", "docs/formats.md")
-    try:
-        records, doc_name = book_records(text, suffix, filename)
+    text, suffix, filename = await _upload_text(
+        state, file, "file", "upload", "a book", "docs/formats.md"
+    )
+    try:  # off the event loop, and stopped at the position limit
+        records, doc_name = await state.run(
+            book_records, text, suffix, filename, max_records=state.settings.max_positions
+        )
     except RecursionError:  # a loader that recursed too deep: the file is nested too deep
         raise _upload_problem(
             "file",
@@ -106,7 +110,12 @@ async def upload_portfolio(
         from riskengine.frtb.mapping import parse_mapping
 
         text_, kind, label = await _upload_text(
-            frtb_mapping, "frtb_mapping", "frtb_mapping", "the mapping", "docs/frtb.md#mapping-file"
+            state,
+            frtb_mapping,
+            "frtb_mapping",
+            "frtb_mapping",
+            "the mapping",
+            "docs/frtb.md#mapping-file",
         )
         mapping = await state.run(parse_mapping, text_, kind, label)  # off the event loop
         doc["frtb_mapping"] = mapping.records()
@@ -114,11 +123,11 @@ async def upload_portfolio(
 
 
 async def _upload_text(
-    upload: UploadFile, field: str, default_name: str, what: str, doc: str
+    state: ApiState, upload: UploadFile, field: str, default_name: str, what: str, doc: str
 ) -> tuple[str, str, str]:
     """(text, "csv" or "json", file name) of the uploaded file in form ``field``: 415 for
     another extension; a JSON document nested too deep, or bytes that are not UTF-8, refused
-    naming the field."""
+    naming the field. Decoded off the event loop."""
     filename = upload.filename or default_name
     label = "file" if field == "file" else f"{field} file"
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
@@ -131,6 +140,12 @@ async def _upload_text(
             f"({doc}), named with its extension.",
         )
     raw = await upload.read()
+    return await state.run(_decode_upload, raw, suffix, filename, field, label)
+
+
+def _decode_upload(
+    raw: bytes, suffix: str, filename: str, field: str, label: str
+) -> tuple[str, str, str]:
     if suffix == "json":  # a deep document is refused here, before the loader recurses into it
         check_depth(raw, what=f"file {filename!r}", field=field)
     try:

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from riskengine.api.jsonbody import parse_json
-from riskengine.api.problems import ApiProblem
+from riskengine.api.problems import ApiProblem, engine_problem_body
 from riskengine.api.schemas import RiskRequest
-from riskengine.api.state import ApiState, ws_tenant
+from riskengine.api.state import ApiState, presented_key, ws_tenant
+from riskengine.errors import RiskEngineError
 from riskengine.service.live import Subscriber
+from riskengine.service.risk import risk_cost
 
+log = logging.getLogger("riskengine.live")
 router = APIRouter()
+KEY_RECHECK = 1.0  # seconds between checks of an open socket's API key (docs: within 5 s)
 
 _OPTIONS = set(RiskRequest.model_fields) - {"portfolio_id", "portfolio"}
 
@@ -57,6 +62,7 @@ async def live(ws: WebSocket):
     await ws.accept()
     sub = Subscriber(who)
     state.hub.add(sub)
+    closing: list[tuple[int, str]] = []  # why the server closes the socket, when it does
     await ws.send_text(
         _dumps(
             {
@@ -70,7 +76,11 @@ async def live(ws: WebSocket):
     prices = await state.live_prices()
     if prices is not None:
         sub.send(prices)
-    sender = asyncio.create_task(_send(ws, sub))
+    reader = asyncio.current_task()
+    tasks = [asyncio.create_task(_send(ws, sub, state.settings.live_send_timeout, closing, reader))]
+    if state.settings.auth:
+        key = presented_key(ws.headers, ws.query_params) or ""
+        tasks.append(asyncio.create_task(_watch_key(ws, state, key, sub, closing, reader)))
     try:
         while True:
             message = await ws.receive()
@@ -78,19 +88,56 @@ async def live(ws: WebSocket):
                 raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
             text = message.get("text")  # a binary frame is read as UTF-8 JSON too
             await _handle(state, sub, text if text is not None else message.get("bytes") or b"")
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, asyncio.CancelledError):
         pass
     finally:
         state.hub.remove(sub)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=2.0)
+        if closing:
+            code, reason = closing[0]
+            if code != 4408:  # a client that reads gets its last messages
+                await _drain(sub, ws)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await ws.close(code=code, reason=reason)
 
 
-async def _send(ws: WebSocket, sub: Subscriber) -> None:
+async def _send(ws: WebSocket, sub: Subscriber, timeout: float, closing: list, reader) -> None:
+    """Send the subscriber's messages; a client that takes none for ``timeout`` seconds is
+    dropped (its reports stop, the socket is closed with 4408)."""
     while True:
-        message = await sub.queue.get()
-        await ws.send_text(_dumps(message))
+        message = await sub.next()
+        try:
+            async with asyncio.timeout(timeout):
+                await ws.send_text(_dumps(message))
+        except TimeoutError:
+            log.warning("live: a %s client took no message for %g s; closed", sub.tenant, timeout)
+            closing.append((4408, "too slow: read the socket"))
+            reader.cancel()
+            return
+
+
+async def _watch_key(ws: WebSocket, state: ApiState, key: str, sub: Subscriber, closing: list,
+                     reader) -> None:  # fmt: skip
+    """Close the socket (4401) within ``KEY_RECHECK`` seconds of its API key's revocation."""
+    while True:
+        await asyncio.sleep(KEY_RECHECK)
+        if await state.run(state.keys.tenant, key, fresh=True) is None:
+            sub.send(_error("the API key of this socket was revoked; reconnect with a valid key.",
+                            "unauthorized", 401))  # fmt: skip
+            closing.append((4401, "API key revoked"))
+            reader.cancel()
+            return
+
+
+async def _drain(sub: Subscriber, ws: WebSocket) -> None:
+    """Send what is waiting, for at most a second (a closing socket's last words)."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            while sub.pending:
+                await ws.send_text(_dumps(await sub.next()))
 
 
 async def _handle(state: ApiState, sub: Subscriber, text: str | bytes) -> None:
@@ -130,8 +177,36 @@ async def _handle(state: ApiState, sub: Subscriber, text: str | bytes) -> None:
         field = ".".join(str(p) for p in e["loc"])
         sub.send(_error(f"request.{field} = {e.get('input')!r}: {e['msg']}."))
         return
-    await state.hub.watch(
-        sub,
-        book_id,
-        request.model_dump(mode="json", exclude_none=True, exclude={"portfolio_id", "portfolio"}),
+    options = request.model_dump(
+        mode="json", exclude_none=True, exclude={"portfolio_id", "portfolio"}
     )
+    limit = state.settings.max_watches
+    if book_id not in sub.watches and len(sub.watches) >= limit:
+        sub.send(
+            _error(
+                f"this socket watches {len(sub.watches)} books, the most one socket may watch; "
+                f'unwatch one first ({{"action": "unwatch", "portfolio_id": ID}}) or open '
+                "another socket.",
+                "too-many-watches",
+            )
+        )
+        return
+    try:
+        book = await state.run(state.books.get, sub.tenant, book_id)
+    except RiskEngineError as exc:
+        sub.send({"type": "error", "portfolio_id": book_id, "problem": engine_problem_body(exc)})
+        return
+    cost = risk_cost(options, len(book.portfolio))
+    if cost > state.settings.async_cost:
+        sub.send(
+            _error(
+                f"watching portfolio {book_id} with this request costs {cost:,} (scenarios x "
+                f"positions, docs/api.md#jobs), over the server's {state.settings.async_cost:,} "
+                "for a computation that is not a job; lower n_scenarios (or window), or run "
+                "it as a job: POST /api/v1/risk.",
+                "too-costly",
+            )
+            | {"portfolio_id": book_id}
+        )
+        return
+    await state.hub.watch(sub, book_id, options)

@@ -27,6 +27,7 @@ from riskengine.errors import (
     TooLargeError,
     UnknownSymbolError,
 )
+from riskengine.service.fair import QueueFull
 from riskengine.store.base import StoreError, StoreUnavailable
 
 log = logging.getLogger("riskengine.api")
@@ -203,6 +204,10 @@ def install(app: FastAPI) -> None:
     async def _engine(request: Request, exc: RiskEngineError):
         return engine_problem(request, exc)
 
+    @app.exception_handler(ClientGone)
+    async def _gone(request: Request, exc: ClientGone):
+        return Response(status_code=499)  # logged as such; never sent
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -216,7 +221,17 @@ def install(app: FastAPI) -> None:
         )
 
 
+class ClientGone(Exception):
+    """The client of a request closed its connection before the answer: its work was
+    stopped, and there is no one to answer."""
+
+
 def engine_problem(request: Request | None, exc: RiskEngineError) -> Response:
+    if isinstance(exc, QueueFull):  # a bound of the fair queues (docs/api.md#load-and-fairness)
+        return problem_response(
+            request, 429, exc.kind, "Too many requests", str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+        )  # fmt: skip
     for cls, status, kind, title in ENGINE_PROBLEMS:
         if isinstance(exc, cls):
             detail = str(exc)

@@ -44,6 +44,7 @@ Prefer = Annotated[str | None, Header(description="respond-async: run as a job (
 ASYNC: dict[int | str, dict[str, Any]] = {
     202: {"model": Job, "description": "Accepted as a job: poll the Location"},
     422: {"model": Problem, "description": "Invalid input"},
+    429: {"model": Problem, "description": "The tenant's queue is full: retry after Retry-After"},
 }
 
 
@@ -65,7 +66,12 @@ def _book(state: ApiState, who: str, body) -> Book:
     if body.portfolio_id is not None:
         return state.books.get(who, body.portfolio_id)
     doc = body.portfolio.model_dump(mode="json", exclude_none=True)
-    return make_book(doc, max_positions=state.settings.max_positions, source="portfolio")
+    return make_book(
+        doc,
+        max_positions=state.settings.max_positions,
+        max_limits=state.settings.max_limits,
+        source="portfolio",
+    )
 
 
 def _public_errors(fn):
@@ -107,7 +113,7 @@ def job_view(record: dict) -> dict:
     responses=ASYNC,
     summary="VaR and ES of a stored or inline book",
 )
-async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = None):
+async def risk(body: RiskRequest, state: State, who: Tenant, http: Request, prefer: Prefer = None):
     """Answers the RiskReport, or 202 with a job when the request's cost (scenarios x
     positions, docs/api.md#jobs) exceeds the server's threshold or the client sends
     ``Prefer: respond-async``."""
@@ -126,10 +132,10 @@ async def risk(body: RiskRequest, state: State, who: Tenant, prefer: Prefer = No
         record = await state.run(state.jobs.submit, who, "risk", request, _public_errors(job))
         return _job_response(state, record)
 
-    def answer() -> bytes:  # computed and encoded on the compute pool, not the event loop
-        return encode(state.risk.risk(book, request, tenant=who))
+    def answer(control) -> bytes:  # computed and encoded on the compute pool, off the loop
+        return encode(state.risk.risk(book, request, tenant=who, check=control.check))
 
-    return RawJSONResponse(await state.run(answer))
+    return RawJSONResponse(await state.compute(who, answer, request=http))
 
 
 @router.get(
@@ -147,7 +153,9 @@ async def scenarios(_: Tenant):
     responses=ASYNC,
     summary="Named and custom stress scenarios on a book",
 )
-async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer = None):
+async def stress(
+    body: StressRequest, state: State, who: Tenant, http: Request, prefer: Prefer = None
+):
     book = await state.run(_book, state, who, body)
     request = body.model_dump(mode="json", exclude_none=True)
     if _wants_async(prefer):
@@ -163,7 +171,13 @@ async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer 
             ),
         )
         return _job_response(state, record)
-    return JSONResponse(await state.run(state.risk.stress, book, request))
+    return JSONResponse(
+        await state.compute(
+            who,
+            lambda _control: state.risk.stress(book, request),
+            request=http,
+        )
+    )
 
 
 @router.post(
@@ -172,7 +186,9 @@ async def stress(body: StressRequest, state: State, who: Tenant, prefer: Prefer 
     responses=ASYNC,
     summary="Backtest of VaR and ES forecasts of a book",
 )
-async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Prefer = None):
+async def backtest(
+    body: BacktestRequest, state: State, who: Tenant, http: Request, prefer: Prefer = None
+):
     """Runs as a job when forecast days x methods exceeds the server's threshold (default 60)
     or the client sends ``Prefer: respond-async``."""
     book = await state.run(_book, state, who, body)
@@ -191,7 +207,13 @@ async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Pre
             ),
         )
         return _job_response(state, record)
-    return JSONResponse(await state.run(state.risk.backtest, book, request))
+    return JSONResponse(
+        await state.compute(
+            who,
+            lambda control: state.risk.backtest(book, request, control),
+            request=http,
+        )
+    )
 
 
 @router.post(
@@ -200,7 +222,7 @@ async def backtest(body: BacktestRequest, state: State, who: Tenant, prefer: Pre
     responses=ASYNC,
     summary="FRTB internal-model capital of a stored or inline book",
 )
-async def frtb(body: FrtbRequest, state: State, who: Tenant, prefer: Prefer = None):
+async def frtb(body: FrtbRequest, state: State, who: Tenant, http: Request, prefer: Prefer = None):
     """The ``FrtbReport`` of docs/frtb.md (the book's stored mapping unless ``mapping`` is
     given); runs as a job when its cost (the history's days x positions x 5,
     docs/api.md#jobs) exceeds the server's threshold or the client sends
@@ -218,12 +240,30 @@ async def frtb(body: FrtbRequest, state: State, who: Tenant, prefer: Prefer = No
             _public_errors(lambda control: state.risk.frtb(book, request, control)),
         )
         return _job_response(state, record)
-    return JSONResponse(await state.run(state.risk.frtb, book, request))
+    return JSONResponse(
+        await state.compute(who, lambda _control: state.risk.frtb(book, request), request=http)
+    )
 
 
 @router.get("/jobs", response_model=list[Job], tags=["jobs"], summary="The tenant's jobs")
-async def jobs(state: State, who: Tenant, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
-    return JSONResponse([job_view(r) for r in await state.run(state.jobs.jobs, who, limit=limit)])
+async def jobs(
+    state: State,
+    who: Tenant,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
+              description="the id of the last job of the previous page"),
+    ] = None,
+):  # fmt: skip
+    """The tenant's jobs, newest first, ``limit`` per page; when there are more, the
+    ``Link`` header's ``rel="next"`` URL is the next page (``before`` = the page's last id)."""
+    rows = await state.run(state.jobs.jobs, who, limit=limit + 1, before=before)
+    headers = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        headers = {"Link": f'</api/v1/jobs?limit={limit}&before={rows[-1]["id"]}>; rel="next"'}
+    return JSONResponse([job_view(r) for r in rows], headers=headers)
 
 
 def _missing(job_id: str) -> ApiProblem:

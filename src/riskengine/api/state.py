@@ -1,5 +1,7 @@
 """Everything a request needs, built once per app: store, market snapshots, books, the risk
-service, the job queue, the live hub, API keys, metrics and the compute pool."""
+service, the job queue, the live hub, API keys, metrics, and two pools: the I/O pool (store
+reads and writes, parsing) and the fair compute pool (risk computations, taken by tenant in
+turn), so that a store read never waits behind a computation."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from functools import partial
 from fastapi import Request, WebSocket
 
 from riskengine.api.observe import Metrics
-from riskengine.api.problems import ApiProblem, engine_problem_body
+from riskengine.api.problems import ApiProblem, ClientGone, engine_problem_body
 from riskengine.errors import RiskEngineError
-from riskengine.service.jobs import JobQueue
+from riskengine.service.fair import FairPool
+from riskengine.service.jobs import JobControl, JobQueue
 from riskengine.service.keys import KeyChecker
 from riskengine.service.live import LiveHub
 from riskengine.service.market import MarketData
@@ -41,13 +44,32 @@ class ApiState:
         self.simulated_prices = simulated_prices  # the demo's feed: said on the page
         self.metrics = metrics
         self.market = MarketData(store)
-        self.books = BookStore(store, max_positions=settings.max_positions)
-        self.risk = RiskService(store, self.market, on_compute=self._observe_compute)
-        self.jobs = JobQueue(store, workers=settings.job_workers)
-        self.keys = KeyChecker(store, ttl=settings.key_cache_seconds)
-        self.compute_pool = ThreadPoolExecutor(
-            settings.compute_threads, thread_name_prefix="riskengine-compute"
+        self.books = BookStore(
+            store, max_positions=settings.max_positions, max_limits=settings.max_limits
         )
+        self.risk = RiskService(
+            store,
+            self.market,
+            on_compute=self._observe_compute,
+            history_days=settings.history_days,
+            history_intraday=settings.history_intraday,
+        )
+        self.jobs = JobQueue(
+            store,
+            workers=settings.job_workers,
+            per_tenant=settings.job_tenant_limit,
+            total=settings.job_limit,
+        )
+        self.keys = KeyChecker(store, ttl=settings.key_cache_seconds)
+        self.io_pool = ThreadPoolExecutor(settings.io_threads, thread_name_prefix="riskengine-io")
+        self.compute_pool = FairPool(
+            settings.compute_threads,
+            per_tenant=settings.compute_tenant_limit,
+            total=settings.compute_limit,
+            name="riskengine-compute",
+            what="requests",
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's, set at startup
         self.hub = LiveHub(self.live_report, self.live_prices, debounce=settings.live_debounce)
         m = self.metrics
         m.queue_depth.set_function(lambda: self.jobs.depth)
@@ -85,9 +107,36 @@ class ApiState:
         return (stored - before) / (now - then) if now > then else 0.0
 
     async def run(self, fn, *args, **kwargs):
-        """``fn(*args, **kwargs)`` on the compute pool (off the event loop)."""
+        """``fn(*args, **kwargs)`` on the I/O pool (off the event loop): store reads and
+        writes, parsing, encoding; never a risk computation (``compute``)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.compute_pool, partial(fn, *args, **kwargs))
+        return await loop.run_in_executor(self.io_pool, partial(fn, *args, **kwargs))
+
+    async def compute(self, who: str, fn, *, request: Request | None = None):
+        """``fn(control)`` on the fair compute pool for tenant ``who``; ``control.check()``
+        raises ``JobCancelled`` once the work is no longer wanted (give it to the executor,
+        which calls it before each block). With ``request``, the work is withdrawn (queued) or
+        stopped at its next block (running) when the client goes away. ``QueueFull`` (429)
+        over the tenant's or the server's bound."""
+        control = JobControl()
+        ticket = self.compute_pool.submit(who, partial(fn, control))
+        future = asyncio.wrap_future(ticket.future)
+        gone = asyncio.ensure_future(_disconnected(request)) if request is not None else None
+        try:
+            if gone is None:
+                return await future
+            await asyncio.wait((future, gone), return_when=asyncio.FIRST_COMPLETED)
+            if future.done():
+                return future.result()
+            raise ClientGone()
+        except BaseException:  # the client went away, or this task was cancelled: stop the work
+            control.cancelled.set()
+            ticket.cancel()
+            future.add_done_callback(_quietly)  # its JobCancelled is expected, not logged
+            raise
+        finally:
+            if gone is not None:
+                gone.cancel()
 
     # --- live -----------------------------------------------------------------------------
     def market_moved(self, *_event) -> None:
@@ -101,7 +150,10 @@ class ApiState:
             request["seed"] = self.settings.live_seed
         try:
             book = await self.run(self.books.get, tenant, book_id)
-            report = await self.run(self.risk.risk, book, request, tenant=tenant)
+            report = await self.compute(
+                tenant,
+                lambda control: self.risk.risk(book, request, tenant=tenant, check=control.check),
+            )
         except RiskEngineError as exc:
             return {"type": "error", "portfolio_id": book_id, "problem": engine_problem_body(exc)}
         breaches = [lim for lim in report["limits"] if lim["breached"]]
@@ -121,14 +173,28 @@ class ApiState:
     async def close(self) -> None:
         await self.hub.close()
         await asyncio.get_running_loop().run_in_executor(None, self.jobs.shutdown)
-        self.compute_pool.shutdown(wait=True, cancel_futures=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.compute_pool.shutdown)
+        self.io_pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quietly(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client of ``request`` (whose body has been read) goes away."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
 
 
 def get_state(request: Request) -> ApiState:
     return request.app.state.api
 
 
-def _key_from(headers, query) -> str | None:
+def presented_key(headers, query) -> str | None:
     key = headers.get("x-api-key")
     auth = headers.get("authorization", "")
     if not key and auth.lower().startswith("bearer "):
@@ -141,7 +207,7 @@ def tenant_of(state: ApiState, headers, query) -> str:
     api_key query parameter for WebSockets); DEMO_TENANT when auth is off."""
     if not state.settings.auth:
         return DEMO_TENANT
-    key = _key_from(headers, query)
+    key = presented_key(headers, query)
     if not key:
         raise ApiProblem(
             401,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from riskengine.errors import PortfolioFormatError
+from riskengine.errors import PortfolioFormatError, TooLargeError
 from riskengine.inputfile import csv_rows, parse_json, read_text, show
 from riskengine.instruments.records import (
     KNOWN_FIELDS,
@@ -48,9 +48,13 @@ def load_portfolio(path: str | Path, name: str | None = None) -> Portfolio:
     return portfolio_from_records(records, name or doc_name or p.stem, p.name)
 
 
-def book_records(text: str, fmt: str, source: str) -> tuple[list[dict], str | None]:
+def book_records(
+    text: str, fmt: str, source: str, *, max_records: int | None = None
+) -> tuple[list[dict], str | None]:
     """The position records of a book file's text (``fmt`` "csv" or "json") and the name the
-    JSON gives, if any; PortfolioFormatError names ``source`` and the problem."""
+    JSON gives, if any; PortfolioFormatError names ``source`` and the problem. With
+    ``max_records``, a book of more positions is refused (TooLargeError) as soon as a CSV's
+    row ``max_records + 1`` is read (the rest is not parsed)."""
     name = None
     if fmt == "json":
         doc = parse_json(
@@ -67,17 +71,24 @@ def book_records(text: str, fmt: str, source: str) -> tuple[list[dict], str | No
                 '{"positions": [...]}; see docs/formats.md.'
             )
     elif fmt == "csv":
-        records = _csv_records(text, source)
+        records = _csv_records(text, source, None if max_records is None else max_records + 1)
     else:
         raise PortfolioFormatError(f"{source}: format {fmt!r} is not csv or json.")
+    if max_records is not None and len(records) > max_records:
+        raise TooLargeError(
+            f"{source}: more than {max_records} positions, the server's limit; split the book "
+            "or raise RISKENGINE_MAX_POSITIONS on the server."
+        )
     return records, name
 
 
-def _csv_records(text: str, source: str) -> list[dict]:
+def _csv_records(text: str, source: str, limit: int | None = None) -> list[dict]:
     """The rows of a CSV book as dicts keyed by the header's cells (as written); a row with
     more fields than the header keeps the rest under the key None, one with fewer has None
-    for the missing cells. Blank lines and rows of empty cells are skipped."""
-    rows = [r for _, r in csv_rows(text, source, PortfolioFormatError) if r]
+    for the missing cells. Blank lines and rows of empty cells are skipped. With ``limit``,
+    at most that many positions are read (the header aside)."""
+    read = None if limit is None else limit + 1
+    rows = [r for _, r in csv_rows(text, source, PortfolioFormatError, limit=read) if r]
     header = [h.strip() for h in rows[0]] if rows else []
     lower = [h.lower() for h in header]
     if "quantity" not in lower:

@@ -47,16 +47,32 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Map a function over items on up to ``max_workers`` threads (default: the CPU count)."""
+    """Map a function over items on up to ``max_workers`` threads (default: the CPU count).
 
-    def __init__(self, max_workers: int | None = None):
+    ``check``, when given, is called before each item: it raises to stop the work (a request
+    whose client went away, a cancelled job); the items not started are then not run."""
+
+    def __init__(self, max_workers: int | None = None, *, check: Callable[[], None] | None = None):
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be >= 1; got {max_workers}.")
         self.max_workers = max_workers or os.cpu_count() or 1
+        self.check = check
+
+    def with_workers(self, max_workers: int) -> LocalExecutor:
+        """The same executor (same ``check``) on ``max_workers`` threads."""
+        return LocalExecutor(max_workers, check=self.check)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``[fn(x) for x in items]``, computed in parallel, returned in input order."""
         items = list(items)
+        check = self.check
+        if check is not None:
+            inner = fn
+
+            def fn(x: T) -> R:
+                check()
+                return inner(x)
+
         with single_threaded_blas():
             if self.max_workers == 1 or len(items) <= 1:
                 return [fn(x) for x in items]

@@ -20,7 +20,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -28,6 +27,7 @@ import orjson
 
 from riskengine.errors import InputError, RiskEngineError
 from riskengine.scale.local import LocalExecutor
+from riskengine.service.fair import FairPool, Ticket
 from riskengine.store.base import StoreError, StoreUnavailable, TickStore, utc_now
 
 log = logging.getLogger("riskengine.jobs")
@@ -150,6 +150,13 @@ def _view(record: dict) -> dict:
 class JobQueue:
     """Jobs of every tenant, run by ``workers`` threads; their state lives in ``store``.
 
+    Admission and fairness (``service.fair.FairPool``): a tenant holds at most ``per_tenant``
+    jobs queued or running and the queue ``total`` in all (a submission over either is refused
+    with ``QueueFull``, before anything is stored); the workers take the tenants' jobs in turn,
+    and one tenant runs at most ``workers - 1`` jobs at once (all of them with one worker), so
+    another tenant's job starts as soon as it arrives. A queued job that is cancelled is
+    cancelled at once.
+
     A keeper thread keeps the store true when it fails and when servers die (module docstring):
     it retries the final saves the store refused, and every ``heartbeat`` seconds touches the
     jobs this queue holds and fails, store-wide, the queued or running jobs with no heartbeat
@@ -165,6 +172,8 @@ class JobQueue:
         lease: seconds without a heartbeat after which any server sharing the store marks a
             queued or running job failed; at least 3 heartbeats, so a slow moment never fails
             a live job. Every server on one store should use the same lease.
+        per_tenant: jobs one tenant may have queued or running (default 8).
+        total: jobs queued or running in all (default 256).
     """
 
     def __init__(
@@ -175,6 +184,8 @@ class JobQueue:
         progress_interval: float = 0.2,
         heartbeat: float = 5.0,
         lease: float = 30.0,
+        per_tenant: int = 8,
+        total: int = 256,
     ):
         if not (heartbeat > 0 and lease >= 3 * heartbeat):
             raise InputError(
@@ -186,7 +197,15 @@ class JobQueue:
         self.heartbeat = heartbeat
         self.lease = lease
         self._lease_error = lease_error(lease)
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="riskengine-job")
+        self._pool = FairPool(
+            workers,
+            per_tenant=per_tenant,
+            total=total,
+            running_per_tenant=max(1, workers - 1),
+            name="riskengine-job",
+            what="jobs",
+        )
+        self._tickets: dict[tuple[str, str], Ticket] = {}
         self._controls: dict[tuple[str, str], JobControl] = {}
         self._meta: dict[tuple[str, str], tuple[str, str, dt.datetime]] = {}
         self._unsaved: dict[tuple[str, str], _Unsaved] = {}
@@ -212,14 +231,12 @@ class JobQueue:
     def submit(
         self, tenant: str, kind: str, request: dict, fn: Callable[[JobControl], dict]
     ) -> dict:
-        """Queue ``fn(control)`` (its dict result is stored as JSON); returns the job record."""
+        """Queue ``fn(control)`` (its dict result is stored as JSON); returns the job record.
+        ``QueueFull`` (nothing stored) when the tenant's quota or the queue is full."""
         if self._closed:
             raise StoreError("the job queue is shut down; retry when the server is back.")
         job_id = uuid.uuid4().hex
         request_json = orjson.dumps(request).decode()
-        self.store.save_job(tenant, job_id, kind, "queued", 0.0, request_json)
-        # found: the job was saved just above (were it not, record["created_at"] raises as before)
-        record = cast(dict, self.store.load_job(tenant, job_id))
         last = [0.0]
 
         def on_progress(fraction: float) -> None:
@@ -229,10 +246,25 @@ class JobQueue:
                 self._save(tenant, job_id, kind, "running", fraction, request_json)
 
         control = JobControl(on_progress)
-        with self._lock:
-            self._controls[(tenant, job_id)] = control
-            self._meta[(tenant, job_id)] = (kind, request_json, record["created_at"])
-        self._pool.submit(self._run, tenant, job_id, kind, request_json, control, fn)
+        key = (tenant, job_id)
+        stored = threading.Event()  # the worker starts the job once it is stored (or refused)
+
+        def start() -> None:
+            stored.wait()
+            if key in self._controls:
+                self._run(tenant, job_id, kind, request_json, control, fn)
+
+        ticket = self._pool.submit(tenant, start)  # QueueFull: refused before it is stored
+        try:
+            self.store.save_job(tenant, job_id, kind, "queued", 0.0, request_json)
+            # found: it was saved just above (were it not, record["created_at"] raises)
+            record = cast(dict, self.store.load_job(tenant, job_id))
+            with self._lock:
+                self._controls[key] = control
+                self._tickets[key] = ticket
+                self._meta[key] = (kind, request_json, record["created_at"])
+        finally:
+            stored.set()
         return _view(record)
 
     def _save(self, tenant, job_id, kind, state, progress, request_json, result=None, error=None):
@@ -320,10 +352,14 @@ class JobQueue:
             )
             log.info("jobs: %s (%s) done in %.2f s", job_id, kind, time.perf_counter() - started)
         finally:
-            with self._lock:
-                self._controls.pop(key, None)
-                self._meta.pop(key, None)
-                self._abandoned.discard(key)
+            self._forget(key)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._controls.pop(key, None)
+            self._tickets.pop(key, None)
+            self._meta.pop(key, None)
+            self._abandoned.discard(key)
 
     # --- reading --------------------------------------------------------------------------
     def _record(self, tenant: str, job_id: str) -> dict | None:
@@ -366,10 +402,10 @@ class JobQueue:
             return None, None
         return record, record["result"]
 
-    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
-        """The tenant's jobs, newest first (``store.jobs``), with the final states the store
-        has not taken yet."""
-        out = self.store.jobs(tenant, limit=limit)
+    def jobs(self, tenant: str, *, limit: int = 100, before: str | None = None) -> list[dict]:
+        """The tenant's jobs, newest first (``store.jobs``: ``limit`` of them, those listed
+        after job ``before``), with the final states the store has not taken yet."""
+        out = self.store.jobs(tenant, limit=limit, before=before)
         with self._lock:
             unsaved = {job_id: u for (t, job_id), u in self._unsaved.items() if t == tenant}
         for row in out:
@@ -380,10 +416,17 @@ class JobQueue:
         return out
 
     def cancel(self, tenant: str, job_id: str) -> dict | None:
-        """Ask the job to stop (it stops at its next block of work); None when unknown."""
-        control = self._controls.get((tenant, job_id))
+        """Cancel a queued job at once; ask a running one to stop (it stops at its next block
+        of work); None when unknown."""
+        key = (tenant, job_id)
+        control = self._controls.get(key)
         if control is not None:
             control.cancelled.set()
+            ticket = self._tickets.get(key)
+            meta = self._meta.get(key)
+            if ticket is not None and meta is not None and ticket.cancel():  # never started
+                self._finish(tenant, job_id, meta[0], "cancelled", 0.0, meta[1])
+                self._forget(key)
         return self.get(tenant, job_id)
 
     # --- the keeper: retries, heartbeat, lease ------------------------------------------------
@@ -470,7 +513,7 @@ class JobQueue:
         self._closed = True
         for control in list(self._controls.values()):
             control.cancelled.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown()
         with self._lock:
             left = list(self._meta.items())
             self._meta.clear()

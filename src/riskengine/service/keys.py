@@ -58,11 +58,12 @@ class KeyChecker:
         self._cache: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def tenant(self, key: str) -> str | None:
-        """The key's tenant, or None for a malformed, unknown or revoked key."""
+    def tenant(self, key: str, *, fresh: bool = False) -> str | None:
+        """The key's tenant, or None for a malformed, unknown or revoked key; ``fresh``: from
+        the store, not the cache (an open socket's periodic check)."""
         now = time.monotonic()
         hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
+        if hit is not None and now - hit[0] < self.ttl and not fresh:
             return hit[1]
         tenant = self._lookup(key)
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -19,20 +20,46 @@ import orjson
 log = logging.getLogger("riskengine.live")
 
 
+OTHER_MESSAGES = 16  # pongs and errors waiting for a client, beyond which the oldest go
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One WebSocket client: its tenant, the books it watches (book id -> request) and the
-    messages waiting to be sent (oldest dropped when the client falls behind)."""
+    messages waiting to be sent, bounded: the latest prices, the latest report (or error) of
+    each watched book, and at most OTHER_MESSAGES others. A newer report replaces the one of
+    the same book still waiting (the latest wins), so a client that falls behind costs the
+    server one report per book, however far behind it is."""
 
     tenant: str
     watches: dict[int, dict] = field(default_factory=dict)
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    pending: OrderedDict = field(default_factory=OrderedDict)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _serial: int = 0
 
     def send(self, message: dict) -> None:
-        if self.queue.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-        self.queue.put_nowait(message)
+        kind = message.get("type")
+        book = message.get("portfolio_id")
+        if kind == "prices":
+            key: tuple = ("prices",)
+        elif kind in ("report", "error") and book is not None:
+            key = ("book", book)
+        else:
+            self._serial += 1
+            key = ("other", self._serial)
+            others = [k for k in self.pending if k[0] == "other"]
+            for k in others[: max(0, len(others) - OTHER_MESSAGES + 1)]:
+                del self.pending[k]
+        self.pending.pop(key, None)  # the newer one goes last, in the order of arrival
+        self.pending[key] = message
+        self.ready.set()
+
+    async def next(self) -> dict:
+        """The oldest message waiting (waits for one)."""
+        while not self.pending:
+            self.ready.clear()
+            await self.ready.wait()
+        return self.pending.popitem(last=False)[1]
 
 
 class LiveHub:

@@ -85,6 +85,8 @@ class RiskService:
         cache: covariance and scenario caches shared by every request.
         on_compute: called with (method, seconds) after each risk run (metrics).
         cpus: the cores the computations share (default: the CPU count).
+        history_days, history_intraday: the risk history's retention (``store.save_report``'s
+            ``keep_days`` and ``keep_per_day``; 0 keeps everything).
 
     A risk run without an explicit executor spreads its blocks of work over the cores that
     the runs in progress leave it: all of them when it runs alone, one when as many runs as
@@ -100,14 +102,23 @@ class RiskService:
         cache: RiskCache | None = None,
         on_compute: Callable[[str, float], None] | None = None,
         cpus: int | None = None,
+        history_days: int = 0,
+        history_intraday: int = 0,
     ):
         self.store = store
+        self.history_days = history_days
+        self.history_intraday = history_intraday
         self.market = market
         self.cache = cache or RiskCache()
         self.on_compute = on_compute
         self.cpus = cpus or os.cpu_count() or 1
         self._running = 0
         self._running_lock = threading.Lock()
+
+    @property
+    def running(self) -> int:
+        """Risk computations in progress."""
+        return self._running
 
     def risk(
         self,
@@ -117,9 +128,12 @@ class RiskService:
         executor: Executor | None = None,
         tenant: str | None = None,
         save: bool = True,
+        check: Callable[[], None] | None = None,
     ) -> dict:
         """The RiskReport (as a dict, with ``limits`` utilisation and ``portfolio.id``) of
-        ``book`` for ``request``; stored as the book's risk history when the book is stored."""
+        ``book`` for ``request``; stored as the book's risk history when the book is stored.
+        ``check`` (without ``executor``) is called before each block of work and raises to
+        stop it (a request whose client went away)."""
         request = dict(request)
         if needs_contributions(book.limits) and (request.get("contributions") or "none") == "none":
             request["contributions"] = "components"
@@ -134,7 +148,7 @@ class RiskService:
             running = self._running
         try:
             if executor is None:
-                executor = LocalExecutor(max(1, self.cpus // running))
+                executor = LocalExecutor(max(1, self.cpus // running), check=check)
             report = compute_risk(
                 book.portfolio,
                 history,
@@ -158,6 +172,8 @@ class RiskService:
                 dt.date.fromisoformat(report.as_of),
                 report.method,
                 dumps(history_entry(out)),
+                keep_days=self.history_days,
+                keep_per_day=self.history_intraday,
             )
         return out
 

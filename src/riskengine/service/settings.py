@@ -32,9 +32,27 @@ class Settings:
         job and answers 202 (default 200,000,000: 10,000 paths x 20,000 positions).
     async_backtest_days: a backtest with more forecast days x methods than this runs as
         a job (default 60).
-    compute_threads: risk computations run at once for synchronous requests (default:
-        the CPU count).
-    job_workers: jobs run at once (default 1).
+    compute_threads: risk computations run at once for synchronous requests and live
+        pushes (default: the CPU count).
+    compute_tenant_limit: synchronous computations one tenant may have queued or running
+        (default 32); more are refused with 429 and Retry-After. The tenants' computations
+        run in turn (docs/api.md#load-and-fairness).
+    compute_limit: synchronous computations queued or running in all (default 256).
+    io_threads: threads for store reads and writes and file parsing, apart from the
+        computations so that they never wait behind them (default 8).
+    job_workers: jobs run at once (default 2); one tenant runs at most job_workers - 1 of
+        them at once (all, with one worker).
+    job_tenant_limit: jobs one tenant may have queued or running (default 8); more are
+        refused with 429 and Retry-After.
+    job_limit: jobs queued or running in all (default 256).
+    max_limits: the most limits a portfolio may hold (default 1,000).
+    max_watches: the books one live WebSocket may watch at once (default 16).
+    live_send_timeout: seconds a live WebSocket may take to take one message before the
+        server closes it (code 4408, default 10); meanwhile only its latest report of
+        each book and its latest prices wait.
+    history_days: business days of risk history kept per book (default 260; 0 keeps all).
+    history_intraday: reports kept per book, method and market date (default 20): the
+        latest, so the end-of-day report stays.
     live_debounce: seconds between the first tick after a push and the next push
         (default 1.0).
     live_seed: the Monte Carlo seed of live reports that do not give one (default 7), so
@@ -58,7 +76,17 @@ class Settings:
     async_cost: int = 200_000_000
     async_backtest_days: int = 60
     compute_threads: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
-    job_workers: int = 1
+    compute_tenant_limit: int = 32
+    compute_limit: int = 256
+    io_threads: int = 8
+    job_workers: int = 2
+    job_tenant_limit: int = 8
+    job_limit: int = 256
+    max_limits: int = 1000
+    max_watches: int = 16
+    live_send_timeout: float = 10.0
+    history_days: int = 260
+    history_intraday: int = 20
     live_debounce: float = 1.0
     live_seed: int = 7
     feed_url: str | None = None
@@ -78,12 +106,25 @@ class Settings:
             "async_cost",
             "async_backtest_days",
             "compute_threads",
+            "compute_tenant_limit",
+            "compute_limit",
+            "io_threads",
             "job_workers",
+            "job_tenant_limit",
+            "job_limit",
+            "max_limits",
+            "max_watches",
+            "history_days",
+            "history_intraday",
         ):
             v = getattr(self, name)
-            low = 0 if name == "port" else 1
+            low = 0 if name in ("port", "history_days") else 1
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"setting {name} must be an integer >= {low}; got {v!r}.")
+        if not self.live_send_timeout > 0:
+            raise InputError(
+                f"setting live_send_timeout must be > 0 seconds; got {self.live_send_timeout}."
+            )
         if not self.live_debounce >= 0:
             raise InputError(
                 f"setting live_debounce must be >= 0 seconds; got {self.live_debounce}."

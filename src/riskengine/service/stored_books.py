@@ -58,8 +58,16 @@ def clean_record(record: dict) -> dict:
     return {k: v for k, v in record.items() if v is not None and v != ""}
 
 
-def make_book(doc: dict, *, book_id: int | None = None, max_positions: int, source: str) -> Book:
-    """Validate a portfolio document (name, positions, limits, base currency) into a Book."""
+def make_book(
+    doc: dict,
+    *,
+    book_id: int | None = None,
+    max_positions: int,
+    source: str,
+    max_limits: int | None = None,
+) -> Book:
+    """Validate a portfolio document (name, positions, limits, base currency) into a Book;
+    at most ``max_positions`` positions and ``max_limits`` limits (TooLargeError: 413)."""
     positions = doc.get("positions")
     if not isinstance(positions, list):
         raise PortfolioFormatError(f"{source}: 'positions' must be a list of position objects.")
@@ -67,6 +75,13 @@ def make_book(doc: dict, *, book_id: int | None = None, max_positions: int, sour
         raise TooLargeError(
             f"{source}: {len(positions)} positions exceeds the limit of {max_positions}; split "
             "the book or raise RISKENGINE_MAX_POSITIONS on the server."
+        )
+    limits = doc.get("limits")
+    if max_limits is not None and isinstance(limits, list) and len(limits) > max_limits:
+        raise TooLargeError(
+            f"{source}: {len(limits)} limits exceeds the limit of {max_limits} per book (each "
+            "is checked, and kept with every report of the book's history); keep the limits "
+            "you act on, or raise RISKENGINE_MAX_LIMITS on the server."
         )
     name = doc.get("name") or "portfolio"
     records = [clean_record(r) for r in positions]
@@ -86,9 +101,12 @@ def make_book(doc: dict, *, book_id: int | None = None, max_positions: int, sour
 class BookStore:
     """Portfolios of each tenant in ``store``, parsed once per stored version."""
 
-    def __init__(self, store: TickStore, *, max_positions: int, max_cached: int = 64):
+    def __init__(
+        self, store: TickStore, *, max_positions: int, max_limits: int = 1000, max_cached: int = 64
+    ):
         self.store = store
         self.max_positions = max_positions
+        self.max_limits = max_limits
         self.max_cached = max_cached
         # (tenant, id) -> (the stored text, the parsed book)
         self._cache: OrderedDict[tuple[str, int], tuple[str, Book]] = OrderedDict()
@@ -122,7 +140,8 @@ class BookStore:
 
     def save(self, tenant: str, doc: dict, book_id: int | None = None) -> Book:
         """Create (``book_id`` None) or replace a portfolio; returns the stored Book."""
-        book = make_book(doc, book_id=book_id, max_positions=self.max_positions, source="portfolio")
+        book = make_book(doc, book_id=book_id, max_positions=self.max_positions,
+                         max_limits=self.max_limits, source="portfolio")  # fmt: skip
         body = orjson.dumps(book.doc).decode()
         if book_id is not None and self.store.load_portfolio(tenant, book_id) is None:
             raise NotFoundError(

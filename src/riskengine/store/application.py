@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
+
 from riskengine.store.base import (
     QualityEvent,
     StoreError,
@@ -141,18 +143,50 @@ class ApplicationStore(DialectStore):
 
     # --- risk reports -----------------------------------------------------------------------
     def save_report(
-        self, tenant: str, portfolio_id: int | None, as_of: dt.date, method: str, report_json: str
+        self,
+        tenant: str,
+        portfolio_id: int | None,
+        as_of: dt.date,
+        method: str,
+        report_json: str,
+        *,
+        keep_days: int = 0,
+        keep_per_day: int = 0,
     ) -> int:
+        """Add a report to the book's risk history; then (same transaction) thin the book's
+        history: ``keep_per_day`` > 0 keeps that many latest reports of the book, method and
+        market date (the last, end-of-day report always among them); ``keep_days`` > 0 drops
+        the reports whose market date is ``keep_days`` business days or more before ``as_of``."""
         check_json(report_json, "report")
+        d = self.dialect
+        day = d.date_in(as_of)
         with self._transaction() as tx:
             rows = tx.execute(
-                self.dialect.sql(
+                d.sql(
                     "INSERT INTO risk_reports (tenant, portfolio_id, as_of, method, created_at, "
                     "body) VALUES (?, ?, ?, ?, ?, ?::json) RETURNING id"
                 ),
-                (tenant, portfolio_id, self.dialect.date_in(as_of), method, self._now(),
-                 report_json),
-            ).fetchall()  # fmt: skip
+                (tenant, portfolio_id, day, method, self._now(), report_json),
+            ).fetchall()
+            if portfolio_id is not None and keep_per_day > 0:
+                same = "tenant = ? AND portfolio_id = ? AND as_of = ? AND method = ?"
+                key = (tenant, portfolio_id, day, method)
+                tx.execute(
+                    d.sql(
+                        f"DELETE FROM risk_reports WHERE {same} AND id NOT IN (SELECT id FROM "
+                        f"risk_reports WHERE {same} ORDER BY id DESC LIMIT ?)"
+                    ),
+                    (*key, *key, int(keep_per_day)),
+                )
+            if portfolio_id is not None and keep_days > 0:
+                first = np.busday_offset(
+                    np.datetime64(as_of, "D"), -(keep_days - 1), roll="forward"
+                )
+                old = "tenant = ? AND portfolio_id = ? AND as_of < ?"
+                tx.execute(
+                    d.sql(f"DELETE FROM risk_reports WHERE {old}"),
+                    (tenant, portfolio_id, d.date_in(first.astype(object))),
+                )
         return int(rows[0][0])
 
     def reports(
@@ -215,13 +249,20 @@ class ApplicationStore(DialectStore):
                 "request": req, "result": res, "error": err, "created_at": out(c),
                 "updated_at": out(u)}  # fmt: skip
 
-    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]:
-        """The tenant's jobs, newest first, without their request and result bodies."""
-        rows = self._read(
-            "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
-            "WHERE tenant = ? ORDER BY created_at DESC, id LIMIT ?",
-            (tenant, int(limit)),
-        )
+    def jobs(self, tenant: str, *, limit: int = 100, before: str | None = None) -> list[dict]:
+        """The tenant's jobs, newest first (then by id, descending), without their request and
+        result bodies; with ``before`` (a job id), those that come after that job."""
+        sql = "SELECT id, kind, state, progress, error, created_at, updated_at FROM jobs "
+        sql += "WHERE tenant = ?"
+        params: list = [tenant]
+        if before is not None:
+            sql += (
+                " AND (created_at, id) < (SELECT created_at, id FROM jobs WHERE tenant = ? "
+                "AND id = ?)"
+            )
+            params += [tenant, before]
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        rows = self._read(sql, [*params, int(limit)])
         out = self.dialect.time_out
         return [
             {"id": i, "tenant": tenant, "kind": k, "state": s, "progress": float(p),

@@ -213,7 +213,12 @@ class AppStore(Protocol):
     def delete_portfolio(self, tenant: str, portfolio_id: int) -> bool: ...
 
     def save_report(self, tenant: str, portfolio_id: int | None, as_of: dt.date,
-                    method: str, report_json: str) -> int: ...  # fmt: skip
+                    method: str, report_json: str, *, keep_days: int = 0,
+                    keep_per_day: int = 0) -> int:  # fmt: skip
+        """Add a report to the risk history and thin the book's history (keep the
+        ``keep_per_day`` latest per method and market date, drop market dates ``keep_days``
+        business days or more before ``as_of``; 0: keep)."""
+        ...
 
     def reports(self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
                 ) -> list[tuple[int, dt.datetime, str]]:  # fmt: skip
@@ -230,7 +235,7 @@ class AppStore(Protocol):
 
     def load_job(self, tenant: str, job_id: str) -> dict | None: ...
 
-    def jobs(self, tenant: str, *, limit: int = 100) -> list[dict]: ...
+    def jobs(self, tenant: str, *, limit: int = 100, before: str | None = None) -> list[dict]: ...
 
     def touch_jobs(self, jobs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         """The heartbeat: ``updated_at`` = now for those of ``jobs`` ((tenant, id) pairs) that
