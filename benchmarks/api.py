@@ -154,12 +154,29 @@ class Server:
         raise SystemExit(f"the server did not start on port {self.port}:\n{log}")
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the server process so far (Linux /proc), else None."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        """User + system CPU time so far of the server process and its descendants (its
+        worker processes; Linux /proc), else None. Descendants that ended count through
+        their parent's children times (the process fields 13 and 14)."""
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = fields
+        if self.proc.pid not in stats:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        parent = {pid: int(f[1]) for pid, f in stats.items()}
+        total = 0
+        for pid, fields in stats.items():
+            p = pid
+            while p not in (self.proc.pid, 0, 1) and p in parent:
+                p = parent[p]
+            if p == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -264,6 +281,7 @@ def busy_seconds() -> float | None:
 class Run:
     latencies: list[float] = field(default_factory=list)
     probes: dict[str, list[float]] = field(default_factory=dict)
+    prepared: tuple[float, float] | None = None  # compiled-book cache (hits, lookups) in the run
     seconds: float = 0.0
     client_cpu: float = 0.0
     server_cpu: float | None = None
@@ -334,15 +352,66 @@ def load(
     port: int, requests: list[bytes], duration: float, check, full=None, server=None, probes=()
 ) -> Run:
     s0 = server.cpu_seconds() if server is not None else None
+    p0 = preparation(port) if server is not None else None
     m0 = busy_seconds()
     run = _run_loop(_load(port, requests, duration, check, full, list(probes)))
     m1 = busy_seconds()
     s1 = server.cpu_seconds() if server is not None else None
+    p1 = preparation(port) if server is not None else None
+    if p0 is not None and p1 is not None:
+        run.prepared = (p1[0] - p0[0], p1[1] - p0[1])
     if s0 is not None and s1 is not None:
         run.server_cpu = s1 - s0
     if m0 is not None and m1 is not None:
         run.machine_cpu = m1 - m0
     return run
+
+
+_PREPARED = re.compile(rb'riskengine_book_preparation\{counter="(hits|lookups)"\} ([0-9.e+]+)')
+
+
+def preparation(port: int) -> tuple[float, float] | None:
+    """The server's compiled-book cache counters (hits, lookups) from /metrics; None when it
+    has none (a server before they were added)."""
+    status, body = _run_loop(one_request(port, get("/metrics")))
+    found = dict(_PREPARED.findall(body)) if status == 200 else {}
+    if b"hits" not in found or b"lookups" not in found:
+        return None
+    return float(found[b"hits"]), float(found[b"lookups"])
+
+
+class Feed:
+    """The built-in simulated feed (``riskengine`` protocol) on its own loop in a thread:
+    ``rate`` trades per second over the history's symbols, for the server to ingest, so that
+    the market snapshot moves during the runs."""
+
+    def __init__(self, history, rate: float):
+        import datetime as dt
+        import threading
+
+        from riskengine.ingest.sources import simulated_ticks
+
+        try:
+            from riskengine.ingest.exchange import FeedServer
+        except ImportError:  # the module's name in older versions (an A/B against them)
+            from riskengine.ingest.feed import FeedServer  # type: ignore[no-redef]
+
+        self.loop = asyncio.new_event_loop()
+        ticks = simulated_ticks(history, seed=SEED, start=dt.datetime.now(dt.UTC),
+                                step=dt.timedelta(milliseconds=1000 / rate))  # fmt: skip
+        self.server = FeedServer(ticks, rate=rate)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(30)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
 
 def _run_loop(coro):
@@ -398,10 +467,22 @@ def main() -> None:
         help="comma-separated contribution details (components, none, full)",
     )
     ap.add_argument(
+        "--feed-rate",
+        type=float,
+        default=50.0,
+        help="trades per second of the simulated feed the server ingests (0: no feed)",
+    )
+    ap.add_argument(
         "--heavy-paths",
         type=int,
         default=40_000,
         help="paths of the heavy Monte Carlo run (probed for /healthz and a store read); 0: skip",
+    )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="RISKENGINE_COMPUTE_PROCESSES for the server (default: its own default)",
     )
     ap.add_argument(
         "--compute-threads",
@@ -416,11 +497,17 @@ def main() -> None:
     print(machine())
     print(
         f"{args.clients} clients, closed loop on 127.0.0.1, {args.duration:g} s per run, "
-        f"{args.repeat} rounds; Monte Carlo {args.paths:,} paths, seed {SEED}"
+        f"{args.repeat} rounds; Monte Carlo {args.paths:,} paths, seed {SEED}; the simulated "
+        f"feed at {args.feed_rate:g} trades/s"
     )
     history, portfolio = seed_workload()
     docs = book_documents(portfolio, args.clients)
     extra = {}
+    feed = Feed(history, args.feed_rate) if args.feed_rate > 0 else None
+    if feed is not None:
+        extra["RISKENGINE_FEED_URL"] = feed.url
+    if args.processes is not None:
+        extra["RISKENGINE_COMPUTE_PROCESSES"] = str(args.processes)
     if args.compute_threads is not None:
         extra["RISKENGINE_COMPUTE_THREADS"] = str(args.compute_threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -498,6 +585,8 @@ def main() -> None:
             size_mb = sum(p.stat().st_size for p in Path(tmp).glob("api-bench.sqlite3*")) / 2**20
         finally:
             server.stop()
+            if feed is not None:
+                feed.close()
     print(
         f"setup (store import, server start) {t_setup:.1f} s, warm-up {t_warm:.1f} s; "
         f"{n_answers:,} risk answers measured; the store (history imported, a history entry "
@@ -506,11 +595,14 @@ def main() -> None:
     print(f"\nlatency in ms, median over {args.repeat} rounds of each figure")
     head = (
         f"{'request':<26} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'req/s':>7} "
-        f"{'server CPU':>11} {'client CPU':>11} {'others':>10} {'p99/floor':>10}"
+        f"{'server CPU':>11} {'cores':>6} {'prep':>6} {'client CPU':>11} {'others':>10} "
+        f"{'p99/floor':>10}"
     )
     print(head)
     print(
-        f"{'':<26} {'':>7} {'':>7} {'':>7} {'':>7} {'':>7} {'ms/req':>11} {'% of core':>11} "
+        f"{'':<26} {'':>7} {'':>7} {'':>7} {'':>7} {'':>7} {'ms/req':>11} {'busy':>6} "
+        f"{'hits':>6} "
+        f"{'% of core':>11} "
         f"{'% of core':>10}"
     )
     summary = {}
@@ -524,6 +616,10 @@ def main() -> None:
         rate = statistics.median(r.rate for r in rs)
         cpus = [1e3 * r.server_cpu / len(r.latencies) for r in rs if r.server_cpu is not None]
         server_ms = f"{statistics.median(cpus):.1f}" if cpus else "-"
+        busy = [r.server_cpu / r.seconds for r in rs if r.server_cpu is not None]
+        cores = f"{statistics.median(busy):.2f}" if busy else "-"
+        rates = [h / n for r in rs if r.prepared for h, n in [r.prepared] if n > 0]
+        prep = f"{100 * statistics.median(rates):.0f}%" if rates else "-"
         client = statistics.median(100 * r.client_cpu / r.seconds for r in rs)
         other = [100 * r.others / r.seconds for r in rs if r.others is not None]
         others = f"{statistics.median(other):.0f}%" if other else "-"
@@ -532,12 +628,15 @@ def main() -> None:
         ratio = p99 / floor_p99 if floor_p99 else float("nan")
         print(
             f"{label:<26} {ms(p50):>7} {ms(p90):>7} {ms(p99):>7} {ms(mx):>7} {rate:>7.1f} "
-            f"{server_ms:>11} {client:>10.0f}% {others:>10} {ratio:>9.0f}x"
+            f"{server_ms:>11} {cores:>6} {prep:>6} {client:>10.0f}% {others:>10} {ratio:>9.0f}x"
         )
         n = sum(len(r.latencies) for r in rs)
         summary[label] = (m, c, p99, [r.percentile(0.99) for r in rs], n)
     print(
-        "\nserver CPU ms/req: the server process's CPU time over the run / answers (with "
+        "\nserver CPU ms/req: the CPU time of the server and its worker processes over the "
+        "run / answers; cores busy: that CPU time / the run's seconds; prep hits: the share of "
+        "book preparations (compiled positions per book version and market snapshot) found "
+        "ready (with "
         f"{args.clients} clients on {os.cpu_count()} cores the latency is at least about "
         f"{args.clients} x that / {os.cpu_count()}); client CPU: this load generator; others: "
         "every other process on the machine and the hypervisor's steal, during the runs"

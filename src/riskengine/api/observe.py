@@ -63,6 +63,13 @@ class Metrics:
         self.subscribers = Gauge(
             "riskengine_live_subscribers", "WebSocket clients connected", registry=r
         )
+        self.preparation = Gauge(
+            "riskengine_book_preparation",
+            "Compiled-book cache of the risk computations (per book version and market "
+            "snapshot): hits and lookups since start",
+            ["counter"],
+            registry=r,
+        )
         self.store_jobs_failing = Gauge(
             "riskengine_store_jobs_failing",
             "TimescaleDB background jobs with a problem, as last checked (docs/store.md)",

@@ -11,7 +11,6 @@ from riskengine.api.problems import (
     ApiProblem,
     JSONResponse,
     RawJSONResponse,
-    encode,
     public_store_error,
 )
 from riskengine.api.schemas import (
@@ -133,7 +132,7 @@ async def risk(body: RiskRequest, state: State, who: Tenant, http: Request, pref
         return _job_response(state, record)
 
     def answer(control) -> bytes:  # computed and encoded on the compute pool, off the loop
-        return encode(state.risk.risk(book, request, tenant=who, check=control.check))
+        return state.risk.risk_json(book, request, tenant=who, control=control)
 
     return RawJSONResponse(await state.compute(who, answer, request=http))
 

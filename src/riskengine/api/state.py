@@ -23,6 +23,7 @@ from riskengine.service.market import MarketData
 from riskengine.service.risk import RiskService
 from riskengine.service.settings import Settings
 from riskengine.service.stored_books import BookStore
+from riskengine.service.workers import ComputeProcesses
 from riskengine.store.base import TickStore
 
 DEMO_TENANT = "demo"
@@ -43,13 +44,17 @@ class ApiState:
         self.ingest = ingest
         self.simulated_prices = simulated_prices  # the demo's feed: said on the page
         self.metrics = metrics
-        self.market = MarketData(store)
+        self.market = MarketData(store, min_interval=settings.snapshot_interval)
         self.books = BookStore(
             store, max_positions=settings.max_positions, max_limits=settings.max_limits
+        )
+        self.processes = (
+            ComputeProcesses(settings.compute_processes) if settings.compute_processes else None
         )
         self.risk = RiskService(
             store,
             self.market,
+            processes=self.processes,
             on_compute=self._observe_compute,
             history_days=settings.history_days,
             history_intraday=settings.history_intraday,
@@ -62,21 +67,30 @@ class ApiState:
         )
         self.keys = KeyChecker(store, ttl=settings.key_cache_seconds)
         self.io_pool = ThreadPoolExecutor(settings.io_threads, thread_name_prefix="riskengine-io")
+        # with worker processes, twice as many in flight: a worker never waits for the
+        # server's part of a request (reading the book, storing the history entry)
         self.compute_pool = FairPool(
-            settings.compute_threads,
+            settings.compute_threads * (2 if settings.compute_processes else 1),
             per_tenant=settings.compute_tenant_limit,
             total=settings.compute_limit,
             name="riskengine-compute",
             what="requests",
         )
         self.loop: asyncio.AbstractEventLoop | None = None  # the server's, set at startup
-        self.hub = LiveHub(self.live_report, self.live_prices, debounce=settings.live_debounce)
+        self.hub = LiveHub(
+            self.live_report,
+            self.live_prices,
+            debounce=settings.live_debounce,
+            stale=lambda: self.market.moved_since,
+        )
         m = self.metrics
         m.queue_depth.set_function(lambda: self.jobs.depth)
         m.subscribers.set_function(lambda: len(self.hub.subscribers))
         self._rate: tuple[float, float] = (time.monotonic(), 0)
         m.ingest_ticks.set_function(self._ingest_stored)
         m.ingest_rate.set_function(self._ingest_rate)
+        m.preparation.labels("hits").set_function(lambda: self._preparation()[0])
+        m.preparation.labels("lookups").set_function(lambda: self._preparation()[1])
 
     def job_executor(self):
         """Where jobs run their blocks: the Dask cluster of ``settings.dask_scheduler`` (connected
@@ -84,6 +98,12 @@ class ApiState:
         from riskengine.scale.select import make_executor
 
         return make_executor(self.settings.dask_scheduler or "local")
+
+    def _preparation(self) -> tuple[int, int]:
+        """Hits and lookups of the compiled-book caches: the workers' and this process's."""
+        books = self.risk.cache.books
+        hits, lookups = self.processes.preparation() if self.processes else (0, 0)
+        return hits + books.hits, lookups + books.hits + books.misses
 
     def _observe_compute(self, method: str, seconds: float) -> None:
         self.metrics.compute.labels(method).observe(seconds)
@@ -152,7 +172,7 @@ class ApiState:
             book = await self.run(self.books.get, tenant, book_id)
             report = await self.compute(
                 tenant,
-                lambda control: self.risk.risk(book, request, tenant=tenant, check=control.check),
+                lambda control: self.risk.risk(book, request, tenant=tenant, control=control),
             )
         except RiskEngineError as exc:
             return {"type": "error", "portfolio_id": book_id, "problem": engine_problem_body(exc)}
@@ -175,6 +195,8 @@ class ApiState:
         await asyncio.get_running_loop().run_in_executor(None, self.jobs.shutdown)
         await asyncio.get_running_loop().run_in_executor(None, self.compute_pool.shutdown)
         self.io_pool.shutdown(wait=True, cancel_futures=True)
+        if self.processes is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.processes.shutdown)
 
 
 def _quietly(future: asyncio.Future) -> None:

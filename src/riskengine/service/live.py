@@ -70,6 +70,8 @@ class LiveHub:
             error); runs the computation off the loop.
         prices: ``await prices()`` -> the prices message (or None when no tick is stored).
         debounce: seconds between the first move after a push and the push.
+        stale: ``stale()`` is true when the snapshot a push used may lack the latest move
+            (it was read less than the snapshot interval before): another push follows.
     """
 
     def __init__(
@@ -78,8 +80,10 @@ class LiveHub:
         prices: Callable[[], Awaitable[dict | None]],
         *,
         debounce: float = 1.0,
+        stale: Callable[[], bool] = lambda: False,
     ):
         self._report = report
+        self._stale = stale
         self._prices = prices
         self.debounce = debounce
         self.subscribers: set[Subscriber] = set()
@@ -108,6 +112,8 @@ class LiveHub:
             await self.push()
         except Exception:
             log.exception("live: push failed")
+        if self.subscribers and self._stale():  # the last move is not in this push yet
+            self._pending = asyncio.get_running_loop().create_task(self._later(), name="live-push")
 
     async def push(self) -> None:
         """Send the latest prices to everyone and each watched book's fresh report."""

@@ -1,8 +1,10 @@
 """Market snapshots for the service: the history of closed daily bars and the latest prices.
 
 Both are read from the store and cached: the history until a new day closes or daily bars are
-imported (``invalidate``), the latest prices until ingestion reports a move (``moved``) or, for
-ticks written by another process, for ``price_ttl`` seconds.
+imported (``invalidate``), the latest prices until ingestion reports a move (``moved``) and the
+snapshot is ``min_interval`` seconds old (so that a feed ticking many times a second gives one
+snapshot per interval, and the work prepared per book and snapshot is shared by the requests
+of that interval) or, for ticks written by another process, for ``price_ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class MarketData:
         store: the tick store.
         clock: the time now (UTC); a daily bar is closed when its day is before today.
         price_ttl: seconds the latest prices are reused when no move was announced.
+        min_interval: seconds a snapshot is reused after a move was announced (0: a move
+            makes the next ``market()`` read the store).
     """
 
     def __init__(
@@ -34,10 +38,13 @@ class MarketData:
         *,
         clock: Callable[[], dt.datetime] = utc_now,
         price_ttl: float = 2.0,
+        min_interval: float = 0.0,
     ):
         self.store = store
         self.clock = clock
         self.price_ttl = price_ttl
+        self.min_interval = min_interval
+        self.moved_since = False  # a move was announced since the snapshot was read
         self._lock = threading.Lock()
         self._history: FactorHistory | None = None
         self._history_key: tuple | None = None
@@ -52,8 +59,9 @@ class MarketData:
             self._prices_at = -1e18
 
     def moved(self) -> None:
-        """New ticks are stored: the next ``market()`` reads the latest prices again."""
-        self._prices_at = -1e18
+        """New ticks are stored: ``market()`` reads the latest prices again once the snapshot
+        is ``min_interval`` seconds old."""
+        self.moved_since = True
 
     def history(self) -> FactorHistory:
         """Closed daily bars (days before today, UTC) of every symbol in the store."""
@@ -71,8 +79,10 @@ class MarketData:
         """The latest stored price of every symbol (None when no tick is stored), as of the
         latest event time among them."""
         now = time.monotonic()
-        if now - self._prices_at < self.price_ttl:  # None (no tick stored) is cached too
-            return self._prices
+        age = now - self._prices_at
+        if age < self.price_ttl and (not self.moved_since or age < self.min_interval):
+            return self._prices  # None (no tick stored) is cached too
+        self.moved_since = False  # before the read: a move during it is seen next time
         latest = self.store.latest_prices()
         state = None
         if latest:

@@ -11,39 +11,29 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 import orjson
 
 from riskengine.backtest.run import run_backtest
 from riskengine.cache import RiskCache
-from riskengine.choices import CONTRIBUTIONS
-from riskengine.errors import InputError
-from riskengine.pipeline import compute_frtb, compute_risk
+from riskengine.pipeline import compute_frtb
 from riskengine.scale.local import Executor, LocalExecutor
-from riskengine.service.limits import needs_contributions, utilisation
+from riskengine.service.compute import (
+    SERVICE_FIELDS,
+    dumps,
+    encode_json,
+    history_entry,
+    risk_report,
+)
+from riskengine.service.jobs import JobControl
 from riskengine.service.market import MarketData
 from riskengine.service.stored_books import Book
+from riskengine.service.workers import ComputeProcesses
 from riskengine.store.base import TickStore
 from riskengine.stress.apply import run_scenarios
 from riskengine.stress.scenarios import load_library, merge_scenarios, parse_scenarios
-
-# Request fields that are not RiskSpec fields.
-SERVICE_FIELDS = ("portfolio_id", "portfolio", "live", "contributions")
-
-
-def spec_fields(request: dict) -> dict:
-    """compute_risk keyword arguments from a risk request (None values left to defaults)."""
-    fields = {k: v for k, v in request.items() if k not in SERVICE_FIELDS and v is not None}
-    if "confidence" in fields:
-        fields["confidence"] = tuple(fields["confidence"])
-    detail = request.get("contributions") or "none"
-    if detail not in CONTRIBUTIONS:
-        raise InputError(f"contributions {detail!r} is not one of: {', '.join(CONTRIBUTIONS)}.")
-    fields["contributions"] = detail != "none"
-    if detail != "none":
-        fields["contribution_detail"] = detail
-    return fields
 
 
 def risk_cost(request: dict, n_positions: int) -> int:
@@ -87,6 +77,9 @@ class RiskService:
         cpus: the cores the computations share (default: the CPU count).
         history_days, history_intraday: the risk history's retention (``store.save_report``'s
             ``keep_days`` and ``keep_per_day``; 0 keeps everything).
+        processes: worker processes for the risk computations without an executor (the
+            API's requests and live pushes; ``service.workers``); None: threads of this
+            process.
 
     A risk run without an explicit executor spreads its blocks of work over the cores that
     the runs in progress leave it: all of them when it runs alone, one when as many runs as
@@ -104,12 +97,14 @@ class RiskService:
         cpus: int | None = None,
         history_days: int = 0,
         history_intraday: int = 0,
+        processes: ComputeProcesses | None = None,
     ):
         self.store = store
+        self.processes = processes
         self.history_days = history_days
         self.history_intraday = history_intraday
         self.market = market
-        self.cache = cache or RiskCache()
+        self.cache = cache or RiskCache(max_books=64)
         self.on_compute = on_compute
         self.cpus = cpus or os.cpu_count() or 1
         self._running = 0
@@ -128,54 +123,85 @@ class RiskService:
         executor: Executor | None = None,
         tenant: str | None = None,
         save: bool = True,
-        check: Callable[[], None] | None = None,
+        control: JobControl | None = None,
     ) -> dict:
         """The RiskReport (as a dict, with ``limits`` utilisation and ``portfolio.id``) of
         ``book`` for ``request``; stored as the book's risk history when the book is stored.
-        ``check`` (without ``executor``) is called before each block of work and raises to
-        stop it (a request whose client went away)."""
-        request = dict(request)
-        if needs_contributions(book.limits) and (request.get("contributions") or "none") == "none":
-            request["contributions"] = "components"
-        fields = spec_fields(request)
-        fields.setdefault("base_currency", book.base_currency)
+        ``control`` (without ``executor``): its cancellation stops the work at its next block
+        (a request whose client went away)."""
+        if executor is None and self.processes is not None:
+            return orjson.loads(self.risk_json(book, request, tenant=tenant, save=save,
+                                               control=control))  # fmt: skip
+        return self._risk_here(book, request, executor, tenant, save, control)[0]
+
+    def risk_json(
+        self,
+        book: Book,
+        request: dict,
+        *,
+        tenant: str | None = None,
+        save: bool = True,
+        control: JobControl | None = None,
+    ) -> bytes:
+        """``risk`` encoded as the API answers it (computed in a worker process when the
+        service has them: ``processes``)."""
+        if self.processes is None:
+            out, _ = self._risk_here(book, request, None, tenant, save, control)
+            return encode_json(out)
         history = self.market.history()
-        live = request.get("live", True)
-        market = self.market.market() if live else None
+        market = self.market.market() if request.get("live", True) else None
+        text = book.text if book.text is not None else dumps(book.doc)
+        with self._counting() as running:
+            encoded, meta, seconds = self.processes.run(
+                history, market, tenant or "", book.id, text, request,
+                control or JobControl(), max(1, self.cpus // running),
+            )  # fmt: skip
+        if self.on_compute is not None:
+            self.on_compute(meta["method"], seconds)
+        if save:
+            self._save(tenant, book, meta["as_of"], meta["method"], meta["entry"])
+        return encoded
+
+    def _risk_here(self, book, request, executor, tenant, save, control) -> tuple[dict, str]:
+        """``risk`` on threads of this process."""
+        history = self.market.history()
+        market = self.market.market() if request.get("live", True) else None
         started = time.perf_counter()
+        with self._counting() as running:
+            if executor is None:
+                check = control.check if control is not None else None
+                executor = LocalExecutor(max(1, self.cpus // running), check=check)
+            out, method = risk_report(book, request, history, market, self.cache, executor)
+        if self.on_compute is not None:
+            self.on_compute(method, time.perf_counter() - started)
+        if save:
+            self._save(tenant, book, out["as_of"], method, history_entry(out))
+        return out, method
+
+    @contextmanager
+    def _counting(self):
+        """Count a computation in progress; yields how many are (this one included)."""
         with self._running_lock:
             self._running += 1
             running = self._running
         try:
-            if executor is None:
-                executor = LocalExecutor(max(1, self.cpus // running), check=check)
-            report = compute_risk(
-                book.portfolio,
-                history,
-                market=market,
-                cache=self.cache,
-                executor=executor,
-                **fields,
-            )
+            yield running
         finally:
             with self._running_lock:
                 self._running -= 1
-        if self.on_compute is not None:
-            self.on_compute(report.method, time.perf_counter() - started)
-        out = report.to_dict()
-        out["portfolio"]["id"] = book.id
-        out["limits"] = utilisation(book.limits, out)
-        if save and tenant is not None and book.id is not None:
-            self.store.save_report(
-                tenant,
-                book.id,
-                dt.date.fromisoformat(report.as_of),
-                report.method,
-                dumps(history_entry(out)),
-                keep_days=self.history_days,
-                keep_per_day=self.history_intraday,
-            )
-        return out
+
+    def _save(self, tenant: str | None, book: Book, as_of: str, method: str, entry: dict) -> None:
+        if tenant is None or book.id is None:
+            return
+        self.store.save_report(
+            tenant,
+            book.id,
+            dt.date.fromisoformat(as_of),
+            method,
+            dumps(entry),
+            keep_days=self.history_days,
+            keep_per_day=self.history_intraday,
+        )
 
     def stress(self, book: Book, request: dict, executor=None) -> dict:
         """Named (library) and custom scenarios on ``book`` at the last close (or as_of);
@@ -271,22 +297,3 @@ class RiskService:
         )
         methods = request.get("methods") or ("historical",)
         return max(0, hi - lo + 1) * len(methods)
-
-
-# What the stored risk history keeps of a report: the numbers, limits and provenance, not the
-# per-position detail (a 5,000-position report is megabytes; its history entry a few kB).
-HISTORY_KEYS = (
-    "schema_version", "method", "as_of", "base_currency", "results", "parameters",
-    "n_scenarios", "portfolio", "data_quality", "notes", "provenance", "limits",
-)  # fmt: skip
-
-
-def history_entry(report: dict) -> dict:
-    """The part of ``report`` kept in the risk history (docs/api.md)."""
-    entry = {k: report.get(k) for k in HISTORY_KEYS}
-    entry["n_excluded_positions"] = len(report.get("excluded_positions") or ())
-    return entry
-
-
-def dumps(obj) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()

@@ -18,6 +18,12 @@ from riskengine.store.tsjobs import MODES as JOB_MODES
 PREFIX = "RISKENGINE_"
 
 
+def default_processes() -> int:
+    """Worker processes by default: one per core (none on a one-core machine)."""
+    n = os.cpu_count() or 1
+    return n if n > 1 else 0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Attributes (environment variable = ``RISKENGINE_`` + the name in capitals):
@@ -40,6 +46,9 @@ class Settings:
     compute_limit: synchronous computations queued or running in all (default 256).
     io_threads: threads for store reads and writes and file parsing, apart from the
         computations so that they never wait behind them (default 8).
+    compute_processes: worker processes that run the synchronous risk computations, so
+        that they use every core (default: the CPU count; 0 on one core, or to compute on
+        threads of the server process).
     job_workers: jobs run at once (default 2); one tenant runs at most job_workers - 1 of
         them at once (all, with one worker).
     job_tenant_limit: jobs one tenant may have queued or running (default 8); more are
@@ -55,6 +64,10 @@ class Settings:
         latest, so the end-of-day report stays.
     live_debounce: seconds between the first tick after a push and the next push
         (default 1.0).
+    snapshot_interval: seconds a market snapshot (the latest prices) is used after ticks
+        arrive before it is read again (default 1.0; 0: read at the first request after
+        each stored batch): requests in one interval share one snapshot, and so the book
+        preparation done per snapshot. Live pushes always end on the latest snapshot.
     live_seed: the Monte Carlo seed of live reports that do not give one (default 7), so
         that a pushed VaR moves with the market, not with sampling noise.
     feed_url, feed_venue, feed_symbols: a WebSocket feed to ingest while serving (default:
@@ -79,6 +92,7 @@ class Settings:
     compute_tenant_limit: int = 32
     compute_limit: int = 256
     io_threads: int = 8
+    compute_processes: int = dataclasses.field(default_factory=default_processes)
     job_workers: int = 2
     job_tenant_limit: int = 8
     job_limit: int = 256
@@ -89,6 +103,7 @@ class Settings:
     history_intraday: int = 20
     live_debounce: float = 1.0
     live_seed: int = 7
+    snapshot_interval: float = 1.0
     feed_url: str | None = None
     feed_venue: str = "riskengine"
     feed_symbols: tuple[str, ...] = ()
@@ -109,6 +124,7 @@ class Settings:
             "compute_tenant_limit",
             "compute_limit",
             "io_threads",
+            "compute_processes",
             "job_workers",
             "job_tenant_limit",
             "job_limit",
@@ -118,9 +134,13 @@ class Settings:
             "history_intraday",
         ):
             v = getattr(self, name)
-            low = 0 if name in ("port", "history_days") else 1
+            low = 0 if name in ("port", "history_days", "compute_processes") else 1
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"setting {name} must be an integer >= {low}; got {v!r}.")
+        if not self.snapshot_interval >= 0:
+            raise InputError(
+                f"setting snapshot_interval must be >= 0 seconds; got {self.snapshot_interval}."
+            )
         if not self.live_send_timeout > 0:
             raise InputError(
                 f"setting live_send_timeout must be > 0 seconds; got {self.live_send_timeout}."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import orjson
 
@@ -29,6 +29,7 @@ class Book:
     id: int | None
     doc: dict
     portfolio: Portfolio
+    text: str | None = field(default=None, compare=False, repr=False)  # the stored JSON
 
     @property
     def limits(self) -> list[dict]:
@@ -132,6 +133,7 @@ class BookStore:
             max_positions=self.max_positions,
             source=f"portfolio {book_id}",
         )
+        book = replace(book, text=body)
         with self._lock:
             self._cache[key] = (body, book)
             while len(self._cache) > self.max_cached:
@@ -149,7 +151,7 @@ class BookStore:
                 "create it with POST /api/v1/portfolios."
             )
         new_id = self.store.save_portfolio(tenant, book.doc["name"], body, portfolio_id=book_id)
-        return Book(new_id, book.doc, book.portfolio)
+        return Book(new_id, book.doc, book.portfolio, body)
 
     def delete(self, tenant: str, book_id: int) -> None:
         if not self.store.delete_portfolio(tenant, book_id):
