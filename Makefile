@@ -102,6 +102,7 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/decomposition.py
 	$(BIN)/python benchmarks/frtb.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/store_write.py

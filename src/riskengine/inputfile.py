@@ -56,17 +56,23 @@ def read_text(path: str | Path, what: str, error: type[InputError]) -> str:
             offset or line, and the way out.
     """
     p = Path(path)
+    return decode(read_bytes(p, what, error), p.name, error)
+
+
+def read_bytes(path: str | Path, what: str, error: type[InputError]) -> bytes:
+    """The bytes of the ``what`` file at ``path``; ``error`` when it does not exist, is a
+    directory or cannot be read (``read_text`` without the decoding)."""
+    p = Path(path)
     if not p.exists():
         raise error(f"{what} file {str(p)!r} does not exist; check the path.")
     if p.is_dir():
         raise error(f"{what} file {str(p)!r} is a directory; give the path of a file.")
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except OSError as exc:
         raise error(
             f"{what} file {str(p)!r} cannot be read: {exc.strerror or exc}. Check its permissions."
         ) from None
-    return decode(data, p.name, error)
 
 
 def decode(data: bytes, name: str, error: type[InputError]) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from riskengine.errors import PriceDataError
-from riskengine.inputfile import csv_rows, iso_date, number, read_text, show
+from riskengine.inputfile import csv_rows, decode, iso_date, number, read_bytes, show
 from riskengine.market.history import FactorHistory
 
 # Closes outside this range are refused at load: none is real, and returns between them stay
@@ -145,7 +145,11 @@ def load_prices(path: str | Path, *, today: dt.date | None = None) -> FactorHist
 
         what = f"price file {p.name}"
         return FactorHistory(*history_from_frame(read_parquet_frame(p, what), what=what))
-    text = read_text(p, "price", PriceDataError)
+    raw = read_bytes(p, "price", PriceDataError)
+    fast = columnar_wide(p, raw, _Dates(today))
+    if fast is not None:
+        return fast
+    text = decode(raw, p.name, PriceDataError)
     rows = [(n, r) for n, r in csv_rows(text, p.name, PriceDataError) if not _blank(r)]
     if not rows:
         raise PriceDataError(
@@ -172,6 +176,89 @@ def load_prices(path: str | Path, *, today: dt.date | None = None) -> FactorHist
             "symbol (date,AAPL,MSFT)."
         )
     return _wide(p, header, rows, dates)
+
+
+def _wide_header(raw_header: list[str]) -> bool:
+    """The header of a wide file whose symbols pass every check of ``_wide`` (named, unique):
+    then the columnar reader may read it."""
+    header = [h.strip() for h in raw_header]
+    keys = [header_key(h) for h in header]
+    if len(header) < 2 or keys[0] not in _DATE_NAMES:
+        return False
+    if any(k in _SYMBOL_NAMES or k in _CLOSE_NAMES for k in keys[1:]):
+        return False
+    symbols = header[1:]
+    return all(symbols) and len(set(symbols)) == len(symbols)
+
+
+# The columnar reader (pyarrow's CSV reader, when installed) reads a wide file of plain
+# numbers in one pass; anything it does not take exactly as the checks here want (quotes, a
+# cell that is not a plain number, a date that is not YYYY-MM-DD, a bound crossed, dates out
+# of order) sends the file to the row reader, which names the fault. Both give the same
+# numbers: pyarrow and Python parse decimal text to the nearest double.
+USE_COLUMNAR = True
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def columnar_wide(p: Path, raw: bytes, dates: _Dates) -> FactorHistory | None:
+    """The history of the wide CSV file ``raw`` read by columns, or None when it must be read
+    by rows (pyarrow not installed, not the wide layout, or a byte or cell the row reader
+    must judge)."""
+    if not USE_COLUMNAR or p.suffix.lower() not in (".csv", ".txt", ""):
+        return None
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 byte-order mark
+    end = raw.find(b"\n", start)
+    if end < 0 or b'"' in raw or b"\x00" in raw:
+        return None
+    try:
+        line = raw[start:end].decode("utf-8").removesuffix("\r")
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except (UnicodeDecodeError, ImportError):
+        return None
+    if "\r" in line:  # lines ended by a bare CR: the row reader
+        return None
+    cells = next(iter(csv_rows(line, p.name, PriceDataError, limit=1)), (0, []))[1]
+    if _blank(cells) or not _wide_header(cells):
+        return None
+    header = [h.strip() for h in cells]
+    delimiter = "\t" if "\t" in line and "," not in line else ","
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(pa.py_buffer(raw).slice(end + 1)),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 23),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={"c0": pa.string(), **{c: pa.float64() for c in names[1:]}},
+                null_values=[""],
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return None
+    if table.num_rows == 0:
+        return None
+    days = table.column(0).to_pylist()
+    if not all(_ISO_DAY.match(d) for d in days):
+        return None
+    try:
+        arr = np.array(days, dtype="datetime64[D]")
+    except ValueError:
+        return None
+    if arr[-1] > np.datetime64(dates.latest, "D") or np.any(np.diff(arr) <= np.timedelta64(0)):
+        return None
+    by_symbol = np.empty((len(header) - 1, table.num_rows))  # a row per symbol: contiguous
+    empty = 0
+    for j, column in enumerate(table.columns[1:]):
+        empty += column.null_count
+        by_symbol[j] = column.to_numpy()  # NaN where the cell is empty (null)
+    # NaN or inf written as text, a close out of bounds: the row reader names it
+    if int(np.isnan(by_symbol).sum()) != empty or np.isinf(by_symbol).any():
+        return None
+    if (by_symbol < MIN_CLOSE).any() or (by_symbol > MAX_CLOSE).any():
+        return None
+    return FactorHistory(arr, tuple(header[1:]), np.ascontiguousarray(by_symbol.T))
 
 
 def _wide(p: Path, header: list[str], rows, dates: _Dates) -> FactorHistory:
