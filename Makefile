@@ -92,7 +92,7 @@ test: $(STAMP) lint postgres frontend frontend-test chromium
 	$(BIN)/python -m pytest
 
 # Every benchmark prints its figures with ratios to baselines measured in the same run; the
-# latest figures are recorded in docs/benchmarks.md. About 45 minutes on 2 cores (the scaling
+# latest figures are recorded in docs/benchmarks.md. About 50 minutes on 2 cores (the scaling
 # grid, benchmarks/scaling.py, is about 30 of them).
 bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/run.py
