@@ -521,6 +521,12 @@ def test_the_risk_history_is_thinned_as_reports_are_stored(store):
             rid = store.save_report("alice", pid, day, "historical", f'{{"n": {n}}}',
                                     keep_days=260, keep_per_day=2)  # fmt: skip
         kept[day] = rid
+    # a report dated on a weekend (a 24/7 feed) keeps itself, whatever keep_days
+    saturday = dt.date(2024, 6, 8)
+    rid = store.save_report("alice", other, saturday, "historical", "{}", keep_days=1)
+    assert [r[0] for r in store.reports("alice", other)] == [rid]
+    store.delete_portfolio("alice", other)
+    other = store.save_portfolio("alice", "other", "{}")
     store.save_report("alice", other, days[0].astype(object), "historical", "{}")
     store.save_report("bob", pid, days[0].astype(object), "historical", "{}")
     rows = store.reports("alice", pid, limit=10_000)

@@ -93,6 +93,7 @@ BODY = "date,AAA,BBB\n2024-01-02,10.5,20\n2024-01-03,,20.25\n2024-01-04,11.125,1
         ("date,AAA,BBB\n", False),  # no rows
         (BODY.replace("\n", "\r"), False),  # lines ended by a bare CR
         (BODY.replace("10.5", "1\x00"), False),  # a NUL byte
+        (BODY.replace("2024-01-02", "0000-01-02"), False),  # year 0: not a date
     ],
 )
 def test_every_file_reads_as_the_row_reader_reads_it(tmp_path, monkeypatch, text, columnar):

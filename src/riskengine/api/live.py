@@ -124,7 +124,12 @@ async def _watch_key(ws: WebSocket, state: ApiState, key: str, sub: Subscriber, 
     """Close the socket (4401) within ``KEY_RECHECK`` seconds of its API key's revocation."""
     while True:
         await asyncio.sleep(KEY_RECHECK)
-        if await state.run(state.keys.tenant, key, fresh=True) is None:
+        try:
+            tenant = await state.run(state.keys.tenant, key, fresh=True)
+        except RiskEngineError as exc:  # the store is down: check again at the next round
+            log.warning("live: could not check a socket's API key: %s", exc)
+            continue
+        if tenant is None:
             sub.send(_error("the API key of this socket was revoked; reconnect with a valid key.",
                             "unauthorized", 401))  # fmt: skip
             closing.append((4401, "API key revoked"))

@@ -28,6 +28,7 @@ from riskengine.errors import (
     UnknownSymbolError,
 )
 from riskengine.service.fair import QueueFull
+from riskengine.service.workers import WorkerLost
 from riskengine.store.base import StoreError, StoreUnavailable
 
 log = logging.getLogger("riskengine.api")
@@ -118,6 +119,7 @@ ENGINE_PROBLEMS: tuple[tuple[type, int, str, str], ...] = (
     (NonFiniteResultError, 422, "non-finite-result", "No finite result"),
     (InputError, 422, "invalid-input", "Invalid input"),
     (StoreUnavailable, 503, "store-unavailable", "Database unavailable"),
+    (WorkerLost, 503, "worker-lost", "Computation interrupted"),
     (StoreError, 500, "store-error", "Database error"),
     (RiskEngineError, 422, "invalid-input", "Invalid input"),
 )

@@ -240,7 +240,9 @@ async def frtb(body: FrtbRequest, state: State, who: Tenant, http: Request, pref
         )
         return _job_response(state, record)
     return JSONResponse(
-        await state.compute(who, lambda _control: state.risk.frtb(book, request), request=http)
+        await state.compute(
+            who, lambda control: state.risk.frtb(book, request, control), request=http
+        )
     )
 
 

@@ -49,7 +49,9 @@ class ApiState:
             store, max_positions=settings.max_positions, max_limits=settings.max_limits
         )
         self.processes = (
-            ComputeProcesses(settings.compute_processes) if settings.compute_processes else None
+            ComputeProcesses(settings.compute_processes, slots=2 * settings.compute_threads + 16)
+            if settings.compute_processes
+            else None
         )
         self.risk = RiskService(
             store,

@@ -248,6 +248,8 @@ def columnar_wide(p: Path, raw: bytes, dates: _Dates) -> FactorHistory | None:
         return None
     if arr[-1] > np.datetime64(dates.latest, "D") or np.any(np.diff(arr) <= np.timedelta64(0)):
         return None
+    if arr[0] < np.datetime64("0001-01-01"):  # year 0: no date the row reader takes
+        return None
     by_symbol = np.empty((len(header) - 1, table.num_rows))  # a row per symbol: contiguous
     empty = 0
     for j, column in enumerate(table.columns[1:]):

@@ -354,12 +354,13 @@ class JobQueue:
         finally:
             self._forget(key)
 
-    def _forget(self, key: tuple[str, str]) -> None:
+    def _forget(self, key: tuple[str, str]) -> bool:
+        """Drop what this queue holds of the job; False when it held nothing any more."""
         with self._lock:
             self._controls.pop(key, None)
             self._tickets.pop(key, None)
-            self._meta.pop(key, None)
             self._abandoned.discard(key)
+            return self._meta.pop(key, None) is not None
 
     # --- reading --------------------------------------------------------------------------
     def _record(self, tenant: str, job_id: str) -> dict | None:
@@ -424,9 +425,9 @@ class JobQueue:
             control.cancelled.set()
             ticket = self._tickets.get(key)
             meta = self._meta.get(key)
-            if ticket is not None and meta is not None and ticket.cancel():  # never started
+            # never started, and not already finished by a shutdown
+            if ticket is not None and meta is not None and ticket.cancel() and self._forget(key):
                 self._finish(tenant, job_id, meta[0], "cancelled", 0.0, meta[1])
-                self._forget(key)
         return self.get(tenant, job_id)
 
     # --- the keeper: retries, heartbeat, lease ------------------------------------------------

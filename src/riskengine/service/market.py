@@ -88,7 +88,9 @@ class MarketData:
         if latest:
             as_of = max(p.ts for p in latest.values())
             state = MarketState(as_of, {s: p.price for s, p in latest.items()})
-        self._prices, self._prices_at = state, now
+        with self._lock:  # a read that began earlier never replaces a later one
+            if now >= self._prices_at:
+                self._prices, self._prices_at = state, now
         return state
 
 

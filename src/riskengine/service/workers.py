@@ -41,11 +41,14 @@ from multiprocessing import shared_memory
 import numpy as np
 import orjson
 
+from riskengine.errors import RiskEngineError
 from riskengine.market.history import FactorHistory, MarketState
 
 log = logging.getLogger("riskengine.workers")
 
-SLOTS = 1024  # tasks in flight at most (cancellation flags)
+
+class WorkerLost(RiskEngineError):
+    """A worker process died during the computation, twice (answered 503, retry later)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class SharedHistory:
 _flags = None  # the shared cancellation flags (set by _init)
 _cache = None  # this worker's RiskCache
 _history: tuple[str, FactorHistory, shared_memory.SharedMemory] | None = None
+_old_blocks: list = []  # mapped blocks of earlier versions: cached arrays may still view them
 _books: OrderedDict = OrderedDict()  # (tenant, id) -> (stored text, Book)
 _BOOKS = 64
 
@@ -141,6 +145,7 @@ def _history_for(ref: HistoryRef) -> FactorHistory:
     old = _history
     _history = (ref.key, history, block)
     if old is not None:  # its arrays may still be referenced by cached values: left mapped
+        _old_blocks.append(old[2])
         _books.clear()
     return history
 
@@ -220,13 +225,13 @@ class ComputeProcesses:
     two tasks or more (its preparation per book version and snapshot is then found ready
     there); else to the least busy one."""
 
-    def __init__(self, processes: int):
+    def __init__(self, processes: int, *, slots: int = 1024):
         self.processes = processes
         context = mp.get_context("forkserver")
         context.set_forkserver_preload(["riskengine.service.workers", "riskengine.pipeline"])
         self._context = context
-        self._flags = context.Array("b", SLOTS, lock=False)
-        self._free = list(range(SLOTS))
+        self._flags = context.Array("b", slots, lock=False)  # a slot per task in flight
+        self._free = list(range(slots))
         self._lock = threading.Lock()
         self.history = SharedHistory()
         self._pools = [self._new_pool() for _ in range(processes)]
@@ -287,7 +292,11 @@ class ComputeProcesses:
                         raise JobCancelled("the request's client went away") from None
                     self._restart(i, pool)
                     if attempt == 2:
-                        raise
+                        raise WorkerLost(
+                            "the worker process computing this request died twice (see the "
+                            "server log: out of memory?); retry later, or lower n_scenarios "
+                            "or the book's size."
+                        ) from None
             raise AssertionError("unreachable")
         finally:
             with self._lock:

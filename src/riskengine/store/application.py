@@ -180,7 +180,7 @@ class ApplicationStore(DialectStore):
                 )
             if portfolio_id is not None and keep_days > 0:
                 first = np.busday_offset(
-                    np.datetime64(as_of, "D"), -(keep_days - 1), roll="forward"
+                    np.datetime64(as_of, "D"), -(keep_days - 1), roll="backward"
                 )
                 old = "tenant = ? AND portfolio_id = ? AND as_of < ?"
                 tx.execute(
