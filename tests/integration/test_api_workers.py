@@ -4,6 +4,7 @@ the history reaches the workers through shared memory; a worker that dies is rep
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -103,3 +104,32 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_the_request_a_worker_dies_on_is_answered_503_and_the_next_one_is_served(worker_api):
+    import threading
+
+    client = worker_api.client()
+    pid = client.post("/api/v1/portfolios", json=book_doc()).json()["id"]
+    heavy = {"portfolio_id": pid, "method": "montecarlo", "n_scenarios": 4_000_000, "seed": 1,
+             "live": False}  # fmt: skip
+    answer = {}
+    thread = threading.Thread(target=lambda: answer.update(r=client.post("/api/v1/risk",
+                                                                          json=heavy)))  # fmt: skip
+    thread.start()
+    risk = worker_api.state.risk
+    deadline = time.monotonic() + 30
+    while risk.running < 1:  # the request is in a worker
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    for worker in worker_api.state.processes.pids():
+        with contextlib.suppress(ProcessLookupError):  # one that has already exited
+            os.kill(worker, signal.SIGKILL)
+    thread.join(60)
+    assert answer["r"].status_code == 503, answer["r"].text
+    body = answer["r"].json()
+    assert body["type"] == "urn:riskengine:problem:worker-lost"
+    assert answer["r"].headers["Retry-After"] == "5"
+    again = client.post("/api/v1/risk", json={**heavy, "n_scenarios": 10_000})
+    assert again.status_code == 200, again.text
+    client.delete(f"/api/v1/portfolios/{pid}")

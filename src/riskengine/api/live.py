@@ -121,11 +121,13 @@ async def _send(ws: WebSocket, sub: Subscriber, timeout: float, closing: list, r
 
 async def _watch_key(ws: WebSocket, state: ApiState, key: str, sub: Subscriber, closing: list,
                      reader) -> None:  # fmt: skip
-    """Close the socket (4401) within ``KEY_RECHECK`` seconds of its API key's revocation."""
+    """Close the socket (4401) within about twice ``KEY_RECHECK`` seconds of its API key's
+    revocation (the store is read at most once per ``KEY_RECHECK`` per key, whatever the
+    number of sockets open with it)."""
     while True:
         await asyncio.sleep(KEY_RECHECK)
         try:
-            tenant = await state.run(state.keys.tenant, key, fresh=True)
+            tenant = await state.run(state.keys.tenant, key, max_age=KEY_RECHECK)
         except RiskEngineError as exc:  # the store is down: check again at the next round
             log.warning("live: could not check a socket's API key: %s", exc)
             continue

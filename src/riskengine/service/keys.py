@@ -58,12 +58,13 @@ class KeyChecker:
         self._cache: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def tenant(self, key: str, *, fresh: bool = False) -> str | None:
-        """The key's tenant, or None for a malformed, unknown or revoked key; ``fresh``: from
-        the store, not the cache (an open socket's periodic check)."""
+    def tenant(self, key: str, *, max_age: float | None = None) -> str | None:
+        """The key's tenant, or None for a malformed, unknown or revoked key; an answer read
+        from the store less than ``max_age`` seconds ago (default: the ttl) is reused (an open
+        socket's periodic check asks for a younger one, shared by the sockets of one key)."""
         now = time.monotonic()
         hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < self.ttl and not fresh:
+        if hit is not None and now - hit[0] < (self.ttl if max_age is None else max_age):
             return hit[1]
         tenant = self._lookup(key)
         with self._lock:

@@ -18,8 +18,9 @@ they are not held to one core by the interpreter's lock:
 * the answer comes back encoded (the JSON bytes sent to the client) with the history entry
   the server stores.
 
-A worker that dies (killed, out of memory) breaks the pool: the server starts a new one and
-runs the computation again once.
+A worker that dies (killed, out of memory) is replaced; the tasks queued behind the one it
+was running run on the new worker, and that one fails with ``WorkerLost`` (503): it may be
+what killed it.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class SharedHistory:
 
 # --- the worker's side --------------------------------------------------------------------------
 _flags = None  # the shared cancellation flags (set by _init)
+_started = None  # the shared flags "this task has started" (set by _init)
 _cache = None  # this worker's RiskCache
 _history: tuple[str, FactorHistory, shared_memory.SharedMemory] | None = None
 _old_blocks: list = []  # mapped blocks of earlier versions: cached arrays may still view them
@@ -120,14 +122,15 @@ _books: OrderedDict = OrderedDict()  # (tenant, id) -> (stored text, Book)
 _BOOKS = 64
 
 
-def _init(flags) -> None:
-    global _flags, _cache
+def _init(flags, started) -> None:
+    global _flags, _started, _cache
     from riskengine.cache import RiskCache
     from riskengine.scale.local import set_blas_threads
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
     set_blas_threads(1)
     _flags = flags
+    _started = started
     _cache = RiskCache(max_books=64)
 
 
@@ -186,6 +189,8 @@ def run_risk(
     from riskengine.service.jobs import JobCancelled
 
     flags = _flags
+    if _started is not None:
+        _started[slot] = 1  # were this worker to die now, this task is the one it ran
 
     def check() -> None:
         if flags is not None and flags[slot]:
@@ -231,6 +236,7 @@ class ComputeProcesses:
         context.set_forkserver_preload(["riskengine.service.workers", "riskengine.pipeline"])
         self._context = context
         self._flags = context.Array("b", slots, lock=False)  # a slot per task in flight
+        self._started = context.Array("b", slots, lock=False)
         self._free = list(range(slots))
         self._lock = threading.Lock()
         self.history = SharedHistory()
@@ -242,7 +248,10 @@ class ComputeProcesses:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            1, mp_context=self._context, initializer=_init, initargs=(self._flags,)
+            1,
+            mp_context=self._context,
+            initializer=_init,
+            initargs=(self._flags, self._started),
         )
 
     def _pick(self, tenant: str, book_id: int | None) -> int:
@@ -268,6 +277,7 @@ class ComputeProcesses:
             i = self._pick(tenant, book_id)
             self._busy[i] += 1
         self._flags[slot] = 0
+        self._started[slot] = 0
         try:
             for attempt in (1, 2):
                 pool = self._pools[i]
@@ -291,11 +301,13 @@ class ComputeProcesses:
                     if control.cancelled.is_set():
                         raise JobCancelled("the request's client went away") from None
                     self._restart(i, pool)
-                    if attempt == 2:
+                    # the task the worker was running when it died is not run again: it may be
+                    # what killed it; the tasks queued behind it are
+                    if attempt == 2 or self._started[slot]:
                         raise WorkerLost(
-                            "the worker process computing this request died twice (see the "
-                            "server log: out of memory?); retry later, or lower n_scenarios "
-                            "or the book's size."
+                            "the worker process computing this request died (see the server "
+                            "log: out of memory?); retry later, or lower n_scenarios or the "
+                            "book's size."
                         ) from None
             raise AssertionError("unreachable")
         finally:
