@@ -27,6 +27,7 @@ from riskengine.errors import (
     TooLargeError,
     UnknownSymbolError,
 )
+from riskengine.service.compute import encode_json
 from riskengine.service.fair import QueueFull
 from riskengine.service.workers import WorkerLost
 from riskengine.store.base import StoreError, StoreUnavailable
@@ -43,13 +44,13 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+        return encode_json(content)
 
 
 def encode(content) -> bytes:
     """JSON bytes of ``content`` as JSONResponse writes them (call it off the event loop for
     large answers: a 5,000-position report is over a megabyte)."""
-    return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    return encode_json(content)
 
 
 class RawJSONResponse(Response):

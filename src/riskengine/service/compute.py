@@ -83,6 +83,6 @@ def dumps(obj) -> str:
 
 
 def encode_json(obj) -> bytes:
-    """JSON bytes of an answer as the API writes them (``api.problems.encode``): NaN and
-    infinities as null, numpy values as numbers."""
+    """JSON bytes of an answer as the API writes them (its responses and the worker
+    processes' answers): NaN and infinities as null, numpy values as numbers."""
     return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)

@@ -194,21 +194,6 @@ class FairPool:
                     self._seconds = 0.8 * self._seconds + 0.2 * (time.monotonic() - started)
                     self._cond.notify_all()
 
-    # --- state --------------------------------------------------------------------------------
-    def held(self, tenant: str) -> int:
-        """``tenant``'s items queued or running."""
-        with self._cond:
-            return len(self._queues.get(tenant, ())) + self._running.get(tenant, 0)
-
-    @property
-    def depth(self) -> int:
-        """Items queued or running, all tenants."""
-        return self._count
-
-    def queued(self) -> list[Ticket]:
-        with self._cond:
-            return list(itertools.chain.from_iterable(self._queues.values()))
-
     def shutdown(self) -> list[Ticket]:
         """Stop taking items; withdraw the queued ones (returned) and wait for the running."""
         with self._cond:
