@@ -170,7 +170,7 @@ def test_uploading_a_file_adds_a_book(server, page_at):
     tab.wait_for_function(f"() => location.hash === '#book={new['id']}'")
     api = server.client.post("/api/v1/risk", json={"portfolio_id": new["id"]} | DEFAULT).json()
     tab.wait_for_function(
-        "v => Number(document.querySelector('[data-testid=\"var-0.99\"]').dataset.value) === v",
+        "v => Number(document.querySelector('[data-testid=\"var-0.99\"]')?.dataset.value) === v",
         arg=api["results"][1]["value_at_risk"],
     )
     p.shot("view-uploaded-book")
@@ -204,7 +204,7 @@ def test_a_pushed_update_changes_the_numbers(tmp_path, bundled_history, page_at)
         # every price of the book 10% up: a long book is worth more, and riskier
         server.write_ticks({s: 0.10 for s in ("AAPL", "MSFT", "JPM", "XOM", "JNJ", "KO")})
         tab.wait_for_function(
-            "v => Number(document.querySelector('[data-testid=market-value]').dataset.value) !== v",
+            "v => Number(document.querySelector('[data-testid=market-value]')?.dataset.value) !== v",
             arg=value0,
             timeout=30_000,
         )
@@ -227,7 +227,7 @@ def test_a_pushed_update_changes_the_numbers(tmp_path, bundled_history, page_at)
         last = bundled_history.market_state(len(bundled_history.dates) - 1).prices["AAPL"]
         tab.wait_for_function(
             "v => Number(document.querySelector("
-            "'[data-testid=position-eq-aapl] [data-testid=position-price]').dataset.value) > v",
+            "'[data-testid=position-eq-aapl] [data-testid=position-price]')?.dataset.value) > v",
             arg=last,
         )
         assert float(price.get_attribute("data-value")) == pytest.approx(last * 1.1, rel=1e-12)
