@@ -106,7 +106,9 @@ class RiskCache:
     """Covariance estimates (by data version, window, estimator, mean), scenario sets (by
     market snapshot and model parameters), shared by every book computed with it, and compiled
     books (by the book's positions, the market snapshot, the horizon and the base currency), so
-    that a book recomputed on the same snapshot is not compiled again, and their exposures."""
+    that a book recomputed on the same snapshot is not compiled again, and their exposures; a
+    book's layout (what compiling it reads besides the prices) is kept per book version, so
+    that a new snapshot costs arrays only."""
 
     def __init__(
         self, max_covariances: int = 16, scenario_bytes: int = 512 * 2**20, max_books: int = 8
@@ -114,6 +116,8 @@ class RiskCache:
         self.covariances = LruCache(max_covariances)
         self.scenarios = LruCache(64, scenario_bytes)
         self.books = LruCache(max_books)
+        # what compiling a book reads besides the prices, per book version and universe
+        self.layouts = LruCache(max_books)
         # Monte Carlo option grids, by compiled book and model range (a new seed reuses them)
         self.grids = LruCache(2 * max_books)
         # the compiled books' exposures (frozen values: delta, gamma, vega by factor and tag)

@@ -25,7 +25,7 @@ from riskengine.instruments.types import Portfolio
 from riskengine.market.history import FactorHistory, MarketState
 from riskengine.market.snapshot import market_snapshot
 from riskengine.methods import METHODS, MethodContext
-from riskengine.pricing.compiled import compile_snapshot
+from riskengine.pricing.compiled import compile_snapshot, snapshot_layout
 from riskengine.pricing.exposures import book_exposures
 from riskengine.report import RiskReport
 from riskengine.scale.local import Executor, LocalExecutor
@@ -169,12 +169,11 @@ def _compiled(cache: RiskCache, portfolio: Portfolio, snapshot, spec: RiskSpec):
     its cache key), the key None for a book that cannot be one (its exposures are then
     computed every time)."""
     try:
-        key = (
+        where = (
             portfolio,
             snapshot.history.content_hash,
             snapshot.index,
             snapshot.universe.tobytes(),
-            snapshot.spot.tobytes(),
             tuple(sorted(snapshot.unusable.items())),
             spec.horizon_days,
             spec.base_currency,
@@ -182,9 +181,16 @@ def _compiled(cache: RiskCache, portfolio: Portfolio, snapshot, spec: RiskSpec):
         hash(portfolio)
     except TypeError:  # a book with an unhashable part: compiled every time
         return compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency), None
+    # what does not depend on the prices once per book version; the arrays per snapshot
+    layout = cache.layouts.get_or_create(
+        where, lambda: snapshot_layout(portfolio, snapshot, spec.horizon_days, spec.base_currency)
+    )
+    key = (*where, snapshot.spot.tobytes())
     book = cache.books.get_or_create(
         key,
-        lambda: compile_snapshot(portfolio, snapshot, spec.horizon_days, spec.base_currency),
+        lambda: compile_snapshot(
+            portfolio, snapshot, spec.horizon_days, spec.base_currency, layout=layout
+        ),
     )
     return book, key
 

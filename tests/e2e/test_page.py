@@ -204,7 +204,8 @@ def test_a_pushed_update_changes_the_numbers(tmp_path, bundled_history, page_at)
         # every price of the book 10% up: a long book is worth more, and riskier
         server.write_ticks({s: 0.10 for s in ("AAPL", "MSFT", "JPM", "XOM", "JNJ", "KO")})
         tab.wait_for_function(
-            "v => Number(document.querySelector('[data-testid=market-value]')?.dataset.value) !== v",
+            "v => Number(document.querySelector('[data-testid=market-value]')?.dataset.value)"
+            " !== v",
             arg=value0,
             timeout=30_000,
         )

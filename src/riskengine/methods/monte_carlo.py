@@ -155,7 +155,7 @@ def _option_grid(
     if revaluation == "grid":
         lo, hi = scen.model.marginal_range(GRID_TAIL_PROBABILITY)
         key = ("option-grid", id(book), lo.tobytes(), hi.tobytes())
-        grid = ctx.cache.grids.get_or_create(key, lambda: build_option_grid(book, lo, hi))
+        grid = ctx.cache.grids.get_or_create(key, lambda: _new_grid(book, lo, hi))
         if grid.book is not book:  # an id reused by another book: never its grid
             grid = build_option_grid(book, lo, hi)
         params["revaluation_grid_points"] = grid.n_points
@@ -169,6 +169,18 @@ def _option_grid(
     else:
         notes.append("options fully revalued on every path")
     notes.append(VEGA_NOTE)
+    return grid
+
+
+def _new_grid(book, lo: np.ndarray, hi: np.ndarray) -> OptionGrid:
+    """The option grid of ``book``, started from the last one built for its book version
+    (``layout``) when there is one: then only the underlyings whose price moved since are
+    priced again (the same grid, bit for bit)."""
+    latest = book.layout.latest if book.layout is not None else None
+    previous = latest.get("option-grid") if latest is not None else None
+    grid = build_option_grid(book, lo, hi, previous=previous)
+    if latest is not None:
+        latest["option-grid"] = grid
     return grid
 
 

@@ -35,7 +35,7 @@ from functools import cached_property
 import numpy as np
 
 from riskengine.errors import NoPositionsError
-from riskengine.instruments.types import EuropeanOption, Future, Portfolio, Position
+from riskengine.instruments.types import EuropeanOption, Future, Portfolio
 from riskengine.market.snapshot import MarketSnapshot
 from riskengine.pricing.black_scholes import OptionTerms, bsm_price
 
@@ -150,6 +150,8 @@ class CompiledBook:
     base_currency: str = "USD"
     position_symbols: tuple[str, ...] = ()
     position_tags: tuple[tuple[tuple[str, str], ...], ...] = ()
+    # what it was compiled from (shared by every snapshot's book of one book version)
+    layout: BookLayout | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_positions(self) -> int:
@@ -293,6 +295,8 @@ class CompiledBook:
     def position_index(self) -> tuple[np.ndarray, np.ndarray]:
         """(linear_at, option_at): the index among ``position_ids`` of each linear position
         (``linear_ids`` order) and of each option (``option_ids`` order)."""
+        if self.layout is not None:
+            return self.layout.derived(self)[0]
         position_of = {pid: i for i, pid in enumerate(self.position_ids)}
         linear_at = np.array([position_of[i] for i in self.linear_ids], dtype=np.intp)
         option_at = np.array([position_of[i] for i in self.option_ids], dtype=np.intp)
@@ -302,6 +306,8 @@ class CompiledBook:
     def tag_labels(self) -> list[tuple[str, list[str | None], np.ndarray]]:
         """``tag_labels(position_ids, position_tags)``: the tag groups of the included
         positions (exposures and contributions by tag)."""
+        if self.layout is not None:
+            return self.layout.derived(self)[1]
         return tag_labels(self.position_ids, self.position_tags)
 
     @cached_property
@@ -500,6 +506,357 @@ class CompiledBook:
 MAX_NOTIONAL = 1e15
 
 
+@dataclass(frozen=True, eq=False)
+class BookLayout:
+    """What compiling a book reads besides the prices: for every position that no price can
+    exclude (a known factor, a usable FX factor), its scenario columns, units and pricing
+    constants, and the positions excluded whatever the prices; the same for every market
+    snapshot of one book version, as-of date, universe, horizon and base currency, so it is
+    built once (a pass over the positions in Python) and every snapshot's ``CompiledBook`` is
+    arrays from it (``compile_layout``).
+
+    Per candidate position (book order; ``index`` its place in the book): ``column``,
+    ``fx_column`` (-1 in base), ``units`` (quantity * multiplier), ``quantity`` and
+    ``multiplier`` (for the notional's message), ``is_option``, ``is_future``, ``expired``
+    (an option expired at as-of: excluded, unless its notional excludes it first), ``ids``,
+    ``symbols``, ``tags``; per candidate option (``option_of``: its row in these), its
+    contract: ``strike``, ``t_now``, ``t_horizon``, ``vol``, ``rate``, ``carry``,
+    ``is_call`` and ``at_horizon`` (the pricing constants of them all).
+    """
+
+    n_columns: int
+    excluded: tuple[tuple[int, Exclusion], ...]  # (place in the book, why), price-independent
+    index: np.ndarray
+    ids: tuple[str, ...]
+    column: np.ndarray
+    fx_column: np.ndarray
+    units: np.ndarray
+    quantity: np.ndarray
+    multiplier: np.ndarray
+    is_option: np.ndarray
+    is_future: np.ndarray
+    expired: np.ndarray
+    expiry_reasons: dict[int, str]  # candidate row -> the reason of an expired option
+    symbols: tuple[str, ...]
+    tags: tuple[tuple[tuple[str, str], ...], ...]
+    option_rows: np.ndarray  # the candidate row of each option candidate
+    strike: np.ndarray
+    t_now: np.ndarray
+    t_horizon: np.ndarray
+    vol: np.ndarray
+    rate: np.ndarray
+    carry: np.ndarray
+    is_call: np.ndarray
+    at_horizon: OptionTerms
+    factor_names: tuple[str, ...]
+    horizon_days: int
+    base_currency: str
+
+    def __getstate__(self) -> dict:
+        """Pickled (e.g. to a Dask worker) without what was derived from its books."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("latest", "_groups")}
+
+    @cached_property
+    def latest(self) -> dict:
+        """What was last derived from a book of this layout, for the next snapshot's book to
+        start from (e.g. the option grid: only the underlyings whose price moved are priced
+        again), by kind."""
+        return {}
+
+    @cached_property
+    def _groups(self) -> dict:
+        """(position_ids, linear ids, option ids) -> (position_index, tag labels) of the
+        books compiled from this layout: shared while no price excludes a position."""
+        return {}
+
+    def derived(self, book: CompiledBook) -> tuple:
+        """(position_index, tag_labels) of ``book``, computed once per set of included
+        positions (the usual case: one for every snapshot)."""
+        key = (book.position_ids, book.linear_ids, book.option_ids)
+        found = self._groups.get(key)
+        if found is None:
+            position_of = {pid: i for i, pid in enumerate(book.position_ids)}
+            linear_at = np.array([position_of[i] for i in book.linear_ids], dtype=np.intp)
+            option_at = np.array([position_of[i] for i in book.option_ids], dtype=np.intp)
+            found = ((linear_at, option_at), tag_labels(book.position_ids, book.position_tags))
+            if len(self._groups) >= 4:  # prices that exclude positions: rare, keep a few
+                self._groups.clear()
+            self._groups[key] = found
+        return found
+
+
+def book_layout(
+    portfolio: Portfolio,
+    as_of: dt.date,
+    column_of: dict[str, int],
+    n_columns: int,
+    horizon_days: int,
+    base_currency: str = "USD",
+    unusable: dict[str, str] | None = None,
+) -> BookLayout:
+    """The ``BookLayout`` of ``portfolio`` (arguments as ``compile_book``'s)."""
+    unusable = unusable or {}
+    excluded: list[tuple[int, Exclusion]] = []
+    index: list[int] = []
+    ids: list[str] = []
+    column: list[int] = []
+    fx_column: list[int] = []
+    units_of: list[float] = []
+    quantity: list[float] = []
+    multiplier: list[float] = []
+    is_option: list[bool] = []
+    is_future: list[bool] = []
+    expired: list[bool] = []
+    expiry_reasons: dict[int, str] = {}
+    symbols: list[str] = []
+    tags: list[tuple[tuple[str, str], ...]] = []
+    option_rows: list[int] = []
+    contracts: list[tuple] = []
+
+    for at, p in enumerate(portfolio.positions):
+        inst = p.instrument
+        option = inst if isinstance(inst, EuropeanOption) else None
+        factor = option.underlying if option is not None else inst.factor
+        currency = inst.currency
+        fx_col = _NO_COLUMN
+        if currency != base_currency:
+            pair = fx_factor(currency, base_currency)
+            head = (
+                f"priced in {currency} but the base currency is {base_currency}: it converts at "
+                f"the FX factor {pair} ({base_currency} per 1 {currency})"
+            )
+            way_out = f"set the base currency to {currency}."
+            if pair in unusable:
+                reason = f"{head}, which cannot be used: {unusable[pair]} Or {way_out}"
+                excluded.append((at, Exclusion(p.id, p.symbol, reason)))
+                continue
+            if pair not in column_of:
+                reason = (
+                    f"{head}, which is not in the price history. Add the closes of {pair} to "
+                    f"the history file (an inverted quote {base_currency}{currency} is not "
+                    f"used), or {way_out}"
+                )
+                excluded.append((at, Exclusion(p.id, p.symbol, reason)))
+                continue
+            fx_col = column_of[pair]
+        col = column_of.get(factor)
+        if col is None or factor in unusable:
+            if factor in unusable:
+                reason = unusable[factor]
+            else:
+                reason = (
+                    f"unknown symbol {factor!r}: not in the price history. Add its closes to "
+                    "the history file or fix the symbol in the book."
+                )
+            excluded.append((at, Exclusion(p.id, p.symbol, reason)))
+            continue
+        row = len(index)
+        index.append(at)
+        ids.append(p.id)
+        column.append(col)
+        fx_column.append(fx_col)
+        units_of.append(p.quantity * p.multiplier)
+        quantity.append(p.quantity)
+        multiplier.append(p.multiplier)
+        is_option.append(option is not None)
+        is_future.append(isinstance(inst, Future))
+        tags.append(p.tags)
+        if option is not None:
+            gone = option.expiry <= as_of
+            expired.append(gone)
+            if gone:
+                expiry_reasons[row] = (
+                    f"option expired on {option.expiry} (as_of {as_of}); remove it from the book."
+                )
+            t_now = (option.expiry - as_of).days / DAYS_PER_YEAR
+            carry = (
+                0.0 if option.underlying_type == "future" else option.rate - option.dividend_yield
+            )
+            option_rows.append(row)
+            contracts.append(
+                (
+                    option.strike,
+                    t_now,
+                    t_now - horizon_days / TRADING_DAYS_PER_YEAR,
+                    option.implied_vol,
+                    option.rate,
+                    carry,
+                    option.option_type == "call",
+                )
+            )
+            symbols.append(option.symbol or option.underlying)
+        else:
+            expired.append(False)
+            symbols.append(inst.symbol)
+
+    c = np.array(contracts, dtype=float).reshape(-1, 7).T
+    is_call = c[6].astype(bool)
+    names = [""] * n_columns
+    for sym, k in column_of.items():
+        if 0 <= k < n_columns:
+            names[k] = sym
+    return BookLayout(
+        n_columns=n_columns,
+        excluded=tuple(excluded),
+        index=np.array(index, dtype=np.intp),
+        ids=tuple(ids),
+        column=np.array(column, dtype=np.intp),
+        fx_column=np.array(fx_column, dtype=np.intp),
+        units=np.array(units_of, dtype=float),
+        quantity=np.array(quantity, dtype=float),
+        multiplier=np.array(multiplier, dtype=float),
+        is_option=np.array(is_option, dtype=bool),
+        is_future=np.array(is_future, dtype=bool),
+        expired=np.array(expired, dtype=bool),
+        expiry_reasons=expiry_reasons,
+        symbols=tuple(symbols),
+        tags=tuple(tags),
+        option_rows=np.array(option_rows, dtype=np.intp),
+        strike=c[0],
+        t_now=c[1],
+        t_horizon=c[2],
+        vol=c[3],
+        rate=c[4],
+        carry=c[5],
+        is_call=is_call,
+        at_horizon=OptionTerms.of(c[0], c[2], c[3], c[4], c[5], is_call),
+        factor_names=tuple(names),
+        horizon_days=horizon_days,
+        base_currency=base_currency,
+    )
+
+
+def _notional_reason(layout: BookLayout, row: int, s0: float, x0: float, notional: float) -> str:
+    quantity, multiplier = float(layout.quantity[row]), float(layout.multiplier[row])
+    base = layout.base_currency
+    return (
+        f"notional quantity x multiplier x price = {quantity:g} x {multiplier:g} x "
+        f"{s0 * x0:,.6g} = {notional:.3g} {base} is beyond the limit "
+        f"{MAX_NOTIONAL:.0e} {base} (no finite risk can be computed with it); "
+        "check the quantity and the multiplier."
+    )
+
+
+def compile_layout(layout: BookLayout, spot: np.ndarray) -> CompiledBook:
+    """The ``CompiledBook`` of ``layout`` at the prices ``spot`` (shape (n_columns,)): arrays
+    only, no pass over the positions in Python (but over the few a price excludes)."""
+    spot = np.asarray(spot, dtype=float)
+    n_columns = spot.size
+    s0 = spot[layout.column]
+    foreign_row = layout.fx_column >= 0
+    x0 = np.ones(s0.size)
+    x0[foreign_row] = spot[layout.fx_column[foreign_row]]
+    value = layout.units * s0 * x0
+    notional = np.abs(value)
+    too_big = ~(notional <= MAX_NOTIONAL)  # also NaN and inf
+    keep = ~(too_big | layout.expired)
+    excluded = list(layout.excluded)
+    if not keep.all():
+        for row in np.nonzero(~keep)[0].tolist():
+            at = int(layout.index[row])
+            if too_big[row]:
+                reason = _notional_reason(layout, row, float(s0[row]), float(x0[row]),
+                                          float(notional[row]))  # fmt: skip
+            else:
+                reason = layout.expiry_reasons[row]
+            excluded.append((at, Exclusion(layout.ids[row], layout.symbols[row], reason)))
+        excluded.sort(key=lambda e: e[0])
+    kept_rows = np.nonzero(keep)[0]
+    linear_rows = kept_rows[~layout.is_option[kept_rows]]
+    option_keep = keep[layout.option_rows]
+    option_rows = layout.option_rows[option_keep]
+
+    if option_rows.size:
+        column = layout.column[option_rows]
+        strike = layout.strike[option_keep]
+        t_now = layout.t_now[option_keep]
+        t_horizon = layout.t_horizon[option_keep]
+        vol = layout.vol[option_keep]
+        rate = layout.rate[option_keep]
+        carry = layout.carry[option_keep]
+        is_call = layout.is_call[option_keep]
+        value_now = bsm_price(spot[column], strike, t_now, vol, rate, carry, is_call)
+        terms = (
+            layout.at_horizon
+            if option_keep.all()
+            else OptionTerms.of(strike, t_horizon, vol, rate, carry, is_call)
+        )
+        options = OptionArrays(
+            column,
+            layout.units[option_rows],
+            strike,
+            t_now,
+            t_horizon,
+            vol,
+            rate,
+            carry,
+            is_call,
+            value_now,
+            terms,
+            layout.fx_column[option_rows],
+            x0[option_rows],
+        )
+    else:
+        e = np.zeros(0)
+        b = e.astype(bool)
+        i = e.astype(np.intp)
+        options = OptionArrays(i, e, e, e, e, e, e, e, b, e, OptionTerms.of(e, e, e, e, e, b), i, e)
+    lin_col_arr = layout.column[linear_rows]
+    lin_fx_arr = layout.fx_column[linear_rows]
+    lin_val_arr = value[linear_rows]
+    lin_fut_arr = layout.is_future[linear_rows]
+    exposure = np.zeros(n_columns)
+    np.add.at(exposure, lin_col_arr, lin_val_arr)
+    foreign = lin_fx_arr >= 0
+    # FX delta: the value converted (a future has none); the cross term r_S r_X: v0 for all.
+    translated = foreign & ~lin_fut_arr
+    np.add.at(exposure, lin_fx_arr[translated], lin_val_arr[translated])
+    pairs = np.stack([lin_col_arr[foreign], lin_fx_arr[foreign]])
+    cross_pairs, cross_of = np.unique(pairs, axis=1, return_inverse=True)
+    cross_weight = np.bincount(
+        np.ravel(cross_of), lin_val_arr[foreign], minlength=cross_pairs.shape[1]
+    )
+    # summed in book order as Python floats (the same bits as a sum over the positions)
+    market_value = float(
+        sum(lin_val_arr[~lin_fut_arr].tolist())
+        + (options.value_now @ options.units_base if len(options) else 0.0)
+    )
+    used = np.unique(
+        np.concatenate(
+            [lin_col_arr, lin_fx_arr[foreign], options.column, options.fx_column[options.foreign]]
+        )
+    ).astype(np.intp)
+    rows = kept_rows.tolist()
+    ids, symbols, tags = layout.ids, layout.symbols, layout.tags
+    everything = kept_rows.size == len(ids)
+    return CompiledBook(
+        n_columns=n_columns,
+        columns=used,
+        spot=spot,
+        linear_exposure=exposure,
+        linear_column=lin_col_arr,
+        linear_units_value=lin_val_arr,
+        options=options,
+        position_ids=ids if everything else tuple(ids[r] for r in rows),
+        linear_ids=tuple(ids[r] for r in linear_rows.tolist()),
+        option_ids=tuple(ids[r] for r in option_rows.tolist()),
+        excluded=tuple(e for _, e in excluded),
+        market_value=market_value,
+        horizon_days=layout.horizon_days,
+        linear_fx_column=lin_fx_arr,
+        linear_units=layout.units[linear_rows],
+        linear_is_future=lin_fut_arr,
+        cross_first=cross_pairs[0].astype(np.intp),
+        cross_second=cross_pairs[1].astype(np.intp),
+        cross_weight=cross_weight.astype(float),
+        factor_names=layout.factor_names,
+        base_currency=layout.base_currency,
+        position_symbols=symbols if everything else tuple(symbols[r] for r in rows),
+        position_tags=tags if everything else tuple(tags[r] for r in rows),
+        layout=layout,
+    )
+
+
 def compile_book(
     portfolio: Portfolio,
     as_of: dt.date,
@@ -521,186 +878,10 @@ def compile_book(
         unusable: factor symbol -> reason, for factors in the history that cannot be used
             (e.g. missing closes in the window).
     """
-    unusable = unusable or {}
-    excluded: list[Exclusion] = []
-    lin_ids, lin_col, lin_fx, lin_units, lin_val, lin_fut = [], [], [], [], [], []
-    opt_ids, opt_rows = [], []
-    included: list[str] = []
-    symbols: list[str] = []
-    tags: list[tuple[tuple[str, str], ...]] = []
-
-    def reject(p: Position, reason: str):
-        excluded.append(Exclusion(p.id, p.symbol, reason))
-
-    # One pass over the positions, on every request for a served book: the prices as Python
-    # floats once (the same values as float(spot[k])), each lookup once.
-    spot_of = np.asarray(spot, dtype=float).tolist()
-    for p in portfolio.positions:
-        inst = p.instrument
-        option = inst if isinstance(inst, EuropeanOption) else None
-        factor = option.underlying if option is not None else inst.factor
-        currency = inst.currency
-        fx_col, x0 = _NO_COLUMN, 1.0
-        if currency != base_currency:
-            pair = fx_factor(currency, base_currency)
-            head = (
-                f"priced in {currency} but the base currency is {base_currency}: it converts at "
-                f"the FX factor {pair} ({base_currency} per 1 {currency})"
-            )
-            way_out = f"set the base currency to {currency}."
-            if pair in unusable:
-                reject(p, f"{head}, which cannot be used: {unusable[pair]} Or {way_out}")
-                continue
-            if pair not in column_of:
-                reject(
-                    p,
-                    f"{head}, which is not in the price history. Add the closes of {pair} to "
-                    f"the history file (an inverted quote {base_currency}{currency} is not "
-                    f"used), or {way_out}",
-                )
-                continue
-            fx_col = column_of[pair]
-            x0 = spot_of[fx_col]
-        col = column_of.get(factor)
-        if col is None or factor in unusable:
-            if factor in unusable:
-                reject(p, unusable[factor])
-            else:
-                reject(
-                    p,
-                    f"unknown symbol {factor!r}: not in the price history. Add its closes to "
-                    "the history file or fix the symbol in the book.",
-                )
-            continue
-        s0 = spot_of[col]
-        units = p.quantity * p.multiplier
-        notional = abs(units * s0 * x0)
-        if not notional <= MAX_NOTIONAL:  # also NaN and inf
-            reject(
-                p,
-                f"notional quantity x multiplier x price = {p.quantity:g} x {p.multiplier:g} x "
-                f"{s0 * x0:,.6g} = {notional:.3g} {base_currency} is beyond the limit "
-                f"{MAX_NOTIONAL:.0e} {base_currency} (no finite risk can be computed with it); "
-                "check the quantity and the multiplier.",
-            )
-            continue
-        if option is not None:
-            if option.expiry <= as_of:
-                reject(
-                    p,
-                    f"option expired on {option.expiry} (as_of {as_of}); remove it from the book.",
-                )
-                continue
-            t_now = (option.expiry - as_of).days / DAYS_PER_YEAR
-            carry = (
-                0.0 if option.underlying_type == "future" else option.rate - option.dividend_yield
-            )
-            opt_rows.append(
-                (
-                    col,
-                    units,
-                    option.strike,
-                    t_now,
-                    t_now - horizon_days / TRADING_DAYS_PER_YEAR,
-                    option.implied_vol,
-                    option.rate,
-                    carry,
-                    option.option_type == "call",
-                    fx_col,
-                    x0,
-                )
-            )
-            opt_ids.append(p.id)
-        else:
-            lin_ids.append(p.id)
-            lin_col.append(col)
-            lin_fx.append(fx_col)
-            lin_units.append(units)
-            lin_val.append(units * s0 * x0)
-            lin_fut.append(isinstance(inst, Future))
-        included.append(p.id)
-        symbols.append((option.symbol or option.underlying) if option is not None else inst.symbol)
-        tags.append(p.tags)
-
-    n_columns = len(spot)
-    if opt_rows:
-        cols = np.array(opt_rows, dtype=float).T
-        column = cols[0].astype(np.intp)
-        is_call = cols[8].astype(bool)
-        value_now = bsm_price(spot[column], cols[2], cols[3], cols[5], cols[6], cols[7], is_call)
-        options = OptionArrays(
-            column,
-            cols[1],
-            cols[2],
-            cols[3],
-            cols[4],
-            cols[5],
-            cols[6],
-            cols[7],
-            is_call,
-            value_now,
-            OptionTerms.of(cols[2], cols[4], cols[5], cols[6], cols[7], is_call),
-            cols[9].astype(np.intp),
-            cols[10],
-        )
-    else:
-        e = np.zeros(0)
-        b = e.astype(bool)
-        i = e.astype(np.intp)
-        options = OptionArrays(i, e, e, e, e, e, e, e, b, e, OptionTerms.of(e, e, e, e, e, b), i, e)
-    lin_col_arr = np.array(lin_col, dtype=np.intp)
-    lin_fx_arr = np.array(lin_fx, dtype=np.intp)
-    lin_val_arr = np.array(lin_val, dtype=float)
-    lin_fut_arr = np.array(lin_fut, dtype=bool)
-    exposure = np.zeros(n_columns)
-    np.add.at(exposure, lin_col_arr, lin_val_arr)
-    foreign = lin_fx_arr >= 0
-    # FX delta: the value converted (a future has none); the cross term r_S r_X: v0 for all.
-    translated = foreign & ~lin_fut_arr
-    np.add.at(exposure, lin_fx_arr[translated], lin_val_arr[translated])
-    pairs = np.stack([lin_col_arr[foreign], lin_fx_arr[foreign]])
-    cross_pairs, cross_of = np.unique(pairs, axis=1, return_inverse=True)
-    cross_weight = np.bincount(
-        np.ravel(cross_of), lin_val_arr[foreign], minlength=cross_pairs.shape[1]
+    layout = book_layout(
+        portfolio, as_of, column_of, len(spot), horizon_days, base_currency, unusable
     )
-    market_value = float(
-        sum(v for v, fut in zip(lin_val, lin_fut, strict=True) if not fut)
-        + (options.value_now @ options.units_base if len(options) else 0.0)
-    )
-    used = np.unique(
-        np.concatenate(
-            [lin_col_arr, lin_fx_arr[foreign], options.column, options.fx_column[options.foreign]]
-        )
-    ).astype(np.intp)
-    names = [""] * n_columns
-    for sym, k in column_of.items():
-        if 0 <= k < n_columns:
-            names[k] = sym
-    return CompiledBook(
-        n_columns=n_columns,
-        columns=used,
-        spot=np.asarray(spot, float),
-        linear_exposure=exposure,
-        linear_column=lin_col_arr,
-        linear_units_value=lin_val_arr,
-        options=options,
-        position_ids=tuple(included),
-        linear_ids=tuple(lin_ids),
-        option_ids=tuple(opt_ids),
-        excluded=tuple(excluded),
-        market_value=market_value,
-        horizon_days=horizon_days,
-        linear_fx_column=lin_fx_arr,
-        linear_units=np.array(lin_units, dtype=float),
-        linear_is_future=lin_fut_arr,
-        cross_first=cross_pairs[0].astype(np.intp),
-        cross_second=cross_pairs[1].astype(np.intp),
-        cross_weight=cross_weight.astype(float),
-        factor_names=tuple(names),
-        base_currency=base_currency,
-        position_symbols=tuple(symbols),
-        position_tags=tuple(tags),
-    )
+    return compile_layout(layout, spot)
 
 
 def _as_slice(index: np.ndarray):
@@ -748,6 +929,22 @@ def tag_labels(
     return out
 
 
+def snapshot_layout(
+    portfolio: Portfolio, snapshot: MarketSnapshot, horizon_days: int, base_currency: str = "USD"
+) -> BookLayout:
+    """The ``BookLayout`` of ``portfolio`` on ``snapshot``'s universe, as-of date and unusable
+    symbols (the same for every snapshot that differs from it only in its prices)."""
+    return book_layout(
+        portfolio,
+        snapshot.as_of,
+        snapshot.column_of,
+        len(snapshot.universe),
+        horizon_days,
+        base_currency,
+        dict(snapshot.unusable),
+    )
+
+
 def compile_snapshot(
     portfolio: Portfolio,
     snapshot: MarketSnapshot,
@@ -756,23 +953,19 @@ def compile_snapshot(
     *,
     at_close: bool = False,
     require: bool = True,
+    layout: BookLayout | None = None,
 ) -> CompiledBook:
     """Compile ``portfolio`` against ``snapshot``: its universe as the scenario columns, valued
     at its spot (or at its closes with ``at_close``); positions on unusable symbols are
-    excluded with the snapshot's reason.
+    excluded with the snapshot's reason. ``layout``: the book's ``snapshot_layout`` when the
+    caller keeps it (the same book then costs arrays only on every new snapshot).
 
     Raises:
         NoPositionsError: with ``require`` (the default), when no position can be priced.
     """
-    book = compile_book(
-        portfolio,
-        snapshot.as_of,
-        snapshot.column_of,
-        snapshot.closes if at_close else snapshot.spot,
-        horizon_days,
-        base_currency,
-        dict(snapshot.unusable),
-    )
+    if layout is None:
+        layout = snapshot_layout(portfolio, snapshot, horizon_days, base_currency)
+    book = compile_layout(layout, snapshot.closes if at_close else snapshot.spot)
     if require and book.n_positions == 0:
         reasons = "; ".join(f"{e.id} ({e.symbol}): {e.reason}" for e in book.excluded[:5])
         raise NoPositionsError(

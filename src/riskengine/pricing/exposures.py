@@ -208,17 +208,14 @@ def _line(
         stride = int(pos.max(initial=0)) + 1
         pairs = np.unique(group.astype(np.int64) * stride + pos)
         n_pos = np.bincount(pairs // stride, minlength=n_groups)
+    # as Python numbers in one conversion per array (the same values as float() of each)
     return [
-        ExposureLine(
-            float(delta[k]),
-            float(gamma[k]),
-            float(vega[k]),
-            float(gross[k]),
-            float(delta[k]),
-            int(n_pos[k]),
+        ExposureLine(d, g, v, gr, d, n)
+        for d, g, v, gr, n in zip(
+            delta.tolist(), gamma.tolist(), vega.tolist(), gross.tolist(), n_pos.tolist(),
+            strict=True,
         )
-        for k in range(n_groups)
-    ]
+    ]  # fmt: skip
 
 
 def book_exposures(
@@ -249,8 +246,10 @@ def book_exposures(
     lines = _line(group, used.size, pos, dd, dg, vg, once)
     units = np.bincount(group, du, minlength=used.size)
     by_factor = tuple(
-        FactorExposure(names[c], float(book.spot[c]), float(units[k]), lines[k])
-        for k, c in enumerate(used)
+        FactorExposure(names[c], s, u, line)
+        for c, s, u, line in zip(
+            used.tolist(), book.spot[used].tolist(), units.tolist(), lines, strict=True
+        )
     )
 
     by_tag: list[TagExposure] = []

@@ -19,7 +19,7 @@ the grid are revalued exactly, so the grid range only affects speed, never corre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -64,6 +64,15 @@ class OptionGrid:
     group_idx: np.ndarray
     exact: np.ndarray
     error_bound: float
+    # what a grid rebuilt for new prices reuses (``build_option_grid(previous=)``): each
+    # table's part of error_bound (their sum), the gridded options, the table of each column,
+    # the grid steps and the range asked for
+    table_bounds: np.ndarray | None = None
+    gridded: np.ndarray | None = None
+    table_of: np.ndarray | None = None
+    step: np.ndarray | None = None
+    lo_range: np.ndarray | None = None
+    hi_range: np.ndarray | None = None
 
     @property
     def n_tables(self) -> int:
@@ -367,7 +376,11 @@ class GridLocations:
 
 
 def build_option_grid(
-    book: CompiledBook, lo: np.ndarray, hi: np.ndarray, n_points: int = DEFAULT_POINTS
+    book: CompiledBook,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    n_points: int = DEFAULT_POINTS,
+    previous: OptionGrid | None = None,
 ) -> OptionGrid:
     """Price the book's options on a grid of returns per underlying column.
 
@@ -380,7 +393,15 @@ def build_option_grid(
         lo, hi: shape (n_columns,), the grid range of returns per scenario column (only the
             columns carrying options are used).
         n_points: nodes per underlying (>= 2).
+        previous: the grid of the same book version on the same range at other prices (a
+            book compiled from the same ``layout``, e.g. on the previous market snapshot):
+            only the tables of the underlyings whose price moved are priced again; the others
+            are the same numbers, so the grid is the one a full build gives, bit for bit.
     """
+    if previous is not None:
+        grid = _rebuilt(previous, book, lo, hi, n_points)
+        if grid is not None:
+            return grid
     o = book.options
     on_grid = (o.t_horizon > 0) & (o.fx_column < 0)
     gridded = np.nonzero(on_grid)[0]
@@ -410,19 +431,10 @@ def build_option_grid(
     group_ptr = np.zeros(n_tables + 1, dtype=np.intp)
     np.cumsum(np.bincount(table, minlength=n_tables), out=group_ptr[1:])
     values = np.zeros((n_tables, n_points))
-    bound = 0.0
+    table_bounds = np.zeros(n_tables)
     if gridded.size:
-        x = glo[table, None] + step[table, None] * np.arange(n_points)  # (n_gridded, n_points)
-        s0 = book.spot[o.column[gridded]][:, None]
-        g = gridded[:, None]
-        price, delta = o.at_horizon.take(gridded).reshape(-1, 1).price_delta(s0 * (1.0 + x))
-        np.add.at(values, table, (price - o.value_now[g]) * o.units[g])
-        # Each option's value is convex in x, so on an interval [a, b] its interpolation error
-        # is at most (b - a)/4 * (f'(b) - f'(a)), with f' = units * delta * S_now.
-        delta_rise = np.abs(o.units[g]) * s0 * np.diff(delta, axis=1)
-        per_interval = np.zeros((n_tables, n_points - 1))
-        np.add.at(per_interval, table, np.abs(delta_rise))
-        bound = float(np.sum(step / 4.0 * per_interval.max(axis=1)))
+        _price_tables(book, gridded, table, glo, step, n_points, values, table_bounds)
+    bound = float(np.sum(table_bounds))
     slopes = np.zeros_like(values)
     slopes[:, :-1] = np.diff(values, axis=1)
     return OptionGrid(
@@ -441,4 +453,76 @@ def build_option_grid(
         group_idx=group_idx,
         exact=exact,
         error_bound=bound,
+        table_bounds=table_bounds,
+        gridded=gridded,
+        table_of=table_of,
+        step=step,
+        lo_range=np.array(lo, dtype=float),
+        hi_range=np.array(hi, dtype=float),
+    )
+
+
+def _price_tables(book, options, table, glo, step, n_points, values, table_bounds) -> None:
+    """Price ``options`` (indices into ``book.options``, each on table ``table``) on their
+    tables' nodes: add their P&L into ``values`` (rows of those tables, zero before) and set
+    those tables' error bounds in ``table_bounds``. Every option of a table must be in
+    ``options``, in book order."""
+    o = book.options
+    x = glo[table, None] + step[table, None] * np.arange(n_points)  # (n_options, n_points)
+    s0 = book.spot[o.column[options]][:, None]
+    g = options[:, None]
+    price, delta = o.at_horizon.take(options).reshape(-1, 1).price_delta(s0 * (1.0 + x))
+    np.add.at(values, table, (price - o.value_now[g]) * o.units[g])
+    # Each option's value is convex in x, so on an interval [a, b] its interpolation error
+    # is at most (b - a)/4 * (f'(b) - f'(a)), with f' = units * delta * S_now.
+    delta_rise = np.abs(o.units[g]) * s0 * np.diff(delta, axis=1)
+    per_interval = np.zeros((values.shape[0], n_points - 1))
+    np.add.at(per_interval, table, np.abs(delta_rise))
+    priced = np.unique(table)
+    table_bounds[priced] = step[priced] / 4.0 * per_interval[priced].max(axis=1)
+
+
+def _rebuilt(
+    previous: OptionGrid, book: CompiledBook, lo: np.ndarray, hi: np.ndarray, n_points: int
+) -> OptionGrid | None:
+    """``previous`` with the tables of the underlyings whose price moved priced again for
+    ``book``; None when ``previous`` is not a grid of the same options on the same range."""
+    old = previous.book
+    if (
+        book.layout is None
+        or old.layout is not book.layout
+        or previous.n_points != n_points
+        or previous.table_bounds is None
+        or previous.gridded is None
+        or previous.table_of is None
+        or previous.step is None
+        or previous.lo_range is None
+        or previous.hi_range is None
+        or old.option_ids != book.option_ids
+        or not np.array_equal(previous.lo_range, lo)
+        or not np.array_equal(previous.hi_range, hi)
+    ):
+        return None
+    o = book.options
+    moved_column = old.spot != book.spot
+    moved = np.nonzero(moved_column[o.column[previous.gridded]])[0]
+    values = previous.values.reshape(-1, n_points).copy()
+    slopes = previous.slopes.reshape(-1, n_points).copy()
+    table_bounds = previous.table_bounds.copy()
+    if moved.size:
+        options = previous.gridded[moved]
+        table = previous.table_of[o.column[options]]
+        tables = np.unique(table)
+        values[tables] = 0.0
+        _price_tables(
+            book, options, table, previous.lo, previous.step, n_points, values, table_bounds
+        )
+        slopes[tables, :-1] = np.diff(values[tables], axis=1)
+    return replace(
+        previous,
+        book=book,
+        values=values.ravel(),
+        slopes=slopes.ravel(),
+        error_bound=float(np.sum(table_bounds)),
+        table_bounds=table_bounds,
     )
