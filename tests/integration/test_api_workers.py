@@ -5,6 +5,7 @@ the history reaches the workers through shared memory; a worker that dies is rep
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -133,3 +134,58 @@ def test_the_request_a_worker_dies_on_is_answered_503_and_the_next_one_is_served
     again = client.post("/api/v1/risk", json={**heavy, "n_scenarios": 10_000})
     assert again.status_code == 200, again.text
     client.delete(f"/api/v1/portfolios/{pid}")
+
+
+def test_a_books_text_goes_to_a_worker_once_per_version(worker_api):
+    """A book's stored text (megabytes for a large book) is sent to a worker with its first
+    task; later tasks name it by its digest. An edited book is sent again, and a worker that
+    does not hold what the server believes it holds is sent the text on a second try."""
+    client = worker_api.client()
+    processes = worker_api.state.processes
+    doc = book_doc()
+    pid = client.post("/api/v1/portfolios", json=doc).json()["id"]
+    request = {"portfolio_id": pid, "method": "historical", "live": False}
+
+    def answer() -> dict:
+        r = client.post("/api/v1/risk", json=request)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    sent, tasks = processes.texts_sent, processes.tasks
+    first = answer()
+    for _ in range(3):
+        assert answer()["results"] == first["results"]
+    # one worker per book while the other is not busier (sequential requests: its home)
+    assert processes.tasks - tasks == 4 and processes.texts_sent - sent == 1
+    original = {k: v for held in processes._sent for k, v in held.items()}  # noqa: SLF001
+
+    edited = json.loads(json.dumps(doc))
+    edited["positions"][0]["quantity"] *= 2
+    r = client.put(f"/api/v1/portfolios/{pid}", json=edited)
+    assert r.status_code == 200, r.text
+    got = answer()
+    want = compute_risk(_book_from(edited), _history(worker_api)).to_dict()
+    assert got["results"][0]["value_at_risk"] == want["results"][0]["value_at_risk"]
+    assert got["portfolio"]["market_value"] == want["portfolio"]["market_value"]
+    assert got["portfolio"]["market_value"] != first["portfolio"]["market_value"]
+    assert processes.texts_sent - sent == 2
+
+    # the original book again, while the server believes the worker still holds it (as if
+    # the edited version had never been sent): the worker refuses the task (BookNotHeld) and
+    # gets the text on a second try
+    r = client.put(f"/api/v1/portfolios/{pid}", json=doc)
+    assert r.status_code == 200, r.text
+    for held in processes._sent:  # noqa: SLF001 (the server's record of what it sent)
+        for key in held:
+            if key[1] == pid:
+                held[key] = original[key]
+    sent, tasks = processes.texts_sent, processes.tasks
+    assert answer()["results"] == first["results"]
+    assert processes.tasks - tasks == 2 and processes.texts_sent - sent == 1
+    client.delete(f"/api/v1/portfolios/{pid}")
+
+
+def _book_from(doc: dict):
+    from riskengine.service.stored_books import make_book
+
+    return make_book(doc, book_id=None, max_positions=10**6, source="test").portfolio

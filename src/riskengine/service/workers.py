@@ -26,6 +26,7 @@ what killed it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import multiprocessing as mp
 import os
@@ -153,20 +154,29 @@ def _history_for(ref: HistoryRef) -> FactorHistory:
     return history
 
 
-def _book_for(tenant: str, book_id: int | None, text: str):
+class BookNotHeld(Exception):
+    """The worker does not hold the book version the task names without its text (evicted,
+    or a new worker): the server sends the task again with the text."""
+
+
+def _book_for(tenant: str, book_id: int | None, text: str | None, digest: bytes):
+    """The parsed book: the one held for (tenant, book_id) when its ``digest`` (the server's
+    hash of the stored text) matches, else parsed from ``text`` (BookNotHeld without it)."""
     from riskengine.service.stored_books import make_book
 
     key = (tenant, book_id)
     if book_id is not None:
         hit = _books.get(key)
-        if hit is not None and hit[0] == text:
+        if hit is not None and hit[0] == digest:
             _books.move_to_end(key)
             return hit[1]
+    if text is None:
+        raise BookNotHeld(f"book {book_id} of {tenant!r}")
     book = make_book(
         orjson.loads(text), book_id=book_id, max_positions=2**62, source=f"portfolio {book_id}"
     )
     if book_id is not None:
-        _books[key] = (text, book)
+        _books[key] = (digest, book)
         while len(_books) > _BOOKS:
             _books.popitem(last=False)
     return book
@@ -177,7 +187,8 @@ def run_risk(
     market: MarketState | None,
     tenant: str,
     book_id: int | None,
-    text: str,
+    text: str | None,
+    digest: bytes,
     request: dict,
     slot: int,
     threads: int,
@@ -202,7 +213,7 @@ def run_risk(
 
         _cache = RiskCache(max_books=64)
     started = time.perf_counter()
-    book = _book_for(tenant, book_id, text)
+    book = _book_for(tenant, book_id, text, digest)
     out, method = risk_report(
         book,
         request,
@@ -243,8 +254,13 @@ class ComputeProcesses:
         self._pools = [self._new_pool() for _ in range(processes)]
         self._busy = [0] * processes
         self.tasks = 0
+        self.texts_sent = 0  # tasks that carried their book's text
         self.restarts = 0
         self._prepared: dict[int, tuple[int, int]] = {}  # worker pid -> (hits, lookups)
+        # per worker: (tenant, book id) -> the digest of the book text it was last sent, so
+        # that a book's text (megabytes for a large book) is sent once per version and worker
+        self._sent: list[OrderedDict] = [OrderedDict() for _ in range(processes)]
+        self._digests: OrderedDict = OrderedDict()  # id(text) -> (text, digest)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -272,26 +288,33 @@ class ComputeProcesses:
         from riskengine.service.jobs import JobCancelled
 
         ref = self.history.ref(history)
+        digest = self._digest(text)
+        key = (tenant, book_id)
         with self._lock:
             slot = self._free.pop()
             i = self._pick(tenant, book_id)
             self._busy[i] += 1
+            held = book_id is not None and self._sent[i].get(key) == digest
         self._flags[slot] = 0
         self._started[slot] = 0
         try:
             for attempt in (1, 2):
                 pool = self._pools[i]
                 try:
-                    future = pool.submit(run_risk, ref, market, tenant, book_id, text, request,
-                                         slot, threads)  # fmt: skip
-                    self.tasks += 1
-                    # wait for the answer, passing a cancellation on to the worker
-                    while not wait((future,), timeout=0.05).done:
-                        if control.cancelled.is_set():
-                            self._flags[slot] = 1
-                            future.cancel()
-                            break
-                    result = future.result()
+                    task = [ref, market, tenant, book_id, None if held else text, digest,
+                            request, threads]  # fmt: skip
+                    try:
+                        result = self._await(pool, control, slot, *task)
+                    except BookNotHeld:  # evicted there: once more, with the text
+                        task[4] = text
+                        result = self._await(pool, control, slot, *task)
+                    if book_id is not None:
+                        with self._lock:
+                            sent = self._sent[i]
+                            sent[key] = digest
+                            sent.move_to_end(key)
+                            while len(sent) > _BOOKS:
+                                sent.popitem(last=False)
                     pid, hits, lookups = result[1]["preparation"]
                     self._prepared[pid] = (hits, lookups)
                     return result
@@ -315,6 +338,35 @@ class ComputeProcesses:
                 self._free.append(slot)
                 self._busy[i] -= 1
 
+    def _await(self, pool, control, slot, *task) -> tuple[bytes, dict, float]:
+        """Submit ``run_risk(*task)`` (its slot inserted) to ``pool`` and wait for it,
+        passing a cancellation on to the worker."""
+        ref, market, tenant, book_id, text, digest, request, threads = task
+        self._started[slot] = 0
+        future = pool.submit(run_risk, ref, market, tenant, book_id, text, digest, request,
+                             slot, threads)  # fmt: skip
+        self.tasks += 1
+        self.texts_sent += text is not None
+        while not wait((future,), timeout=0.05).done:
+            if control.cancelled.is_set():
+                self._flags[slot] = 1
+                future.cancel()
+                break
+        return future.result()
+
+    def _digest(self, text: str) -> bytes:
+        """A hash of a book's stored text, computed once per text object the server holds."""
+        with self._lock:
+            hit = self._digests.get(id(text))
+            if hit is not None and hit[0] is text:
+                return hit[1]
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        with self._lock:
+            self._digests[id(text)] = (text, digest)
+            while len(self._digests) > 4 * _BOOKS:
+                self._digests.popitem(last=False)
+        return digest
+
     def preparation(self) -> tuple[int, int]:
         """(hits, lookups) of the workers' compiled-book caches (a book's preparation: its
         compiled positions, per book version and market snapshot), over their lifetimes."""
@@ -326,6 +378,7 @@ class ComputeProcesses:
             if self._pools[i] is broken:
                 log.error("workers: worker process %d died; starting a new one", i)
                 self._pools[i] = self._new_pool()
+                self._sent[i].clear()
                 self.restarts += 1
         broken.shutdown(wait=False, cancel_futures=True)
 
