@@ -5,6 +5,7 @@ import { ApiClient, messageOf, storedKey, storeKey } from "./api/client";
 import type { PortfolioItem, PortfolioOut, Valuation } from "./api/types";
 import { BookBar } from "./components/BookBar";
 import { Connection } from "./components/Connection";
+import { Export } from "./components/Export";
 import { Controls } from "./components/Controls";
 import { JobProgress } from "./components/JobProgress";
 import { KeyPrompt } from "./components/KeyPrompt";
@@ -19,11 +20,12 @@ import { DEFAULT_CONTROLS, type Controls as ControlValues } from "./lib/request"
 import { BacktestView } from "./views/BacktestView";
 import { BookView } from "./views/BookView";
 import { FrtbView } from "./views/FrtbView";
+import { HistoryView } from "./views/HistoryView";
 import { MethodsView } from "./views/MethodsView";
-import { DistributionPanel, LimitsPanel, WaterfallPanel } from "./views/RiskView";
+import { DistributionPanel, exportName, LimitsPanel, WaterfallPanel } from "./views/RiskView";
 import { StressView } from "./views/StressView";
 
-type View = "risk" | "book" | "stress" | "backtest" | "methods" | "frtb";
+type View = "risk" | "history" | "book" | "stress" | "backtest" | "methods" | "frtb";
 
 function bookFromHash(): number | null {
   const m = /book=(\d+)/.exec(location.hash);
@@ -100,6 +102,7 @@ export function App() {
   const breaches = risk.push.breaches;
   const tabs: TabSpec<View>[] = [
     { key: "risk", label: "Risk", badge: report && report.limits.some((l) => l.breached) ? "!" : null },
+    { key: "history", label: "History" },
     { key: "book", label: "Book" },
     { key: "stress", label: "Stress" },
     { key: "backtest", label: "Backtest" },
@@ -169,6 +172,12 @@ export function App() {
               <Loading>Computing VaR and ES of {current.name}…</Loading>
             ) : null}
             {report ? <ReportNotes report={report} /> : null}
+            {report ? (
+              <p className="caption">
+                <Export name={exportName(report, "report")} json={report} testId="export-report" what="whole report" />{" "}
+                the whole report as the API answered it (docs/formats.md).
+              </p>
+            ) : null}
             {report?.excluded_positions.length ? (
               <p className="warning" role="note">
                 {report.excluded_positions.length} position(s) left out:{" "}
@@ -195,6 +204,15 @@ export function App() {
                 ) : (
                   <Empty>The charts appear with the first report.</Empty>
                 )
+              ) : null}
+              {view === "history" ? (
+                <HistoryView
+                  client={client}
+                  bookId={current.id}
+                  method={controls.method}
+                  fmt={fmt}
+                  refresh={receivedAt}
+                />
               ) : null}
               {view === "book" ? (
                 <BookView valuation={valuation.data} loading={valuation.loading} error={valuation.error} fmt={fmt} />

@@ -209,9 +209,10 @@ def test_the_demo_shows_a_breach_and_says_its_prices_are_simulated(tmp_path, pag
         proc.wait(timeout=30)
 
 
-VIEWS = ("risk", "book", "stress", "backtest", "methods", "frtb")
+VIEWS = ("risk", "history", "book", "stress", "backtest", "methods", "frtb")
 READY = {
     "risk": "chart-waterfall",
+    "history": "chart-history",
     "book": "positions-table",
     "stress": "chart-stress",
     "backtest": "chart-backtest",

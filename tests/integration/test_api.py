@@ -364,3 +364,46 @@ def test_a_bad_pca_factors_is_refused_naming_it(api, book_id):
     assert r.status_code == 422 and "pca_factors" in r.text
     r = api.client().post("/api/v1/risk", json=body | {"pca_factors": 3, "factor_model": "full"})
     assert_problem(r, 422, "invalid-input", "pca_factors 3 needs factor_model 'pca'")
+
+
+def test_the_risk_history_pages_by_method_and_time(api):
+    """``GET /portfolios/{id}/reports``: newest first, ``limit`` per page and a ``Link`` to
+    the next one; ``method`` and ``since`` narrow it; the pages together are the whole list."""
+    c = api.client()
+    pid = c.post("/api/v1/portfolios", json=book_doc(name="paged")).json()["id"]
+    methods = ["historical", "parametric", "historical", "parametric", "historical"]
+    answers = []
+    for m in methods:
+        r = c.post("/api/v1/risk", json={"portfolio_id": pid, "method": m, "live": False})
+        assert r.status_code == 200, r.text
+        answers.append(r.json())
+    everything = c.get(f"/api/v1/portfolios/{pid}/reports").json()
+    assert [row["method"] for row in everything] == methods[::-1]
+    assert [row["measures"] for row in everything] == [a["results"] for a in answers[::-1]]
+    assert "link" not in c.get(f"/api/v1/portfolios/{pid}/reports").headers
+
+    pages, url = [], f"/api/v1/portfolios/{pid}/reports?limit=2"
+    while url:
+        r = c.get(url)
+        assert r.status_code == 200, r.text
+        pages.append(r.json())
+        link = r.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [row for p in pages for row in p] == everything
+
+    r = c.get(f"/api/v1/portfolios/{pid}/reports", params={"method": "historical", "limit": 2})
+    assert [row["id"] for row in r.json()] == [row["id"] for row in everything if
+                                               row["method"] == "historical"][:2]  # fmt: skip
+    nxt = r.headers["link"]
+    assert "method=historical" in nxt and 'rel="next"' in nxt
+    rest = c.get(nxt[1 : nxt.index(">")]).json()
+    assert [row["method"] for row in rest] == ["historical"]
+
+    since = everything[1]["created_at"]
+    newer = c.get(f"/api/v1/portfolios/{pid}/reports", params={"since": since}).json()
+    assert newer == [row for row in everything if row["created_at"] >= since]
+    assert len(newer) >= 2
+    r = c.get(f"/api/v1/portfolios/{pid}/reports", params={"method": "var"})
+    assert_problem(r, 422, "validation", "method")
+    c.delete(f"/api/v1/portfolios/{pid}")

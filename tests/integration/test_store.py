@@ -538,6 +538,34 @@ def test_the_risk_history_is_thinned_as_reports_are_stored(store):
     assert len(store.reports("alice", other)) == 1 and len(store.reports("bob")) == 1
 
 
+def test_the_risk_history_pages_by_method_and_time(store):
+    """reports(before=) continues after a report in the newest-first order; method and since
+    narrow it; another tenant's reports are never listed."""
+    pid = store.save_portfolio("alice", "core", "{}")
+    day = dt.date(2024, 1, 2)
+    ids = [store.save_report("alice", pid, day, m, f'{{"n": {n}}}')
+           for n, m in enumerate(["historical", "parametric"] * 4)]  # fmt: skip
+    store.save_report("bob", pid, day, "historical", "{}")
+    everything = store.reports("alice", pid)
+    assert [r[0] for r in everything] == ids[::-1]
+    pages, before = [], None
+    while True:
+        page = store.reports("alice", pid, limit=3, before=before)
+        if not page:
+            break
+        pages.append([r[0] for r in page])
+        before = page[-1][0]
+    assert pages == [ids[::-1][:3], ids[::-1][3:6], ids[::-1][6:]]
+    hist = store.reports("alice", pid, method="historical")
+    assert [r[0] for r in hist] == ids[-2::-2]
+    assert [r[0] for r in store.reports("alice", pid, method="historical", limit=2,
+                                        before=hist[1][0])] == ids[-2::-2][2:4]  # fmt: skip
+    cut = everything[2][1]
+    assert [r[0] for r in store.reports("alice", pid, since=cut)] == [
+        r[0] for r in everything if r[1] >= cut]  # fmt: skip
+    assert store.reports("bob", pid, before=ids[-1]) == []  # alice's report: not bob's cursor
+
+
 def test_jobs_per_tenant(store):
     store.save_job("alice", "j1", "backtest", "queued", 0.0, '{"window": 250}')
     j = store.load_job("alice", "j1")

@@ -99,6 +99,19 @@ export class ApiClient {
     return (await (await this.request("GET", path, undefined, options)).json()) as T;
   }
 
+  /** GET every page of a list that pages with a ``Link: <...>; rel="next"`` header, up to
+   * ``max`` items; ``truncated`` when more were left on the server. */
+  async getAll<T>(path: string, max: number, options?: RequestOptions): Promise<{ items: T[]; truncated: boolean }> {
+    const items: T[] = [];
+    let next: string | null = path;
+    while (next !== null && items.length < max) {
+      const r = await this.request("GET", next, undefined, options);
+      items.push(...((await r.json()) as T[]));
+      next = nextLink(r.headers.get("link"));
+    }
+    return { items: items.slice(0, max), truncated: next !== null || items.length > max };
+  }
+
   async post<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
     return (await (await this.request("POST", path, body, options)).json()) as T;
   }
@@ -138,6 +151,16 @@ export class ApiClient {
     const query = key ? `?api_key=${encodeURIComponent(key)}` : "";
     return `${scheme}://${location.host}${this.base}/api/v1/live${query}`;
   }
+}
+
+/** The URL of a ``Link`` header's ``rel="next"`` entry, or null. */
+export function nextLink(header: string | null): string | null {
+  if (!header) return null;
+  for (const part of header.split(",")) {
+    const m = /^\s*<([^>]*)>\s*;\s*rel="?next"?\s*$/.exec(part);
+    if (m) return m[1];
+  }
+  return null;
 }
 
 export function isAbort(e: unknown): boolean {

@@ -14,6 +14,7 @@ export type ContributionSummary = Schemas["ContributionSummary"];
 export type PositionContribution = Schemas["PositionContribution"];
 export type TagContribution = Schemas["TagContribution"];
 export type LimitUtilisation = Schemas["LimitUtilisation"];
+export type StoredReport = Schemas["StoredReport"];
 export type StressRequest = Schemas["StressRequest"];
 export type StressReport = Schemas["StressReportOut"];
 export type StressResult = Schemas["StressResultOut"];

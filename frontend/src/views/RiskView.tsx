@@ -4,10 +4,12 @@ import type { LimitUtilisation, RiskReport } from "../api/types";
 import { LimitBars } from "../charts/LimitBars";
 import { LossHistogram } from "../charts/LossHistogram";
 import { WaterfallChart } from "../charts/WaterfallChart";
+import { Export } from "../components/Export";
 import { Empty, Panel } from "../components/Panel";
+import { fileName, type Column } from "../lib/export";
 import { confidenceLabel, type Formatters } from "../lib/format";
-import { histogramBins, measureAt, tailMarkers } from "../lib/histogram";
-import { limitKey, limitRows } from "../lib/limits";
+import { histogramBins, measureAt, tailMarkers, type Bin } from "../lib/histogram";
+import { limitKey, limitRows, type LimitRow } from "../lib/limits";
 import {
   componentWaterfall,
   diversificationWaterfall,
@@ -15,7 +17,38 @@ import {
   tagItems,
   tagKeys,
   waterfallBars,
+  type Step,
 } from "../lib/waterfall";
+
+/** The base of an exported file's name: the book and the report's method and date. */
+export function exportName(report: RiskReport, what: string, ...more: (string | number)[]): string {
+  return fileName(report.portfolio.name, report.method, report.as_of, what, ...more);
+}
+
+const BIN_COLUMNS: Column<Bin>[] = [
+  { name: "pnl_low", value: (b) => b.lo },
+  { name: "pnl_high", value: (b) => b.hi },
+  { name: "scenarios", value: (b) => b.count },
+  { name: "beyond_var", value: (b) => b.tail },
+];
+
+const STEP_COLUMNS: Column<Step>[] = [
+  { name: "step", value: (s) => s.label },
+  { name: "kind", value: (s) => s.kind },
+  { name: "value", value: (s) => s.value },
+  { name: "running_from", value: (s) => s.start },
+  { name: "running_to", value: (s) => s.end },
+];
+
+const LIMIT_COLUMNS: Column<LimitRow>[] = [
+  { name: "limit", value: (r) => r.label },
+  { name: "on", value: (r) => r.scope },
+  { name: "value", value: (r) => r.value },
+  { name: "limit_amount", value: (r) => r.limit },
+  { name: "utilisation", value: (r) => r.utilisation },
+  { name: "state", value: (r) => r.state },
+  { name: "reason", value: (r) => r.reason },
+];
 
 function ConfidencePicker({
   report,
@@ -53,7 +86,23 @@ export function DistributionPanel({ report, fmt }: { report: RiskReport; fmt: Fo
       title="Loss distribution"
       testId="panel-distribution"
       actions={
-        <ConfidencePicker id="dist-confidence" report={report} value={m?.confidence ?? last} onChange={setConfidence} />
+        <>
+          <ConfidencePicker
+            id="dist-confidence"
+            report={report}
+            value={m?.confidence ?? last}
+            onChange={setConfidence}
+          />
+          {h ? (
+            <Export
+              name={exportName(report, "loss-distribution", m?.confidence ?? last)}
+              rows={histogramBins(h, m?.value_at_risk)}
+              columns={BIN_COLUMNS}
+              testId="export-distribution"
+              what="histogram"
+            />
+          ) : null}
+        </>
       }
     >
       {h ? (
@@ -135,9 +184,30 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
       ? tagItems(c.by_tag, tagKey, at, "standalone_var")
       : positionItems(c.by_position, at, "standalone_var");
   const hasStandalone = summary?.sum_standalone_var != null && standalone.every((s) => Number.isFinite(s.value));
+  const lines: ContributionLine[] =
+    by === "tag" && tagKey
+      ? c.by_tag
+          .filter((r) => r.key === tagKey && Math.abs(r.confidence - at) < 1e-9)
+          .map((r) => ({ ...r, label: `${r.key}=${r.value ?? "(none)"}` }))
+      : c.by_position.filter((r) => Math.abs(r.confidence - at) < 1e-9).map((r) => ({ ...r, label: r.id }));
   return (
     <>
-      <Panel title="VaR waterfall" testId="panel-waterfall" actions={actions}>
+      <Panel
+        title="VaR waterfall"
+        testId="panel-waterfall"
+        actions={
+          <>
+            {actions}
+            <Export
+              name={exportName(report, "var-waterfall", at)}
+              rows={components.steps}
+              columns={STEP_COLUMNS}
+              testId="export-waterfall"
+              what="waterfall's steps"
+            />
+          </>
+        }
+      >
         <h3>Component VaR, largest first</h3>
         <WaterfallChart bars={waterfallBars(components.steps)} fmt={fmt} testId="chart-waterfall" />
         <p className="caption" data-testid="waterfall-total" data-value={components.total}>
@@ -164,18 +234,17 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
         title={`Risk contributions at ${confidenceLabel(at)}${by === "tag" && tagKey ? ` by ${tagKey}` : ""}`}
         testId="panel-contributions"
         wide
+        actions={
+          <Export
+            name={exportName(report, "contributions", by === "tag" && tagKey ? tagKey : "position", at)}
+            rows={sortedLines(lines)}
+            columns={contributionColumns(m.value_at_risk)}
+            testId="export-contributions"
+            what="table"
+          />
+        }
       >
-        <ContributionsTable
-          rows={
-            by === "tag" && tagKey
-              ? c.by_tag
-                  .filter((r) => r.key === tagKey && Math.abs(r.confidence - at) < 1e-9)
-                  .map((r) => ({ ...r, label: `${r.key}=${r.value ?? "(none)"}` }))
-              : c.by_position.filter((r) => Math.abs(r.confidence - at) < 1e-9).map((r) => ({ ...r, label: r.id }))
-          }
-          total={m.value_at_risk}
-          fmt={fmt}
-        />
+        <ContributionsTable rows={lines} total={m.value_at_risk} fmt={fmt} />
       </Panel>
     </>
   );
@@ -193,7 +262,21 @@ export function LimitsPanel({
   const rows = limitRows(report.limits);
   const pushed = new Set(breaches.map(limitKey));
   return (
-    <Panel title="Limits" testId="panel-limits">
+    <Panel
+      title="Limits"
+      testId="panel-limits"
+      actions={
+        rows.length ? (
+          <Export
+            name={exportName(report, "limits")}
+            rows={rows}
+            columns={LIMIT_COLUMNS}
+            testId="export-limits"
+            what="table"
+          />
+        ) : null
+      }
+    >
       {rows.length === 0 ? (
         <Empty>
           This book has no limits. Set them with <code>PUT /api/v1/portfolios/{report.portfolio.id}/limits</code>{" "}
@@ -259,6 +342,23 @@ interface ContributionLine {
   standalone_var: number | null;
 }
 
+/** Largest component VaR first (by absolute value), as the table shows them. */
+function sortedLines(rows: readonly ContributionLine[]): ContributionLine[] {
+  return [...rows].sort((a, b) => Math.abs(b.component_var ?? 0) - Math.abs(a.component_var ?? 0));
+}
+
+function contributionColumns(total: number): Column<ContributionLine>[] {
+  return [
+    { name: "position_or_group", value: (r) => r.label },
+    { name: "component_var", value: (r) => r.component_var },
+    { name: "share_of_var", value: (r) => (r.component_var == null ? null : r.component_var / total) },
+    { name: "component_es", value: (r) => r.component_es },
+    { name: "marginal_var", value: (r) => r.marginal_var },
+    { name: "incremental_var", value: (r) => r.incremental_var },
+    { name: "standalone_var", value: (r) => r.standalone_var },
+  ];
+}
+
 /** The waterfall's numbers: every position's (or tag group's) contributions, largest first. */
 function ContributionsTable({
   rows,
@@ -269,7 +369,7 @@ function ContributionsTable({
   total: number;
   fmt: Formatters;
 }) {
-  const sorted = [...rows].sort((a, b) => Math.abs(b.component_var ?? 0) - Math.abs(a.component_var ?? 0));
+  const sorted = sortedLines(rows);
   return (
     <>
       <div className="table-wrap">

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
@@ -18,6 +20,7 @@ from riskengine.api.schemas import (
     PortfolioItem,
     PortfolioOut,
     Problem,
+    StoredReport,
     printable,
 )
 from riskengine.api.state import ApiState, get_state, tenant
@@ -236,15 +239,45 @@ async def delete_portfolio(portfolio_id: BookId, state: State, who: Tenant):
     return Response(status_code=204)
 
 
-@router.get("/{portfolio_id}/reports", summary="The stored risk history of a portfolio")
+@router.get(
+    "/{portfolio_id}/reports",
+    response_model=list[StoredReport],
+    summary="The stored risk history of a portfolio",
+)
 async def reports(
     portfolio_id: BookId,
     state: State,
     who: Tenant,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[
+        int | None, Query(ge=1, description="the id of the last report of the previous page")
+    ] = None,
+    method: Annotated[
+        Literal["historical", "parametric", "montecarlo"] | None,
+        Query(description="that method's reports only"),
+    ] = None,
+    since: Annotated[
+        dt.datetime | None,
+        Query(description="reports created at or after this time (ISO 8601; UTC if naive)"),
+    ] = None,
 ):
+    """The book's stored reports, newest first, ``limit`` per page; when there are more, the
+    ``Link`` header's ``rel="next"`` URL is the next page (``before`` = the page's last id,
+    the same ``method`` and ``since``)."""
     await state.run(state.books.get, who, portfolio_id)  # 404 for another tenant's book
-    rows = await state.run(state.store.reports, who, portfolio_id, limit=limit)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    rows = await state.run(
+        state.store.reports, who, portfolio_id, limit=limit + 1, before=before, method=method,
+        since=since,
+    )  # fmt: skip
+    headers = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        query = {"limit": limit, "before": rows[-1][0], "method": method,
+                 "since": since.isoformat() if since else None}  # fmt: skip
+        link = urlencode({k: v for k, v in query.items() if v is not None})
+        headers = {"Link": f'</api/v1/portfolios/{portfolio_id}/reports?{link}>; rel="next"'}
     out = []
     for report_id, created, body in rows:
         report = orjson.loads(body)
@@ -258,4 +291,4 @@ async def reports(
                 "limits": report.get("limits", []),
             }
         )
-    return JSONResponse(out)
+    return JSONResponse(out, headers=headers)

@@ -529,6 +529,18 @@ class RiskReportOut(BaseModel):
     limits: list[LimitUtilisation]
 
 
+class StoredReport(BaseModel):
+    """One entry of a book's risk history (``GET /portfolios/{id}/reports``): when it was
+    computed, on which market date, by which method, its VaR and ES, and its limits then."""
+
+    id: int
+    created_at: str
+    as_of: str
+    method: Method
+    measures: list[Measure]
+    limits: list[LimitUtilisation]
+
+
 class StressScenarioOut(BaseModel):
     """A scenario of the library: historical (``start``, ``end``) or hypothetical
     (``shocks``)."""

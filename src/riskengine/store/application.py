@@ -190,13 +190,32 @@ class ApplicationStore(DialectStore):
         return int(rows[0][0])
 
     def reports(
-        self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
+        self,
+        tenant: str,
+        portfolio_id: int | None = None,
+        *,
+        limit: int = 100,
+        before: int | None = None,
+        method: str | None = None,
+        since: dt.datetime | None = None,
     ) -> list[tuple[int, dt.datetime, str]]:
         sql = "SELECT id, created_at, body::text FROM risk_reports WHERE tenant = ?"
         params: list = [tenant]
         if portfolio_id is not None:
             sql += " AND portfolio_id = ?"
             params.append(portfolio_id)
+        if method is not None:
+            sql += " AND method = ?"
+            params.append(method)
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(self.dialect.time_in(since))
+        if before is not None:  # the reports after that one in this order
+            sql += (
+                " AND (created_at, id) < (SELECT created_at, id FROM risk_reports "
+                "WHERE tenant = ? AND id = ?)"
+            )
+            params += [tenant, int(before)]
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         params.append(int(limit))
         out = self.dialect.time_out

@@ -220,9 +220,13 @@ class AppStore(Protocol):
         business days or more before ``as_of``; 0: keep)."""
         ...
 
-    def reports(self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100
+    def reports(self, tenant: str, portfolio_id: int | None = None, *, limit: int = 100,
+                before: int | None = None, method: str | None = None,
+                since: dt.datetime | None = None,
                 ) -> list[tuple[int, dt.datetime, str]]:  # fmt: skip
-        """(id, created_at, report JSON), newest first."""
+        """(id, created_at, report JSON), newest first (then by id, descending): with
+        ``before`` (a report id) those that come after that report, with ``method`` that
+        method's only, with ``since`` those created at or after it."""
         ...
 
     def save_job(self, tenant: str, job_id: str, kind: str, state: str, progress: float,
