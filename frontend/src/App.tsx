@@ -2,7 +2,7 @@
 // distribution, waterfall, limits, stress, backtest and methods side by side, live.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiClient, messageOf, storedKey, storeKey } from "./api/client";
-import type { PortfolioItem, PortfolioOut, Valuation } from "./api/types";
+import type { PortfolioDetail, PortfolioItem, PortfolioOut, Valuation } from "./api/types";
 import { BookBar } from "./components/BookBar";
 import { Connection } from "./components/Connection";
 import { Export } from "./components/Export";
@@ -49,7 +49,7 @@ export function App() {
     if (current) history.replaceState(null, "", `#book=${current.id}`);
   }, [current]);
 
-  const book = useFetch<PortfolioOut>(client, current ? `/api/v1/portfolios/${current.id}` : null, booksVersion);
+  const book = useFetch<PortfolioDetail>(client, current ? `/api/v1/portfolios/${current.id}` : null, booksVersion);
   const [controls, setControls] = useState<ControlValues>(DEFAULT_CONTROLS);
   const risk = useRisk(client, conn, current?.id ?? null, current ? controls : null);
   const valuation = useFetch<Valuation>(
@@ -64,6 +64,8 @@ export function App() {
     if (report) setReceivedAt(new Date().toISOString());
   }, [report]);
 
+  // a new request in flight while the previous answer is still shown: marked stale
+  const recomputing = risk.state.status === "loading" && report !== null;
   const currency = report?.base_currency ?? book.data?.base_currency ?? "USD";
   const fmt = useMemo(() => makeFormatters(currency), [currency]);
 
@@ -160,71 +162,91 @@ export function App() {
                   .join("; ")}
               </div>
             ) : null}
-            {report ? (
-              <RiskCards
-                report={report}
-                fmt={fmt}
-                pricesAsOf={prices?.as_of ?? null}
-                receivedAt={receivedAt}
-                pushes={risk.push.count}
-              />
-            ) : !risk.state.error && !risk.state.job ? (
-              <Loading>Computing VaR and ES of {current.name}…</Loading>
-            ) : null}
-            {report ? <ReportNotes report={report} /> : null}
-            {report ? (
-              <p className="caption">
-                <Export name={exportName(report, "report")} json={report} testId="export-report" what="whole report" />{" "}
-                the whole report as the API answered it (docs/formats.md).
+            {recomputing ? (
+              <p className="notice stale-note" role="status" data-testid="recomputing">
+                <span className="spinner" aria-hidden="true" /> Recomputing for the new request: the numbers below are
+                the previous answer&rsquo;s.
               </p>
             ) : null}
-            {report?.excluded_positions.length ? (
-              <p className="warning" role="note">
-                {report.excluded_positions.length} position(s) left out:{" "}
-                {report.excluded_positions.map((e) => `${e.id} (${e.reason})`).join("; ")}
-              </p>
-            ) : null}
-            <Tabs tabs={tabs} active={view} onChange={setView} label="Views" />
-            <div
-              role="tabpanel"
-              id={`view-${view}`}
-              aria-labelledby={`tab-${view}`}
-              className="view"
-              data-testid={`view-${view}`}
-            >
-              {view === "risk" ? (
-                report ? (
-                  <div className="grid" key={`${report.method}-${report.results.length}`}>
-                    <div className="column">
-                      <DistributionPanel report={report} fmt={fmt} />
-                      <LimitsPanel report={report} fmt={fmt} breaches={breaches} />
-                    </div>
-                    <WaterfallPanel report={report} fmt={fmt} />
-                  </div>
-                ) : (
-                  <Empty>The charts appear with the first report.</Empty>
-                )
-              ) : null}
-              {view === "history" ? (
-                <HistoryView
-                  client={client}
-                  bookId={current.id}
-                  method={controls.method}
+            <div className={recomputing ? "report stale" : "report"} data-testid="report-area" data-stale={recomputing}>
+              {report ? (
+                <RiskCards
+                  report={report}
                   fmt={fmt}
-                  refresh={receivedAt}
+                  pricesAsOf={prices?.as_of ?? null}
+                  receivedAt={receivedAt}
+                  pushes={risk.push.count}
                 />
+              ) : !risk.state.error && !risk.state.job ? (
+                <Loading>Computing VaR and ES of {current.name}…</Loading>
               ) : null}
-              {view === "book" ? (
-                <BookView valuation={valuation.data} loading={valuation.loading} error={valuation.error} fmt={fmt} />
+              {report ? <ReportNotes report={report} /> : null}
+              {report ? (
+                <p className="caption">
+                  <Export
+                    name={exportName(report, "report")}
+                    json={report}
+                    testId="export-report"
+                    what="whole report"
+                  />{" "}
+                  the whole report as the API answered it (docs/formats.md).
+                </p>
               ) : null}
-              {view === "stress" ? <StressView client={client} bookId={current.id} fmt={fmt} /> : null}
-              {view === "backtest" ? (
-                <BacktestView client={client} bookId={current.id} controls={controls} fmt={fmt} />
+              {report?.excluded_positions.length ? (
+                <p className="warning" role="note">
+                  {report.excluded_positions.length} position(s) left out:{" "}
+                  {report.excluded_positions.map((e) => `${e.id} (${e.reason})`).join("; ")}
+                </p>
               ) : null}
-              {view === "frtb" ? <FrtbView client={client} bookId={current.id} fmt={fmt} /> : null}
-              {view === "methods" ? (
-                <MethodsView client={client} bookId={current.id} controls={controls} fmt={fmt} />
-              ) : null}
+              <Tabs tabs={tabs} active={view} onChange={setView} label="Views" />
+              <div
+                role="tabpanel"
+                id={`view-${view}`}
+                aria-labelledby={`tab-${view}`}
+                className="view"
+                data-testid={`view-${view}`}
+              >
+                {view === "risk" ? (
+                  report ? (
+                    <div className="grid" key={`${report.method}-${report.results.length}`}>
+                      <div className="column">
+                        <DistributionPanel report={report} fmt={fmt} />
+                        <LimitsPanel report={report} fmt={fmt} breaches={breaches} />
+                      </div>
+                      <WaterfallPanel report={report} fmt={fmt} positions={book.data?.positions} />
+                    </div>
+                  ) : (
+                    <Empty>The charts appear with the first report.</Empty>
+                  )
+                ) : null}
+                {view === "history" ? (
+                  <HistoryView
+                    client={client}
+                    bookId={current.id}
+                    method={controls.method}
+                    fmt={fmt}
+                    refresh={receivedAt}
+                  />
+                ) : null}
+                {view === "book" ? (
+                  <BookView valuation={valuation.data} loading={valuation.loading} error={valuation.error} fmt={fmt} />
+                ) : null}
+                {view === "stress" ? <StressView client={client} bookId={current.id} fmt={fmt} /> : null}
+                {view === "backtest" ? (
+                  <BacktestView client={client} bookId={current.id} controls={controls} fmt={fmt} />
+                ) : null}
+                {view === "frtb" ? <FrtbView client={client} bookId={current.id} fmt={fmt} /> : null}
+                {view === "methods" ? (
+                  <MethodsView
+                    client={client}
+                    bookId={current.id}
+                    controls={controls}
+                    fmt={fmt}
+                    live={recomputing ? null : report}
+                    pushes={risk.push.count}
+                  />
+                ) : null}
+              </div>
             </div>
           </>
         ) : null}

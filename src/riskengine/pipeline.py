@@ -151,6 +151,7 @@ def compute_risk(
         notes=tuple(notes),
         provenance=provenance,
         pnl_histogram=histogram,
+        pnl_density=result.density,
         exposures=(
             book_exposures(book, book.position_tags)
             if book_key is None  # a book that cannot be a cache key

@@ -73,6 +73,9 @@ class RiskReport:
         notes: modelling statements the numbers depend on (e.g. vega not modelled).
         provenance: seed, data snapshot id, code version.
         pnl_histogram: {"edges": [...], "counts": [...]} of the scenario P&L, or None.
+        pnl_density: the fitted P&L density of the parametric method
+            (``core.distributions.pnl_density``: its distribution, mean, standard deviation
+            and shape, and a curve ``pnl``, ``density``), or None.
         exposures: the book's sensitivities and exposures (``riskengine.pricing.exposures``):
             totals, by underlying and by tag; None only for a report built without them.
         contributions: marginal, component, incremental and standalone VaR and component ES
@@ -92,6 +95,7 @@ class RiskReport:
     notes: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
     pnl_histogram: dict | None = None
+    pnl_density: dict | None = None
     exposures: Exposures | None = None
     contributions: Contributions | None = None
 
@@ -119,6 +123,7 @@ class RiskReport:
             "notes": list(self.notes),
             "provenance": dict(self.provenance),
             "pnl_histogram": self.pnl_histogram,
+            "pnl_density": self.pnl_density,
             "exposures": self.exposures.to_dict() if self.exposures is not None else None,
             "contributions": (
                 self.contributions.to_dict() if self.contributions is not None else None

@@ -132,3 +132,105 @@ def test_every_export_of_the_risk_view_is_the_apis_numbers(server, page_at):
         ("VaR 99%", "book"), ("ES 95%", "book"), ("VaR 99%", "sector=tech")]  # fmt: skip
     assert [float(x["value"]) for x in limits] == [u["value"] for u in api["limits"]]
     p.close()
+
+
+def _tags(position: dict) -> dict:
+    out = {}
+    for part in (position.get("tags") or "").split(";"):
+        if "=" in part:
+            k, v = (x.strip() for x in part.split("=", 1))
+            out.setdefault(k, v)
+    return out
+
+
+def test_a_tag_group_drills_down_to_its_positions(server, page_at):
+    p = page_at(server)
+    tab = p.open()
+    tab.wait_for_selector("[data-testid=risk-cards][data-method=historical]")
+    tab.get_by_test_id("waterfall-by").select_option("tag")
+    tab.get_by_test_id("waterfall-tag").select_option("sector")
+    tab.get_by_test_id("drill-sector=tech").click()
+    tab.get_by_test_id("drill-crumbs").wait_for()
+    api = server.risk(**DEFAULT)
+    (group,) = [r for r in api["contributions"]["by_tag"] if r["confidence"] == 0.99
+                and (r["key"], r["value"]) == ("sector", "tech")]  # fmt: skip
+    total = tab.get_by_test_id("waterfall-total")
+    # the group's positions add up to the group's component VaR (Euler: additive)
+    assert float(total.get_attribute("data-group")) == group["component_var"]
+    assert abs(float(total.get_attribute("data-value")) - group["component_var"]) <= 1e-9 * abs(
+        group["component_var"])  # fmt: skip
+    book = server.client.get(f"/api/v1/portfolios/{server.book_id}").json()
+    members = {q["id"] for q in book["positions"] if _tags(q).get("sector") == "tech"}
+    rows = _csv(_download(tab, "export-contributions-csv"))
+    assert {r["position_or_group"] for r in rows} == members and len(members) == group[
+        "n_positions"
+    ]
+    want = {r["id"]: r for r in api["contributions"]["by_position"] if r["confidence"] == 0.99}
+    for r in rows:
+        assert float(r["component_var"]) == want[r["position_or_group"]]["component_var"]
+        assert float(r["component_es"]) == want[r["position_or_group"]]["component_es"]
+    p.shot("drill-down-1280")
+    tab.get_by_test_id("drill-back").click()
+    tab.get_by_test_id("drill-sector=tech").wait_for()
+    p.close()
+
+
+def test_the_parametric_density_puts_one_minus_c_beyond_var(server, page_at):
+    p = page_at(server)
+    tab = p.open()
+    tab.wait_for_selector("[data-testid=risk-cards][data-method=historical]")
+    tab.get_by_test_id("control-method").select_option("parametric")
+    tab.wait_for_selector("[data-testid=risk-cards][data-method=parametric]")
+    tab.get_by_test_id("chart-density").wait_for()
+    api = server.risk(**DEFAULT | {"method": "parametric"})
+    exported = json.loads(_download(tab, "export-distribution-json"))
+    assert exported == api["pnl_density"]
+    rows = _csv(_download(tab, "export-distribution-csv"))
+    pnl = [float(r["pnl"]) for r in rows]
+    dens = [float(r["density"]) for r in rows]
+    assert pnl == api["pnl_density"]["pnl"] and dens == api["pnl_density"]["density"]
+    var99 = api["results"][-1]["value_at_risk"]
+    assert [r["beyond_var"] == "true" for r in rows] == [x <= -var99 for x in pnl]
+    # the drawn tail holds 1 - c of the density's area (trapezoids; the grid's resolution)
+    area = lambda xs, ys: sum((ys[i] + ys[i - 1]) / 2 * (xs[i] - xs[i - 1])  # noqa: E731
+                              for i in range(1, len(xs)))  # fmt: skip
+    tail = [i for i, x in enumerate(pnl) if x <= -var99]
+    share = area(pnl[: tail[-1] + 1], dens[: tail[-1] + 1]) / area(pnl, dens)
+    step = (pnl[tail[-1] + 1] - pnl[tail[-1]]) * dens[tail[-1] + 1] / area(pnl, dens)
+    assert abs(share - 0.01) <= step + 1e-3
+    p.shot("parametric-density-1280")
+    p.close()
+
+
+def test_a_recomputing_answer_is_marked_stale_and_methods_show_the_cards_numbers(server, page_at):
+    p = page_at(server)
+    tab = p.open()
+    tab.wait_for_selector("[data-testid=risk-cards][data-method=historical]")
+    # the new request held in the browser until the previous answer is seen marked stale
+    held = []
+
+    def hold(route):
+        if held:  # only the first request is held
+            route.continue_()
+        else:
+            held.append(route)
+
+    tab.route("**/api/v1/risk", hold)
+    tab.get_by_test_id("control-method").select_option("montecarlo")
+    tab.wait_for_selector("[data-testid=report-area][data-stale=true]")
+    tab.get_by_test_id("recomputing").wait_for()
+    assert tab.get_by_test_id("risk-cards").get_attribute("data-method") == "historical"
+    assert len(held) == 1
+    held[0].continue_()
+    tab.wait_for_selector("[data-testid=risk-cards][data-method=montecarlo]")
+    tab.wait_for_selector("[data-testid=report-area][data-stale=false]")
+    assert tab.get_by_test_id("recomputing").count() == 0
+    tab.get_by_test_id("tab-methods").click()
+    row = tab.get_by_test_id("method-montecarlo")
+    row.wait_for()
+    card = float(tab.get_by_test_id("var-0.99").get_attribute("data-value"))
+    tab.wait_for_function(
+        "v => Number(document.querySelector('[data-testid=method-montecarlo]')?.dataset.var) === v",
+        arg=card,
+    )
+    p.close()

@@ -138,11 +138,11 @@ def test_changing_the_method_recomputes(server, page_at):
     api = server.risk(**MONTE_CARLO)
     assert card_value(tab, "var", 0.99) == api["results"][1]["value_at_risk"] != historical
     assert "s.e." in tab.get_by_test_id("card-0.99").inner_text()
-    # parametric has no scenarios to bin: the distribution says so and what to do
+    # parametric has no scenarios to bin: the distribution is its fitted density
     tab.get_by_test_id("control-method").select_option("parametric")
     wait_method(tab, "parametric")
-    empty = tab.get_by_test_id("panel-distribution").get_by_test_id("state-empty")
-    assert "choose Historical or Monte Carlo" in empty.inner_text()
+    density = tab.get_by_test_id("panel-distribution").get_by_test_id("chart-density")
+    assert int(density.get_attribute("data-points")) > 50
     assert card_value(tab, "var", 0.99) == server.risk(**DEFAULT | {"method": "parametric"})[
         "results"][1]["value_at_risk"]  # fmt: skip
     # a horizon typed and applied with Enter
@@ -272,9 +272,9 @@ def test_keyboard_and_widths(server, page_at):
     # tabs by keyboard: focus the active tab, arrows move, Home and End jump
     tab.get_by_test_id("tab-risk").focus()
     tab.keyboard.press("ArrowRight")
-    assert tab.get_by_test_id("tab-book").get_attribute("aria-selected") == "true"
-    assert tab.evaluate("() => document.activeElement.dataset.testid") == "tab-book"
-    tab.get_by_test_id("view-book").wait_for()
+    assert tab.get_by_test_id("tab-history").get_attribute("aria-selected") == "true"
+    assert tab.evaluate("() => document.activeElement.dataset.testid") == "tab-history"
+    tab.get_by_test_id("view-history").wait_for()
     tab.keyboard.press("End")  # the last tab
     assert tab.get_by_test_id("tab-frtb").get_attribute("aria-selected") == "true"
     tab.keyboard.press("Home")

@@ -7,6 +7,7 @@ they return positive loss amounts, VaR = -mean + sigma * q.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -188,3 +189,92 @@ def test_population_moments_hand_case_and_constant():
     assert skew == pytest.approx(6.0 / 3.0**1.5, rel=1e-12)
     assert kurt == pytest.approx(21.0 / 9.0 - 3.0, rel=1e-12)
     assert population_moments(np.full(5, 2.0)) == (2.0, 0.0, 0.0, 0.0)
+
+
+# --- the parametric report's fitted P&L density ----------------------------------------------
+def _mass_below(curve: dict, x: float) -> float:
+    """Trapezoid share of the curve's area at P&L <= x (interpolated at x)."""
+    pnl, dens = np.asarray(curve["pnl"]), np.asarray(curve["density"])
+    total = np.trapezoid(dens, pnl)
+    keep = pnl <= x
+    xs = np.append(pnl[keep], x)
+    ys = np.append(dens[keep], np.interp(x, pnl, dens))
+    return float(np.trapezoid(ys, xs) / total)
+
+
+def test_the_normal_density_is_the_closed_form_and_its_tail_holds_one_minus_c():
+    from riskengine.core.distributions import normal_var_es, pnl_density
+
+    mean, sd = 120.0, 2_500.0
+    d = pnl_density("normal", mean, sd)
+    pnl, dens = np.asarray(d["pnl"]), np.asarray(d["density"])
+    assert pnl[0] == mean - 5 * sd and pnl[-1] == mean + 5 * sd and np.all(np.diff(pnl) > 0)
+    want = np.exp(-0.5 * ((pnl - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+    np.testing.assert_allclose(dens, want, rtol=1e-13)
+    assert np.trapezoid(dens, pnl) == pytest.approx(1.0, abs=1e-3)
+    for c in (0.95, 0.99):
+        var, _ = normal_var_es(mean, sd, c)
+        assert _mass_below(d, -var) == pytest.approx(1 - c, rel=2e-2)
+
+
+def test_the_student_t_density_is_the_scaled_t_with_unit_variance():
+    from riskengine.core.distributions import pnl_density, student_t_var_es
+
+    mean, sd, df = -50.0, 1_000.0, 4.0
+    d = pnl_density("student-t", mean, sd, df=df)
+    pnl, dens = np.asarray(d["pnl"]), np.asarray(d["density"])
+    scale = sd * math.sqrt((df - 2) / df)
+    t = (pnl - mean) / scale
+    const = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
+    np.testing.assert_allclose(
+        dens, const * (1 + t * t / df) ** (-(df + 1) / 2) / scale, rtol=1e-12
+    )
+    assert d["df"] == df
+    var, _ = student_t_var_es(mean, sd, 0.99, df)
+    assert _mass_below(d, -var) == pytest.approx(0.01, rel=5e-2)
+
+
+def test_the_cornish_fisher_density_puts_one_minus_c_beyond_its_var():
+    from riskengine.core.distributions import cornish_fisher_var_es, pnl_density
+
+    flat = pnl_density("cornish-fisher", 10.0, 300.0)  # no skewness, no kurtosis: normal
+    z = (np.asarray(flat["pnl"]) - 10.0) / 300.0
+    np.testing.assert_allclose(
+        flat["density"], np.exp(-0.5 * z * z) / (300.0 * math.sqrt(2 * math.pi)), rtol=1e-12
+    )
+    d = pnl_density("cornish-fisher", 10.0, 300.0, pnl_skew=-0.4, excess_kurtosis=0.8)
+    assert d["monotone"] and np.all(np.diff(d["pnl"]) > 0)
+    for c in (0.95, 0.99):
+        var, _ = cornish_fisher_var_es(10.0, 300.0, c, -0.4, 0.8)
+        assert _mass_below(d, -var) == pytest.approx(1 - c, rel=3e-2)
+    bent = pnl_density("cornish-fisher", 0.0, 1.0, pnl_skew=-2.5, excess_kurtosis=0.0)
+    assert bent["monotone"] is False and len(bent["pnl"]) < 101
+    assert np.all(np.asarray(bent["density"]) > 0)
+    assert pnl_density("normal", 0.0, 0.0) is None  # a book without risk
+
+
+def test_a_parametric_report_carries_its_density_and_the_others_none():
+    from pathlib import Path
+
+    from riskengine import Equity, EuropeanOption, Portfolio, Position, compute_risk, load_prices
+
+    data = Path(__file__).resolve().parents[2] / "data" / "us_equities_daily.csv"
+    bundled_history = load_prices(data)
+
+    last = bundled_history.market_state(len(bundled_history.dates) - 1)
+    expiry = bundled_history.dates[-1] + dt.timedelta(days=90)
+    call = EuropeanOption("AAPL", last.prices["AAPL"], expiry, "call", 0.3)
+    book = Portfolio((Position("a", Equity("AAPL"), 1_000.0), Position("m", Equity("MSFT"), -400.0),
+                      Position("c", call, 20.0, 100.0)))  # fmt: skip
+    for distribution, kind in (("normal", "cornish-fisher"), ("student-t", "student-t"),
+                               ("cornish-fisher", "cornish-fisher")):  # fmt: skip
+        r = compute_risk(book, bundled_history, method="parametric", distribution=distribution)
+        d = r.to_dict()["pnl_density"]
+        assert d["distribution"] == kind  # with an option, "normal" is delta-gamma
+        var99 = r.measure(0.99).value_at_risk
+        assert _mass_below(d, -var99) == pytest.approx(0.01, rel=5e-2)
+    linear = Portfolio(book.positions[:2])
+    d = compute_risk(linear, bundled_history, method="parametric").to_dict()["pnl_density"]
+    assert d["distribution"] == "normal"
+    hist = compute_risk(linear, bundled_history, method="historical").to_dict()
+    assert hist["pnl_density"] is None and hist["pnl_histogram"] is not None

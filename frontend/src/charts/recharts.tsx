@@ -1,6 +1,8 @@
 // The one module that imports Recharts (style rule 11). Charts import their building blocks
 // from here, so a change of charting library, or of its defaults, happens in one place.
 export {
+  Area,
+  AreaChart,
   Bar,
   BarChart,
   CartesianGrid,

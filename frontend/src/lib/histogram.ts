@@ -1,5 +1,5 @@
 // The server's histogram of scenario P&L as chart bins, with VaR and ES placed on the P&L axis.
-import type { Measure, PnlHistogram } from "../api/types";
+import type { Measure, PnlDensity, PnlHistogram } from "../api/types";
 
 export interface Bin {
   /** The bin's middle, low and high edges of P&L (gains positive). */
@@ -56,4 +56,43 @@ export function measureAt(results: readonly Measure[], confidence?: number | nul
     if (m) return m;
   }
   return results[results.length - 1];
+}
+
+/** A point of the fitted density: ``body`` where the P&L is above -VaR, ``tail`` at or below
+ * it (the point at the cut is in both, so the two areas meet). */
+export interface DensityPoint {
+  pnl: number;
+  density: number;
+  body: number | null;
+  tail: number | null;
+}
+
+/** The parametric report's density curve, split at -VaR into body and tail. */
+export function densityPoints(d: PnlDensity, valueAtRisk?: number | null): DensityPoint[] {
+  const cut = valueAtRisk == null || !Number.isFinite(valueAtRisk) ? null : -valueAtRisk;
+  const n = Math.min(d.pnl.length, d.density.length);
+  const out: DensityPoint[] = [];
+  for (let i = 0; i < n; i++) {
+    const pnl = d.pnl[i];
+    const density = d.density[i];
+    const inTail = cut !== null && pnl <= cut;
+    const next = i + 1 < n ? d.pnl[i + 1] : null;
+    const atCut = cut !== null && inTail && next !== null && next > cut;
+    out.push({ pnl, density, body: !inTail || atCut ? density : null, tail: inTail ? density : null });
+  }
+  return out;
+}
+
+/** The share of the density's area at or below ``pnl`` (trapezoids over the curve). */
+export function densityMass(points: readonly DensityPoint[], pnl: number): number {
+  let below = 0;
+  let total = 0;
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1];
+    const b = points[i];
+    const area = ((a.density + b.density) / 2) * (b.pnl - a.pnl);
+    total += area;
+    if (b.pnl <= pnl) below += area;
+  }
+  return total > 0 ? below / total : 0;
 }

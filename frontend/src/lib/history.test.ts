@@ -85,3 +85,21 @@ describe("risk history", () => {
     expect(nextLink('<a>; rel="prev"')).toBeNull();
   });
 });
+
+describe("drill-down", () => {
+  it("finds a tag group's positions as the server groups them", async () => {
+    const { groupMembers, parseTags } = await import("./drill");
+    expect([...parseTags(" sector = tech ; book=A;sector=energy;bad")]).toEqual([
+      ["sector", "tech"],
+      ["book", "A"],
+    ]);
+    const positions = [
+      { id: "a", tags: "sector=tech;book=A" },
+      { id: "b", tags: "sector=energy" },
+      { id: "c", tags: "" },
+      { id: "d", tags: { sector: "tech" } },
+    ];
+    expect([...groupMembers(positions, { key: "sector", value: "tech" })]).toEqual(["a", "d"]);
+    expect([...groupMembers(positions, { key: "book", value: null })]).toEqual(["b", "c", "d"]);
+  });
+});

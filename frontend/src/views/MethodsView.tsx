@@ -15,11 +15,17 @@ export function MethodsView({
   bookId,
   controls,
   fmt,
+  live,
+  pushes,
 }: {
   client: ApiClient;
   bookId: number;
   controls: Controls;
   fmt: Formatters;
+  /** The report on the cards (its method's row shows it, so both read the same numbers). */
+  live: RiskReport | null;
+  /** Live updates of that report so far: the other methods are recomputed at each one. */
+  pushes: number;
 }) {
   const historical = useSubmit<RiskReport>(client);
   const parametric = useSubmit<RiskReport>(client);
@@ -37,8 +43,22 @@ export function MethodsView({
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 
+  // at each live update of the cards' report, the other methods on the new prices too (a run
+  // still in flight is not restarted)
+  useEffect(() => {
+    if (pushes === 0 || !live) return;
+    for (const m of METHODS) {
+      if (m === live.method || runs[m].state.status === "loading") continue;
+      const body = { ...riskRequest(bookId, { ...controls, method: m }), contributions: "none" as const };
+      runs[m].run("/api/v1/risk", body);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pushes]);
+
   const reports: Partial<Record<Method, RiskReport>> = {};
   for (const m of METHODS) if (runs[m].state.data) reports[m] = runs[m].state.data!;
+  const onCards = live && live.portfolio.id === bookId && live.method === controls.method ? live : null;
+  if (onCards) reports[onCards.method] = onCards;
   const rows = methodRows(reports, METHODS, confidence);
   const levels = [...controls.confidence].sort((a, b) => a - b);
   const horizon = controls.horizon_days;
@@ -79,6 +99,9 @@ export function MethodsView({
             <table className="table" data-testid="methods-table">
               <caption className="caption">
                 {confidenceLabel(confidence)}, {horizon}-day; error bars ±2 standard errors where the method has them.
+                {onCards
+                  ? ` The ${METHOD_LABELS[onCards.method]} row is the report on the cards; the others are computed again at each live update.`
+                  : ""}
               </caption>
               <thead>
                 <tr>

@@ -1,14 +1,16 @@
 // Loss distribution, VaR waterfall and limit utilisation of the current report.
 import { useState } from "react";
-import type { LimitUtilisation, RiskReport } from "../api/types";
+import type { LimitUtilisation, PnlDensity, RiskReport } from "../api/types";
 import { LimitBars } from "../charts/LimitBars";
+import { LossDensity } from "../charts/LossDensity";
 import { LossHistogram } from "../charts/LossHistogram";
 import { WaterfallChart } from "../charts/WaterfallChart";
 import { Export } from "../components/Export";
 import { Empty, Panel } from "../components/Panel";
+import { groupLabel, groupMembers, type Group } from "../lib/drill";
 import { fileName, type Column } from "../lib/export";
 import { confidenceLabel, type Formatters } from "../lib/format";
-import { histogramBins, measureAt, tailMarkers, type Bin } from "../lib/histogram";
+import { densityPoints, histogramBins, measureAt, tailMarkers, type Bin, type DensityPoint } from "../lib/histogram";
 import { limitKey, limitRows, type LimitRow } from "../lib/limits";
 import {
   componentWaterfall,
@@ -31,6 +33,19 @@ const BIN_COLUMNS: Column<Bin>[] = [
   { name: "scenarios", value: (b) => b.count },
   { name: "beyond_var", value: (b) => b.tail },
 ];
+
+const DENSITY_COLUMNS: Column<DensityPoint>[] = [
+  { name: "pnl", value: (p) => p.pnl },
+  { name: "density", value: (p) => p.density },
+  { name: "beyond_var", value: (p) => p.tail !== null },
+];
+
+function densityLabel(d: PnlDensity): string {
+  if (d.distribution === "student-t") return `Student-t with ${d.df} degrees of freedom`;
+  if (d.distribution === "cornish-fisher")
+    return `Cornish-Fisher (skewness ${(d.skewness ?? 0).toFixed(3)}, excess kurtosis ${(d.excess_kurtosis ?? 0).toFixed(3)})`;
+  return "normal";
+}
 
 const STEP_COLUMNS: Column<Step>[] = [
   { name: "step", value: (s) => s.label },
@@ -81,6 +96,7 @@ export function DistributionPanel({ report, fmt }: { report: RiskReport; fmt: Fo
   const [confidence, setConfidence] = useState(last);
   const m = measureAt(report.results, confidence);
   const h = report.pnl_histogram;
+  const d = report.pnl_density ?? null;
   return (
     <Panel
       title="Loss distribution"
@@ -101,6 +117,15 @@ export function DistributionPanel({ report, fmt }: { report: RiskReport; fmt: Fo
               testId="export-distribution"
               what="histogram"
             />
+          ) : d ? (
+            <Export
+              name={exportName(report, "loss-density", m?.confidence ?? last)}
+              rows={densityPoints(d, m?.value_at_risk)}
+              columns={DENSITY_COLUMNS}
+              json={d}
+              testId="export-distribution"
+              what="density"
+            />
           ) : null}
         </>
       }
@@ -113,10 +138,27 @@ export function DistributionPanel({ report, fmt }: { report: RiskReport; fmt: Fo
             {confidenceLabel(m?.confidence ?? last)} tail beyond VaR in red, ES dashed.
           </p>
         </>
+      ) : d ? (
+        <>
+          <LossDensity
+            points={densityPoints(d, m?.value_at_risk)}
+            markers={tailMarkers(m)}
+            fmt={fmt}
+            label={densityLabel(d)}
+          />
+          <p className="caption" data-testid="density-caption">
+            The fitted P&L density, gains to the right: {densityLabel(d)}, mean {fmt.signed(d.mean)}, standard deviation{" "}
+            {fmt.money(d.standard_deviation)}; the {confidenceLabel(m?.confidence ?? last)} tail beyond VaR in red, ES
+            dashed.
+            {d.monotone === false
+              ? " The expansion bends back in the far tail: only its increasing part is drawn."
+              : ""}
+          </p>
+        </>
       ) : (
         <Empty>
-          The {report.method} method has a closed form and no scenarios to bin: choose Historical or Monte Carlo to see
-          the distribution.
+          This {report.method} report has no scenarios to bin and no fitted density: choose Historical or Monte Carlo to
+          see the distribution.
         </Empty>
       )}
     </Panel>
@@ -125,8 +167,18 @@ export function DistributionPanel({ report, fmt }: { report: RiskReport; fmt: Fo
 
 type By = "position" | "tag";
 
-export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Formatters }) {
+export function WaterfallPanel({
+  report,
+  fmt,
+  positions,
+}: {
+  report: RiskReport;
+  fmt: Formatters;
+  /** The stored book's positions (their tags), for the drill-down from a tag group. */
+  positions?: readonly { id?: unknown; tags?: unknown }[] | null;
+}) {
   const c = report.contributions;
+  const [drill, setDrill] = useState<Group | null>(null);
   const last = report.results[report.results.length - 1].confidence;
   const [confidence, setConfidence] = useState(last);
   const [by, setBy] = useState<By>("position");
@@ -177,19 +229,49 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
       </Panel>
     );
   }
-  const items = by === "tag" && tagKey ? tagItems(c.by_tag, tagKey, at) : positionItems(c.by_position, at);
-  const components = componentWaterfall(items, top, `VaR ${confidenceLabel(at)}`);
+  // a tag group drilled into: its positions, adding up to the group's component VaR
+  const drilled = by === "tag" && tagKey && drill && drill.key === tagKey && positions ? drill : null;
+  const members = drilled && positions ? groupMembers(positions, drilled) : null;
+  const groupRow = drilled
+    ? c.by_tag.find(
+        (r) => r.key === drilled.key && (r.value ?? null) === drilled.value && Math.abs(r.confidence - at) < 1e-9,
+      )
+    : undefined;
+  const memberRows = members ? c.by_position.filter((r) => members.has(r.id)) : [];
+  const items = members
+    ? positionItems(memberRows, at)
+    : by === "tag" && tagKey
+      ? tagItems(c.by_tag, tagKey, at)
+      : positionItems(c.by_position, at);
+  const components = componentWaterfall(
+    items,
+    top,
+    drilled ? `${groupLabel(drilled)} ${confidenceLabel(at)}` : `VaR ${confidenceLabel(at)}`,
+  );
   const standalone =
     by === "tag" && tagKey
       ? tagItems(c.by_tag, tagKey, at, "standalone_var")
       : positionItems(c.by_position, at, "standalone_var");
   const hasStandalone = summary?.sum_standalone_var != null && standalone.every((s) => Number.isFinite(s.value));
-  const lines: ContributionLine[] =
-    by === "tag" && tagKey
+  const lines: ContributionLine[] = members
+    ? memberRows.filter((r) => Math.abs(r.confidence - at) < 1e-9).map((r) => ({ ...r, label: r.id }))
+    : by === "tag" && tagKey
       ? c.by_tag
           .filter((r) => r.key === tagKey && Math.abs(r.confidence - at) < 1e-9)
-          .map((r) => ({ ...r, label: `${r.key}=${r.value ?? "(none)"}` }))
+          .map((r) => ({
+            ...r,
+            label: `${r.key}=${r.value ?? "(none)"}`,
+            group: { key: r.key, value: r.value ?? null },
+          }))
       : c.by_position.filter((r) => Math.abs(r.confidence - at) < 1e-9).map((r) => ({ ...r, label: r.id }));
+  const crumbs = drilled ? (
+    <p className="crumbs" data-testid="drill-crumbs">
+      <button type="button" className="link" data-testid="drill-back" onClick={() => setDrill(null)}>
+        All {drilled.key} groups
+      </button>{" "}
+      › {groupLabel(drilled)}: {lines.length} position{lines.length === 1 ? "" : "s"}
+    </p>
+  ) : null;
   return (
     <>
       <Panel
@@ -208,13 +290,29 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
           </>
         }
       >
+        {crumbs}
         <h3>Component VaR, largest first</h3>
         <WaterfallChart bars={waterfallBars(components.steps)} fmt={fmt} testId="chart-waterfall" />
-        <p className="caption" data-testid="waterfall-total" data-value={components.total}>
-          Components add up to VaR {fmt.money(components.total)}; red adds risk, green (hedges) takes it away.
-        </p>
+        {drilled ? (
+          <p
+            className="caption"
+            data-testid="waterfall-total"
+            data-value={components.total}
+            data-group={groupRow?.component_var ?? ""}
+          >
+            The positions of {groupLabel(drilled)} add up to its component VaR {fmt.money(components.total)} (the
+            group's own: {fmt.money(groupRow?.component_var)}).
+          </p>
+        ) : (
+          <p className="caption" data-testid="waterfall-total" data-value={components.total}>
+            Components add up to VaR {fmt.money(components.total)}; red adds risk, green (hedges) takes it away.
+            {by === "tag" && positions ? " Choose a group in the table below to see its positions." : ""}
+          </p>
+        )}
         <h3>From standalone VaRs to VaR</h3>
-        {hasStandalone ? (
+        {drilled ? (
+          <Empty>The diversification waterfall is the whole book's: go back to all {drilled.key} groups.</Empty>
+        ) : hasStandalone ? (
           <>
             <WaterfallChart
               bars={waterfallBars(diversificationWaterfall(standalone, top, m.value_at_risk))}
@@ -231,12 +329,19 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
         )}
       </Panel>
       <Panel
-        title={`Risk contributions at ${confidenceLabel(at)}${by === "tag" && tagKey ? ` by ${tagKey}` : ""}`}
+        title={`Risk contributions at ${confidenceLabel(at)}${
+          drilled ? ` in ${groupLabel(drilled)}` : by === "tag" && tagKey ? ` by ${tagKey}` : ""
+        }`}
         testId="panel-contributions"
         wide
         actions={
           <Export
-            name={exportName(report, "contributions", by === "tag" && tagKey ? tagKey : "position", at)}
+            name={exportName(
+              report,
+              "contributions",
+              drilled ? groupLabel(drilled) : by === "tag" && tagKey ? tagKey : "position",
+              at,
+            )}
             rows={sortedLines(lines)}
             columns={contributionColumns(m.value_at_risk)}
             testId="export-contributions"
@@ -244,7 +349,12 @@ export function WaterfallPanel({ report, fmt }: { report: RiskReport; fmt: Forma
           />
         }
       >
-        <ContributionsTable rows={lines} total={m.value_at_risk} fmt={fmt} />
+        <ContributionsTable
+          rows={lines}
+          total={m.value_at_risk}
+          fmt={fmt}
+          onDrill={by === "tag" && positions && !drilled ? setDrill : undefined}
+        />
       </Panel>
     </>
   );
@@ -335,6 +445,8 @@ export function LimitsPanel({
 
 interface ContributionLine {
   label: string;
+  /** The tag group of a group's line (drill-down). */
+  group?: Group;
   component_var: number | null;
   component_es: number | null;
   marginal_var: number | null;
@@ -364,10 +476,12 @@ function ContributionsTable({
   rows,
   total,
   fmt,
+  onDrill,
 }: {
   rows: readonly ContributionLine[];
   total: number;
   fmt: Formatters;
+  onDrill?: (group: Group) => void;
 }) {
   const sorted = sortedLines(rows);
   return (
@@ -400,7 +514,21 @@ function ContributionsTable({
           <tbody>
             {sorted.map((r) => (
               <tr key={r.label} data-component={r.component_var ?? ""}>
-                <th scope="row">{r.label}</th>
+                <th scope="row">
+                  {onDrill && r.group ? (
+                    <button
+                      type="button"
+                      className="link"
+                      data-testid={`drill-${r.label}`}
+                      title={`The positions of ${r.label}`}
+                      onClick={() => r.group && onDrill(r.group)}
+                    >
+                      {r.label}
+                    </button>
+                  ) : (
+                    r.label
+                  )}
+                </th>
                 <td className="num">{fmt.signed(r.component_var)}</td>
                 <td className="num">{r.component_var == null ? "–" : fmt.percent(r.component_var / total, 1)}</td>
                 <td className="num">{fmt.signed(r.component_es)}</td>

@@ -434,6 +434,22 @@ class PnlHistogram(BaseModel):
     counts: list[int]
 
 
+class PnlDensity(BaseModel):
+    """The parametric method's fitted P&L density: its distribution ("normal", "student-t",
+    "cornish-fisher"), mean and standard deviation (and df, or skewness and excess kurtosis),
+    and the curve: ``density[i]`` per unit of P&L at ``pnl[i]`` (gains positive, ascending)."""
+
+    distribution: str
+    mean: float
+    standard_deviation: float
+    df: float | None = None
+    skewness: float | None = None
+    excess_kurtosis: float | None = None
+    monotone: bool | None = None
+    pnl: list[float]
+    density: list[float]
+
+
 class ExposureLine(BaseModel):
     dollar_delta: Amount
     dollar_gamma: Amount
@@ -524,6 +540,7 @@ class RiskReportOut(BaseModel):
     notes: list[str]
     provenance: Provenance
     pnl_histogram: PnlHistogram | None
+    pnl_density: PnlDensity | None = None
     exposures: Exposures | None
     contributions: Contributions | None
     limits: list[LimitUtilisation]

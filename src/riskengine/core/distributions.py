@@ -109,6 +109,64 @@ def cornish_fisher_var_es(
     return -mean + sigma * zc, -mean + sigma * es_std
 
 
+DENSITY_POINTS = 101  # points of a parametric report's P&L density curve
+
+
+def pnl_density(
+    distribution: str,
+    mean: float,
+    sigma: float,
+    *,
+    pnl_skew: float = 0.0,
+    excess_kurtosis: float = 0.0,
+    df: float | None = None,
+    points: int = DENSITY_POINTS,
+) -> dict | None:
+    """The fitted P&L density of a parametric report, as a curve for a chart: ``pnl`` (gains
+    positive, ascending) and ``density`` (per unit of P&L) at ``points`` points spanning the
+    distribution (the 1e-4 to 1 - 1e-4 quantiles; z = -5 to 5 for the normal).
+
+    ``distribution``: "normal" (P&L ~ N(mean, sigma^2)); "student-t" (mean + sigma T, T a
+    unit-variance Student-t(df)); "cornish-fisher" (the Cornish-Fisher loss quantile
+    -mean + sigma w(z), w the expansion with loss skewness -pnl_skew: the density at that
+    loss is phi(z) / (sigma w'(z)), kept where w increases). None when sigma is not positive.
+    """
+    if not (sigma > 0 and math.isfinite(sigma) and math.isfinite(mean)):
+        return None
+    out: dict = {"distribution": distribution, "mean": mean, "standard_deviation": sigma}
+    if distribution == "normal":
+        z = np.linspace(-5.0, 5.0, points)
+        pnl = mean + sigma * z
+        density = np.exp(-0.5 * z * z) / (math.sqrt(2.0 * math.pi) * sigma)
+    elif distribution == "student-t":
+        if df is None or df <= 2:
+            raise InputError(f"df must be > 2 for a unit-variance Student-t; got {df}.")
+        scale = sigma * math.sqrt((df - 2.0) / df)
+        lo = float(stats.t.ppf(1e-4, df))
+        t = np.linspace(lo, -lo, points)
+        pnl = mean + scale * t
+        density = stats.t.pdf(t, df) / scale
+        out["df"] = df
+    elif distribution == "cornish-fisher":
+        s, k = -pnl_skew, excess_kurtosis
+        z = np.linspace(float(special.ndtri(1e-4)), float(special.ndtri(1 - 1e-4)), points)
+        slope = (
+            1.0 + z * s / 3.0 + (3.0 * z * z - 3.0) * k / 24.0 - (6.0 * z * z - 5.0) * s * s / 36.0
+        )
+        keep = slope > 0
+        z, slope = z[keep], slope[keep]
+        loss = -mean + sigma * _cf_poly(z, s, k)
+        pnl = -loss[::-1]
+        density = (np.exp(-0.5 * z * z) / (math.sqrt(2.0 * math.pi) * sigma * slope))[::-1]
+        out |= {"skewness": pnl_skew, "excess_kurtosis": excess_kurtosis}
+        out["monotone"] = bool(keep.all())
+    else:
+        raise ValueError(f"no density for distribution {distribution!r}")
+    out["pnl"] = pnl.tolist()
+    out["density"] = density.tolist()
+    return out
+
+
 def population_moments(x: np.ndarray) -> tuple[float, float, float, float]:
     """Mean, standard deviation, skewness and excess kurtosis (population moments, ddof=0)."""
     x = np.asarray(x, dtype=float)

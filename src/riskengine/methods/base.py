@@ -114,6 +114,7 @@ class MethodResult:
         parameters: the report's ``parameters`` block.
         pnl: shape (n_scenarios,), the book's P&L per scenario, or None.
         notes, data_quality, provenance: what the report says about the numbers.
+        density: the fitted P&L density curve of a parametric method (``pnl_density``).
         basis: what the measures were computed from, for decomposition: the revaluation
             (``PnL``: historical, Monte Carlo) or the fitted ``ParametricModel``; None once
             dropped (a backtest keeps only the numbers).
@@ -127,6 +128,7 @@ class MethodResult:
     data_quality: tuple[dict, ...] = ()
     provenance: dict = field(default_factory=dict)
     basis: PnL | ParametricModel | None = None
+    density: dict | None = None  # the fitted P&L density (parametric): core.distributions
 
 
 def measures_of(estimates: Iterable[Estimate]) -> tuple[RiskMeasure, ...]:

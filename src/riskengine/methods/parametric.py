@@ -11,6 +11,7 @@ from riskengine.core.distributions import (
     cornish_fisher_monotone,
     cornish_fisher_var_es,
     normal_var_es,
+    pnl_density,
     population_moments,
     student_t_var_es,
 )
@@ -148,6 +149,12 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         kind = "delta-gamma" if params["approximation"] == "delta-gamma" else "normal"
     else:
         kind = spec.distribution
+    if kind == "normal":
+        density = pnl_density("normal", mean, sd)
+    elif kind == "student-t":
+        density = pnl_density("student-t", mean, sd, df=float(spec.df))
+    else:  # delta-gamma and cornish-fisher: the Cornish-Fisher quantile of the moments
+        density = pnl_density("cornish-fisher", mean, sd, pnl_skew=skew, excess_kurtosis=kurt)
     return MethodResult(
         measures=measures,
         n_scenarios=None,
@@ -155,4 +162,5 @@ def run_parametric(ctx: MethodContext) -> MethodResult:
         notes=tuple(notes),
         data_quality=tuple(flags),
         basis=ParametricModel(cols, mu, cov, kind, float(spec.df), history_returns, pnl_1d),
+        density=density,
     )
