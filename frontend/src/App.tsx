@@ -231,7 +231,9 @@ export function App() {
                 {view === "book" ? (
                   <BookView valuation={valuation.data} loading={valuation.loading} error={valuation.error} fmt={fmt} />
                 ) : null}
-                {view === "stress" ? <StressView client={client} bookId={current.id} fmt={fmt} /> : null}
+                {view === "stress" ? (
+                  <StressView client={client} bookId={current.id} fmt={fmt} prices={prices?.seq ?? 0} />
+                ) : null}
                 {view === "backtest" ? (
                   <BacktestView client={client} bookId={current.id} controls={controls} fmt={fmt} />
                 ) : null}

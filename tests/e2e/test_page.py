@@ -234,6 +234,16 @@ def test_a_pushed_update_changes_the_numbers(tmp_path, bundled_history, page_at)
         assert float(price.get_attribute("data-value")) == pytest.approx(last * 1.1, rel=1e-12)
         assert "+10.00%" in tab.get_by_test_id("position-eq-aapl").inner_text()
         p.shot("view-book-live")
+        # stress shares of the same (live) book value as the cards
+        card_value_now = float(tab.get_by_test_id("market-value").get_attribute("data-value"))
+        tab.get_by_test_id("tab-stress").click()
+        tab.wait_for_function(
+            "v => Number(document.querySelector('[data-testid=stress-book-value]')?.dataset.value)"
+            " === v",
+            arg=card_value_now,
+        )
+        stress = server.client.post("/api/v1/stress", json={"portfolio_id": server.book_id})
+        assert stress.json()["portfolio"]["market_value"] == card_value_now
         p.close()
     finally:
         server.close()

@@ -660,3 +660,41 @@ def test_cli_refuses_an_idle_shock_and_keeps_it_on_request(tmp_path):
                           timeout=120)  # fmt: skip
     assert kept.returncode == 0, kept.stderr
     assert "warning" in kept.stdout.lower() and "APPL=-20%" in kept.stdout
+
+
+def test_scenarios_at_the_latest_prices_move_the_book_as_valued_then(hist):
+    """With ``market`` (a feed's latest prices) the book is valued at them and every
+    scenario's move applies to them: P&L = units x latest price x move; without it, the
+    closes; an option is revalued from its latest underlying price."""
+    from riskengine.market.history import MarketState
+
+    a, b, c = hist.symbols
+    last = hist.market_state(len(hist.dates) - 1)
+    live = MarketState(last.as_of, {a: last.prices[a] * 1.2, b: last.prices[b] * 0.9,
+                                    c: last.prices[c]})  # fmt: skip
+    expiry = hist.dates[-1] + dt.timedelta(days=60)
+    book = Portfolio((Position("a", Equity(a), 100.0), Position("b", Equity(b), -50.0),
+                      Position("o", _call(a, last.prices[a], expiry), 2.0, 100.0)))  # fmt: skip
+    shock = HypotheticalScenario("down", (parse_shock("*=-0.1"),))
+    at_close = run_scenarios(book, hist, [shock])
+    at_live = run_scenarios(book, hist, [shock], market=live)
+    t = (expiry - last.as_of).days / 365.0
+
+    def option(s):
+        return 200.0 * black_scholes(s, last.prices[a], t, 0.3, 0.02, 0.01, "call")
+
+    for report, p in ((at_close, last.prices), (at_live, live.prices)):
+        value = 100.0 * p[a] - 50.0 * p[b] + option(p[a])
+        assert report.portfolio["market_value"] == pytest.approx(value, rel=1e-12)
+        (res,) = report.results
+        want = -0.1 * (100.0 * p[a] - 50.0 * p[b]) + option(0.9 * p[a]) - option(p[a])
+        assert res.pnl == pytest.approx(want, rel=1e-10)
+    assert at_live.results[0].pnl != at_close.results[0].pnl
+    one = run_scenario(book, hist, shock, market=live)
+    assert one.pnl == at_live.results[0].pnl
+    # a historical window's returns, applied to the latest prices
+    window = HistoricalScenario("w", _date(hist, 100), _date(hist, 110))
+    (res,) = run_scenarios(Portfolio(book.positions[:2]), hist, [window], market=live).results
+    r = hist.prices[110] / hist.prices[99] - 1.0
+    want = 100.0 * live.prices[a] * r[0] - 50.0 * live.prices[b] * r[1]
+    assert res.pnl == pytest.approx(want, rel=1e-10)

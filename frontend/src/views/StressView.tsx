@@ -4,11 +4,13 @@ import type { ApiClient } from "../api/client";
 import type { StressReport, StressScenario } from "../api/types";
 import { HorizontalBars } from "../charts/HorizontalBars";
 import { JobProgress } from "../components/JobProgress";
+import { Export } from "../components/Export";
 import { Empty, Failure, Loading, Panel } from "../components/Panel";
+import { fileName, type Column } from "../lib/export";
 import { useFetch } from "../hooks/useFetch";
 import { useSubmit } from "../hooks/useSubmit";
 import type { Formatters } from "../lib/format";
-import { parseShocks, positionBars, scenarioBars, scenarioName } from "../lib/stress";
+import { parseShocks, positionBars, scenarioBars, scenarioName, type ScenarioBar } from "../lib/stress";
 import { tone } from "./BookView";
 
 interface Custom {
@@ -19,7 +21,27 @@ interface Custom {
   keep: boolean;
 }
 
-export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId: number; fmt: Formatters }) {
+const STRESS_COLUMNS: Column<ScenarioBar>[] = [
+  { name: "scenario", value: (b) => b.name },
+  { name: "type", value: (b) => b.type },
+  { name: "definition", value: (b) => b.definition },
+  { name: "pnl", value: (b) => b.pnl },
+  { name: "share_of_value", value: (b) => b.share },
+];
+
+export function StressView({
+  client,
+  bookId,
+  fmt,
+  prices = 0,
+}: {
+  client: ApiClient;
+  bookId: number;
+  fmt: Formatters;
+  /** Changes at each price push: the scenarios run again at the new prices (the server
+   * values the book at the latest prices, as the cards). */
+  prices?: number;
+}) {
   const library = useFetch<StressScenario[]>(client, "/api/v1/stress/scenarios");
   const { state, run, cancel } = useSubmit<StressReport>(client);
   const [custom, setCustom] = useState<Custom[]>([]);
@@ -32,7 +54,7 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
 
   const names = library.data?.map((s) => s.name) ?? null;
   const keep = custom.some((c) => c.keep);
-  const key = JSON.stringify([bookId, names, custom]);
+  const key = JSON.stringify([bookId, names, custom, prices]);
   useEffect(() => {
     if (names === null) return;
     const adding = added.current;
@@ -84,7 +106,22 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
 
   return (
     <div className="grid">
-      <Panel title="Stress scenarios" testId="panel-stress">
+      <Panel
+        title="Stress scenarios"
+        testId="panel-stress"
+        actions={
+          report ? (
+            <Export
+              name={fileName(report.portfolio.name, "stress", report.as_of)}
+              rows={bars}
+              columns={STRESS_COLUMNS}
+              json={report}
+              testId="export-stress"
+              what="scenarios"
+            />
+          ) : null
+        }
+      >
         {library.error ? <Failure message={library.error} /> : null}
         {state.job ? <JobProgress job={state.job} what="Stress" onCancel={cancel} /> : null}
         {state.error && !formError ? <Failure message={state.error} onRetry={() => setCustom((c) => [...c])} /> : null}
@@ -98,6 +135,10 @@ export function StressView({ client, bookId, fmt }: { client: ApiClient; bookId:
               selectedKey={chosen?.scenario}
               onSelect={setSelected}
             />
+            <p className="caption" data-testid="stress-book-value" data-value={report.portfolio.market_value}>
+              Shares of the book&rsquo;s value {fmt.money(report.portfolio.market_value)}, at the latest prices (as the
+              cards); run again at every price update.
+            </p>
             <div className="table-wrap">
               <table className="table" data-testid="stress-table">
                 <caption className="sr-only">Scenario P&amp;L; choose one to see its positions</caption>

@@ -303,6 +303,7 @@ class StressRequest(Strict):
     ] = []
     as_of: dt.date | None = None
     keep_idle_shocks: Flag = False
+    live: Flag = True
 
     model_config = ConfigDict(
         extra="forbid",

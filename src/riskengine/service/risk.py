@@ -204,8 +204,9 @@ class RiskService:
         )
 
     def stress(self, book: Book, request: dict, executor=None) -> dict:
-        """Named (library) and custom scenarios on ``book`` at the last close (or as_of);
-        ``executor`` splits them (one task each: the same report)."""
+        """Named (library) and custom scenarios on ``book`` at the latest prices (the feed's,
+        as the risk reports; at the last close with ``live`` false or without a feed), or at
+        the close of ``as_of``; ``executor`` splits them (one task each: the same report)."""
         known = load_library()
         custom = request.get("custom") or []
         if custom:
@@ -225,6 +226,11 @@ class RiskService:
             known=known,
             executor=executor,
             keep_idle_shocks=bool(request.get("keep_idle_shocks")),
+            market=(
+                self.market.market()
+                if request.get("live", True) and request.get("as_of") is None
+                else None
+            ),
         )
         return report.to_dict()
 

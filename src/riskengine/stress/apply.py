@@ -10,7 +10,7 @@ import numpy as np
 
 from riskengine.errors import InputError, InsufficientHistoryError, NoPositionsError
 from riskengine.instruments.types import Portfolio
-from riskengine.market.history import FactorHistory
+from riskengine.market.history import FactorHistory, MarketState
 from riskengine.stress.result import PositionPnL, StressReport, StressResult
 from riskengine.stress.revalue import (
     MIN_VOL,
@@ -80,6 +80,7 @@ def _historical(
     scenario: HistoricalScenario,
     as_of,
     base_currency: str,
+    market: MarketState | None = None,
 ) -> StressResult:
     base, end = window_rows(history, scenario)
     base_date, end_date = history.date_at(base), history.date_at(end)
@@ -93,7 +94,7 @@ def _historical(
                 f"{scenario.name!r} uses ({base_date} -> {end_date}); import that history or "
                 "drop the position from this scenario."
             )
-    snap = stress_book(portfolio, history, as_of, base_currency, unusable=unusable)
+    snap = stress_book(portfolio, history, as_of, base_currency, unusable=unusable, market=market)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = p1[snap.universe] / p0[snap.universe] - 1.0
     r = np.where(np.isfinite(r), r, 0.0)  # only factors no included position uses
@@ -245,9 +246,11 @@ def run_scenario(
     base_currency: str = "USD",
     known: dict[str, Scenario] | None = None,
     keep_idle_shocks: bool = False,
+    market: MarketState | None = None,
 ) -> StressResult:
-    """Today's book under one stress scenario: an instant shock at ``as_of`` with full
-    revaluation (horizon 0: options keep today's time to expiry).
+    """Today's book under one stress scenario: an instant shock at ``as_of`` (at the latest
+    prices ``market`` when given) with full revaluation (horizon 0: options keep today's time
+    to expiry).
 
     Args:
         portfolio: the book.
@@ -272,16 +275,16 @@ def run_scenario(
     sc = as_scenario(scenario, known)
     base_currency = str(base_currency).upper()
     if isinstance(sc, HistoricalScenario):
-        return _historical(portfolio, history, sc, as_of, base_currency)
-    snap = stress_book(portfolio, history, as_of, base_currency)
+        return _historical(portfolio, history, sc, as_of, base_currency, market)
+    snap = stress_book(portfolio, history, as_of, base_currency, market=market)
     return _hypothetical(snap, sc, keep_idle_shocks)
 
 
-def _one_scenario(portfolio, history, snap, base_currency, keep, sc) -> StressResult | dict:
+def _one_scenario(portfolio, history, snap, base_currency, keep, market, sc) -> StressResult | dict:
     """One scenario's result, or ``{"scenario", "reason"}`` when it cannot run."""
     try:
         if isinstance(sc, HistoricalScenario):
-            return _historical(portfolio, history, sc, snap.as_of, base_currency)
+            return _historical(portfolio, history, sc, snap.as_of, base_currency, market)
         return _hypothetical(snap, sc, keep)
     except (InsufficientHistoryError, NoPositionsError) as exc:
         return {"scenario": sc.name, "reason": str(exc)}
@@ -297,8 +300,10 @@ def run_scenarios(
     known: dict[str, Scenario] | None = None,
     executor=None,
     keep_idle_shocks: bool = False,
+    market: MarketState | None = None,
 ) -> StressReport:
-    """Several scenarios (default: the whole library) on today's book.
+    """Several scenarios (default: the whole library) on today's book, valued at the close of
+    ``as_of`` or at the latest prices ``market`` (a live feed's).
 
     A scenario that cannot run (its window outside the history, every position excluded)
     is listed in ``skipped`` with the reason; the others still run. With ``executor`` (a
@@ -312,8 +317,8 @@ def run_scenarios(
         list(known.values()) if scenarios is None else [as_scenario(s, known) for s in scenarios]
     )
     base_currency = str(base_currency).upper()
-    snap = stress_book(portfolio, history, as_of, base_currency)
-    one = partial(_one_scenario, portfolio, history, snap, base_currency, keep_idle_shocks)
+    snap = stress_book(portfolio, history, as_of, base_currency, market=market)
+    one = partial(_one_scenario, portfolio, history, snap, base_currency, keep_idle_shocks, market)
     outcomes = executor.map(one, chosen) if executor is not None else [one(s) for s in chosen]
     results = [r for r in outcomes if isinstance(r, StressResult)]
     skipped = [r for r in outcomes if not isinstance(r, StressResult)]

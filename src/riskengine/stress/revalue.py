@@ -25,7 +25,7 @@ from functools import cached_property
 import numpy as np
 
 from riskengine.instruments.types import Portfolio, Position
-from riskengine.market.history import FactorHistory
+from riskengine.market.history import FactorHistory, MarketState
 from riskengine.market.snapshot import market_snapshot
 from riskengine.pricing.black_scholes import OptionTerms
 from riskengine.pricing.compiled import CompiledBook, compile_snapshot
@@ -115,18 +115,22 @@ def stress_book(
     *,
     unusable: dict[str, str] | None = None,
     universe: np.ndarray | None = None,
+    market: MarketState | None = None,
 ) -> StressBook:
-    """Compile ``portfolio`` at the close of ``as_of`` with horizon 0.
+    """Compile ``portfolio`` at the close of ``as_of`` (or at the latest prices ``market``)
+    with horizon 0.
 
     Args:
         universe: history columns to use (default: every symbol with a close at as_of).
         unusable: symbol -> reason, for factors whose positions must be excluded (besides
             those without a close at as_of).
+        market: latest prices to value the book at instead of the closes (a live feed's);
+            the scenarios' moves apply to them.
 
     Raises:
         NoPositionsError: when no position can be priced (the message gives the reasons).
     """
-    snapshot = market_snapshot(history, as_of, universe=universe, unusable=unusable)
+    snapshot = market_snapshot(history, as_of, live=market, universe=universe, unusable=unusable)
     book = compile_snapshot(portfolio, snapshot, 0, base_currency)
     return StressBook(book, portfolio, snapshot.index, snapshot.universe, snapshot.as_of)
 
