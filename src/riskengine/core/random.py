@@ -22,8 +22,9 @@ SOBOL_BLOCK_SIZE = 4_096
 
 
 def draw_seed() -> int:
-    """A fresh seed for a run that did not give one (reported, so the run can be repeated)."""
-    return secrets.randbits(63)
+    """A fresh seed for a run that did not give one (reported, so the run can be repeated):
+    53 bits, so that it is exact in every JSON client (JavaScript reads numbers as doubles)."""
+    return secrets.randbits(53)
 
 
 def block_sizes(n_paths: int, block_size: int = BLOCK_SIZE) -> list[int]:
