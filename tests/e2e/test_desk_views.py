@@ -234,3 +234,65 @@ def test_a_recomputing_answer_is_marked_stale_and_methods_show_the_cards_numbers
         arg=card,
     )
     p.close()
+
+
+def test_every_other_views_export_is_the_apis_numbers(server, page_at):
+    p = page_at(server)
+    tab = p.open()
+    tab.wait_for_selector("[data-testid=risk-cards][data-method=historical]")
+
+    tab.get_by_test_id("tab-book").click()
+    tab.get_by_test_id("positions-table").wait_for()
+    valuation = server.client.get(f"/api/v1/portfolios/{server.book_id}/valuation").json()
+    rows = _csv(_download(tab, "export-book-csv"))
+    assert [r["id"] for r in rows] == [q["id"] for q in valuation["positions"]]
+    assert [float(r["market_value"]) for r in rows] == [
+        q["market_value"] for q in valuation["positions"]]  # fmt: skip
+
+    tab.get_by_test_id("tab-stress").click()
+    tab.get_by_test_id("chart-stress").wait_for()
+    stress = json.loads(_download(tab, "export-stress-json"))
+    library = [s["name"] for s in server.client.get("/api/v1/stress/scenarios").json()]
+    api = server.client.post("/api/v1/stress", json={"portfolio_id": server.book_id,
+                                                     "scenarios": library}).json()  # fmt: skip
+    assert {s["scenario"]: s["pnl"] for s in stress["scenarios"]} == {
+        s["scenario"]: s["pnl"] for s in api["scenarios"]}  # fmt: skip
+    rows = _csv(_download(tab, "export-stress-csv"))
+    mv = api["portfolio"]["market_value"]
+    for r in rows:
+        (s,) = [s for s in api["scenarios"] if s["scenario"] == r["scenario"]]
+        assert float(r["pnl"]) == s["pnl"] and float(r["share_of_value"]) == s["pnl"] / abs(mv)
+
+    tab.get_by_test_id("tab-backtest").click()
+    chart = tab.get_by_test_id("chart-backtest")
+    chart.wait_for()
+    backtest = json.loads(_download(tab, "export-backtest-json"))
+    (job,) = [j for j in server.client.get("/api/v1/jobs").json()
+              if j["kind"] == "backtest" and j["state"] == "succeeded"][:1]  # fmt: skip
+    assert backtest == server.client.get(f"/api/v1/jobs/{job['id']}/result").json()
+    series = _csv(_download(tab, "export-backtest-series-csv"))
+    assert len(series) == int(chart.get_attribute("data-days"))
+    methods = [m["method"] for m in backtest["methods"]]
+    counts = [sum(r[f"exception_{m}"] == "true" for r in series) for m in methods]
+    assert counts == [int(x) for x in chart.get_attribute("data-exceptions").split(",")]
+    tests = _csv(_download(tab, "export-backtest-csv"))
+    assert [int(t["exceptions"]) for t in tests] == counts
+
+    tab.get_by_test_id("tab-methods").click()
+    tab.wait_for_selector("[data-testid=chart-methods][data-bars='3']")
+    rows = {r["method"]: r for r in _csv(_download(tab, "export-methods-csv"))}
+    for method, extra in (("historical", {}), ("parametric", {}),
+                          ("montecarlo", {"n_scenarios": 10_000, "seed": 7})):  # fmt: skip
+        want = server.risk(**(DEFAULT | {"method": method, "contributions": "none"} | extra))
+        assert float(rows[method]["valueAtRisk"]) == want["results"][-1]["value_at_risk"]
+
+    tab.get_by_test_id("tab-frtb").click()
+    tab.get_by_test_id("frtb-capital").wait_for()
+    frtb = json.loads(_download(tab, "export-frtb-json"))
+    api = server.client.post("/api/v1/frtb", json={"portfolio_id": server.book_id}).json()
+    assert frtb["capital"] == api["capital"]
+    cascade = _csv(_download(tab, "export-frtb-cascade-csv"))
+    es = api["expected_shortfall"]["reduced_stressed"]["all"]
+    assert [float(r["reduced_stressed"]) for r in cascade] == [
+        *es["by_bucket"], es["liquidity_adjusted"]]  # fmt: skip
+    p.close()

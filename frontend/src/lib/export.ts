@@ -42,3 +42,8 @@ export function download(name: string, text: string, type: string): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 0);
 }
+
+/** One column per field, the field's name as the header (rows that are the API's own). */
+export function fieldColumns<T extends object>(fields: readonly (keyof T & string)[]): Column<T>[] {
+  return fields.map((f) => ({ name: f, value: (row: T) => row[f] as Cell }));
+}

@@ -3,11 +3,21 @@ import { useEffect, useState, type FormEvent } from "react";
 import type { ApiClient } from "../api/client";
 import { METHODS, type BacktestReport, type BacktestRequest, type Method, type Symbols } from "../api/types";
 import { BacktestChart } from "../charts/BacktestChart";
+import { Export } from "../components/Export";
 import { JobProgress } from "../components/JobProgress";
 import { Empty, Failure, Loading, Panel } from "../components/Panel";
 import { useFetch } from "../hooks/useFetch";
 import { useSubmit } from "../hooks/useSubmit";
-import { backtestRows, exceptionMarkers, statisticsRows } from "../lib/backtest";
+import {
+  backtestRows,
+  exceptionKey,
+  exceptionMarkers,
+  statisticsRows,
+  varKey,
+  type BacktestRow,
+  type StatisticsRow,
+} from "../lib/backtest";
+import { fieldColumns, fileName, type Column } from "../lib/export";
 import { confidenceLabel, pValue, type Formatters } from "../lib/format";
 import { METHOD_LABELS } from "../lib/methods";
 import { CONFIDENCE_CHOICES, type Controls } from "../lib/request";
@@ -23,6 +33,26 @@ interface Form {
   methods: Method[];
   confidence: number;
   start: string;
+}
+
+const STAT_COLUMNS = fieldColumns<StatisticsRow>([
+  "method", "nObs", "exceptions", "expected", "kupiec", "christoffersen", "conditionalCoverage",
+  "zone", "zoneExceptions", "z2", "z2PValue",
+]); // prettier-ignore
+
+function seriesColumns(report: BacktestReport): Column<BacktestRow>[] {
+  const cols: Column<BacktestRow>[] = [
+    { name: "date", value: (r) => r.date },
+    { name: "pnl", value: (r) => r.pnl },
+  ];
+  for (const m of report.methods) {
+    cols.push({
+      name: `value_at_risk_${m.method}`,
+      value: (r) => (r[varKey(m.method)] == null ? null : -Number(r[varKey(m.method)])),
+    });
+    cols.push({ name: `exception_${m.method}`, value: (r) => r[exceptionKey(m.method)] != null });
+  }
+  return cols;
 }
 
 export function BacktestView({
@@ -78,7 +108,32 @@ export function BacktestView({
   const markers = report ? exceptionMarkers(report, at) : [];
 
   return (
-    <Panel title="Backtest" testId="panel-backtest" wide>
+    <Panel
+      title="Backtest"
+      testId="panel-backtest"
+      wide
+      actions={
+        report ? (
+          <>
+            <Export
+              name={fileName("backtest", report.start, report.end, at, "series")}
+              rows={backtestRows(report, at)}
+              columns={seriesColumns(report)}
+              testId="export-backtest-series"
+              what="daily series"
+            />
+            <Export
+              name={fileName("backtest", report.start, report.end, at, "tests")}
+              rows={stats}
+              columns={STAT_COLUMNS}
+              json={report}
+              testId="export-backtest"
+              what="tests (the JSON: the whole backtest)"
+            />
+          </>
+        ) : null
+      }
+    >
       {symbols.error ? <Failure message={symbols.error} /> : null}
       {form ? (
         <form className="controls" onSubmit={submit} aria-label="Backtest request">

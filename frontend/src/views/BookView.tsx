@@ -1,8 +1,17 @@
 // The book: every position's latest price, day move and market value, updating with the
 // pushed prices.
 import type { Valuation } from "../api/types";
+import { Export } from "../components/Export";
 import { Empty, Failure, Loading, Panel } from "../components/Panel";
+import { fieldColumns, fileName } from "../lib/export";
 import { clockTime, type Formatters } from "../lib/format";
+
+type PositionValue = Valuation["positions"][number];
+
+const POSITION_COLUMNS = fieldColumns<PositionValue>([
+  "id", "symbol", "instrument_type", "quantity", "currency", "factor", "factor_price",
+  "factor_close", "change", "price", "market_value", "close_value", "day_pnl",
+]); // prettier-ignore
 
 export function BookView({
   valuation,
@@ -16,7 +25,23 @@ export function BookView({
   fmt: Formatters;
 }) {
   return (
-    <Panel title="Positions" testId="panel-book" wide>
+    <Panel
+      title="Positions"
+      testId="panel-book"
+      wide
+      actions={
+        valuation?.positions.length ? (
+          <Export
+            name={fileName(valuation.name, "positions", valuation.prices_as_of ?? valuation.as_of)}
+            rows={valuation.positions}
+            columns={POSITION_COLUMNS}
+            json={valuation}
+            testId="export-book"
+            what="positions"
+          />
+        ) : null
+      }
+    >
       {error && !valuation ? <Failure message={error} /> : null}
       {!valuation && loading ? <Loading>Valuing the book at the latest prices…</Loading> : null}
       {valuation ? (

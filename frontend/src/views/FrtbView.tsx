@@ -4,8 +4,10 @@ import { useEffect, useState, type FormEvent } from "react";
 import type { ApiClient } from "../api/client";
 import type { FrtbReport, FrtbRequest } from "../api/types";
 import { AmountBars, CascadeChart, PlaChart, SearchChart } from "../charts/FrtbCharts";
+import { Export } from "../components/Export";
 import { JobProgress } from "../components/JobProgress";
 import { Failure, Loading, Panel } from "../components/Panel";
+import { fieldColumns, fileName } from "../lib/export";
 import { useSubmit } from "../hooks/useSubmit";
 import { confidenceLabel, type Formatters } from "../lib/format";
 import {
@@ -19,6 +21,7 @@ import {
   plaPoints,
   searchPoints,
   stressedSpan,
+  type CascadeRow,
 } from "../lib/frtb";
 
 interface Form {
@@ -52,7 +55,21 @@ export function FrtbView({ client, bookId, fmt }: { client: ApiClient; bookId: n
 
   return (
     <>
-      <Panel title="FRTB internal-model capital" testId="panel-frtb" wide>
+      <Panel
+        title="FRTB internal-model capital"
+        testId="panel-frtb"
+        wide
+        actions={
+          r ? (
+            <Export
+              name={fileName(r.portfolio.name, "frtb", r.as_of)}
+              json={r}
+              testId="export-frtb"
+              what="whole FRTB report"
+            />
+          ) : null
+        }
+      >
         <form className="controls" onSubmit={submit} aria-label="FRTB request">
           <div className="field">
             <label htmlFor="frtb-reduced">Reduced set</label>
@@ -102,7 +119,20 @@ export function FrtbView({ client, bookId, fmt }: { client: ApiClient; bookId: n
               .
             </p>
           </Panel>
-          <Panel title="Liquidity-horizon cascade" testId="panel-frtb-cascade" wide>
+          <Panel
+            title="Liquidity-horizon cascade"
+            testId="panel-frtb-cascade"
+            wide
+            actions={
+              <Export
+                name={fileName(r.portfolio.name, "frtb-cascade", r.as_of)}
+                rows={cascadeRows(r)}
+                columns={fieldColumns<CascadeRow>(["bucket", "reduced_stressed", "full_current", "reduced_current"])}
+                testId="export-frtb-cascade"
+                what="cascade"
+              />
+            }
+          >
             <CascadeChart rows={cascadeRows(r)} fmt={fmt} />
             <Cascade report={r} fmt={fmt} />
           </Panel>

@@ -3,12 +3,18 @@ import { useEffect, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { METHODS, type Method, type RiskReport } from "../api/types";
 import { MethodBars } from "../charts/MethodBars";
+import { Export } from "../components/Export";
 import { JobProgress } from "../components/JobProgress";
 import { Failure, Loading, Panel } from "../components/Panel";
 import { useSubmit } from "../hooks/useSubmit";
 import { confidenceLabel, type Formatters } from "../lib/format";
-import { METHOD_LABELS, methodRows } from "../lib/methods";
+import { METHOD_LABELS, methodRows, type MethodRow } from "../lib/methods";
+import { fieldColumns, fileName } from "../lib/export";
 import { riskRequest, type Controls } from "../lib/request";
+
+const METHOD_COLUMNS = fieldColumns<MethodRow>([
+  "method", "valueAtRisk", "expectedShortfall", "varError", "esError", "varVsFirst",
+]); // prettier-ignore
 
 export function MethodsView({
   client,
@@ -69,18 +75,34 @@ export function MethodsView({
       testId="panel-methods"
       wide
       actions={
-        levels.length > 1 ? (
-          <span className="inline-field">
-            <label htmlFor="methods-confidence">at</label>
-            <select id="methods-confidence" value={confidence} onChange={(e) => setConfidence(Number(e.target.value))}>
-              {levels.map((c) => (
-                <option key={c} value={c}>
-                  {confidenceLabel(c)}
-                </option>
-              ))}
-            </select>
-          </span>
-        ) : null
+        <>
+          {rows.length ? (
+            <Export
+              name={fileName("methods", `book-${bookId}`, confidence, `${horizon}d`)}
+              rows={rows}
+              columns={METHOD_COLUMNS}
+              json={reports}
+              testId="export-methods"
+              what="table (the JSON: each method's report)"
+            />
+          ) : null}
+          {levels.length > 1 ? (
+            <span className="inline-field">
+              <label htmlFor="methods-confidence">at</label>
+              <select
+                id="methods-confidence"
+                value={confidence}
+                onChange={(e) => setConfidence(Number(e.target.value))}
+              >
+                {levels.map((c) => (
+                  <option key={c} value={c}>
+                    {confidenceLabel(c)}
+                  </option>
+                ))}
+              </select>
+            </span>
+          ) : null}
+        </>
       }
     >
       {METHODS.map((m) =>
