@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlencode
 
 import orjson
@@ -15,6 +15,7 @@ from riskengine.api.schemas import (
     MAX_ID,
     FrtbMappingEntry,
     LimitIn,
+    Method,
     PortfolioDetail,
     PortfolioIn,
     PortfolioItem,
@@ -252,10 +253,7 @@ async def reports(
     before: Annotated[
         int | None, Query(ge=1, description="the id of the last report of the previous page")
     ] = None,
-    method: Annotated[
-        Literal["historical", "parametric", "montecarlo"] | None,
-        Query(description="that method's reports only"),
-    ] = None,
+    method: Annotated[Method | None, Query(description="that method's reports only")] = None,
     since: Annotated[
         dt.datetime | None,
         Query(description="reports created at or after this time (ISO 8601; UTC if naive)"),
