@@ -114,7 +114,7 @@ class FactorHistory:
         h = hashlib.sha256()
         h.update("\x1f".join(self.symbols).encode())
         h.update(self.dates.astype("int64").tobytes())
-        h.update(np.ascontiguousarray(self.prices).tobytes())
+        h.update(np.ascontiguousarray(self.prices).data)  # its bytes, without a copy
         return h.hexdigest()[:16]
 
     @property
@@ -181,7 +181,11 @@ class FactorHistory:
         Returns:
             shape (window + 1, len(columns)).
         """
-        return self.prices[index - window : index + 1][:, columns]
+        rows = self.prices[index - window : index + 1]
+        columns = np.asarray(columns)
+        if columns.size == rows.shape[1] and np.array_equal(columns, np.arange(rows.shape[1])):
+            return rows  # every column in order: a (read-only) view, not a copy
+        return rows[:, columns]
 
     def returns(
         self, index: int, window: int, columns: np.ndarray, horizon_days: int = 1
@@ -205,5 +209,5 @@ class FactorHistory:
     def _snapshot_id(self, index: int, window: int, columns: np.ndarray) -> str:
         h = hashlib.sha256()
         h.update("\x1f".join(self.symbols[c] for c in columns).encode())
-        h.update(np.ascontiguousarray(self.window_prices(index, window, columns)).tobytes())
+        h.update(np.ascontiguousarray(self.window_prices(index, window, columns)).data)
         return f"{self.date_at(index)}:{h.hexdigest()[:12]}"

@@ -94,27 +94,29 @@ def find_bad_prints(
     stop = n - 1 if stop is None else stop
     if n < 2 or stop < start:
         return []
-    cols = np.arange(len(history.symbols)) if columns is None else np.asarray(columns)
+    k = len(history.symbols)
+    cols = np.arange(k) if columns is None else np.asarray(columns)
     lo, hi = max(start - 1, 0), min(stop + 1, n - 1)
+    block = history.prices[lo : hi + 1]
+    if not np.array_equal(cols, np.arange(k)):  # every column: a view, not a copy
+        block = block[:, cols]
+    m = block.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = np.log(history.prices[lo : hi + 1][:, cols])  # (m, k); NaN where no close
-        r = np.diff(x, axis=0)  # (m - 1, k)
+        x = np.log(block)  # (m, k); NaN where no close
+        r = np.diff(x, axis=0)  # (m - 1, k): r[t - 1] = x_t - x_{t-1}
+        del x
         sigma = _robust_sigma(r)
         floor = np.maximum(SIGMAS * sigma, math.log(FACTOR))
         end_floor = np.maximum(SIGMAS * sigma, math.log(END_FACTOR))
-        up = np.full(x.shape, np.nan)  # x_t - x_{t-1}
-        down = np.full(x.shape, np.nan)  # x_t - x_{t+1}
-        up[1:] = r
-        down[:-1] = -r
-        spike = (np.sign(up) == np.sign(down)) & (np.abs(up) > floor) & (np.abs(down) > floor)
-        first_row = lo == 0
-        last_row = hi == n - 1
-        ends = np.zeros(x.shape, dtype=bool)
-        if first_row:
-            ends[0] = np.abs(down[0]) > end_floor
-        if last_row:
-            ends[-1] = np.abs(up[-1]) > end_floor
-    found = spike | ends
+        found = np.zeros((m, r.shape[1]), dtype=bool)
+        # an interior close t: up = r[t - 1], down = -r[t], the same sign (their product
+        # r[t - 1] r[t] < 0) and both beyond the floor (NaN next to a missing close: never)
+        a = np.abs(r)
+        found[1:-1] = (r[:-1] * r[1:] < 0) & (np.minimum(a[:-1], a[1:]) > floor)
+        if lo == 0:  # the first close of the history: one neighbour
+            found[0] |= a[0] > end_floor
+        if hi == n - 1:  # the last close
+            found[-1] |= a[-1] > end_floor
     rows = np.arange(lo, hi + 1)
     keep = (rows >= start) & (rows <= stop)
     found &= keep[:, None]
@@ -124,7 +126,9 @@ def find_bad_prints(
         col = int(cols[j])
         prev = float(history.prices[t - 1, col]) if t > 0 else math.nan
         nxt = float(history.prices[t + 1, col]) if t + 1 < n else math.nan
-        moves = [abs(v) for v in (up[i, j], down[i, j]) if math.isfinite(v)]
+        up = r[i - 1, j] if i >= 1 else math.nan
+        down = -r[i, j] if i < m - 1 else math.nan
+        moves = [abs(v) for v in (up, down) if math.isfinite(v)]
         move = min(moves)
         out.append(
             BadPrint(
@@ -159,16 +163,32 @@ def _robust_sigma(r: np.ndarray) -> np.ndarray:
     a column with fewer than two returns)."""
     if r.shape[0] == 0:
         return np.zeros(r.shape[1])
-    if np.isfinite(r).all():
-        med = np.median(r, axis=0)
-        return MAD_TO_SIGMA * np.median(np.abs(r - med), axis=0)
+    # one symbol per contiguous row: the medians partition memory in order (a column of a
+    # row-major array is strided, several times slower); the same order statistics
+    rt = np.ascontiguousarray(r.T)
+    full = np.isfinite(rt).all(axis=1)
+    if full.all():
+        return MAD_TO_SIGMA * _mad(rt)
+    # numpy's nanmedian is a Python loop over the columns: only those with gaps go through it
+    out = np.zeros(rt.shape[0])
+    if full.any():
+        out[full] = MAD_TO_SIGMA * _mad(rt[full])
     import warnings
 
+    gaps = rt[~full]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: no volatility
-        med = np.nanmedian(r, axis=0)
-        mad = np.nanmedian(np.abs(r - med), axis=0)
-    return np.nan_to_num(MAD_TO_SIGMA * mad, nan=0.0)
+        med = np.nanmedian(gaps, axis=1)
+        dev = np.abs(gaps - med[:, None])
+        mad = np.nanmedian(dev, axis=1, overwrite_input=True)
+    out[~full] = np.nan_to_num(MAD_TO_SIGMA * mad, nan=0.0)
+    return out
+
+
+def _mad(rows: np.ndarray) -> np.ndarray:
+    """The median absolute deviation of each row (no NaN)."""
+    med = np.median(rows, axis=1)
+    return np.median(np.abs(rows - med[:, None]), axis=1, overwrite_input=True)
 
 
 def screen_bad_prints(
