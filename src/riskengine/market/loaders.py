@@ -197,6 +197,8 @@ def _wide_header(raw_header: list[str]) -> bool:
 # of order) sends the file to the row reader, which names the fault. Both give the same
 # numbers: pyarrow and Python parse decimal text to the nearest double.
 USE_COLUMNAR = True
+# pyarrow's CSV reader when it is installed; False: the NumPy reader (tests, benchmarks)
+USE_PYARROW = True
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -212,10 +214,15 @@ def columnar_wide(p: Path, raw: bytes, dates: _Dates) -> FactorHistory | None:
         return None
     try:
         line = raw[start:end].decode("utf-8").removesuffix("\r")
+    except UnicodeDecodeError:
+        return None
+    try:
         import pyarrow as pa
         import pyarrow.csv as pcsv
-    except (UnicodeDecodeError, ImportError):
-        return None
+    except ImportError:  # the NumPy reader
+        arrow = False
+    else:
+        arrow = USE_PYARROW
     if "\r" in line:  # lines ended by a bare CR: the row reader
         return None
     cells = next(iter(csv_rows(line, p.name, PriceDataError, limit=1)), (0, []))[1]
@@ -223,6 +230,11 @@ def columnar_wide(p: Path, raw: bytes, dates: _Dates) -> FactorHistory | None:
         return None
     header = [h.strip() for h in cells]
     delimiter = "\t" if "\t" in line and "," not in line else ","
+    if not arrow:
+        read = _numpy_wide(raw, end + 1, len(header), delimiter)
+        if read is None:
+            return None
+        return _checked(header, read[0], read[1], dates)
     names = [f"c{i}" for i in range(len(header))]
     try:
         table = pcsv.read_csv(
@@ -240,7 +252,22 @@ def columnar_wide(p: Path, raw: bytes, dates: _Dates) -> FactorHistory | None:
     if table.num_rows == 0:
         return None
     days = table.column(0).to_pylist()
-    if not all(_ISO_DAY.match(d) for d in days):
+    by_symbol = np.empty((len(header) - 1, table.num_rows))  # a row per symbol: contiguous
+    empty = 0
+    for j, column in enumerate(table.columns[1:]):
+        empty += column.null_count
+        by_symbol[j] = column.to_numpy()  # NaN where the cell is empty (null)
+    # NaN or inf written as text: the row reader names it
+    if int(np.isnan(by_symbol).sum()) != empty:
+        return None
+    return _checked(header, days, np.ascontiguousarray(by_symbol.T), dates)
+
+
+def _checked(header: list[str], days: list[str], prices: np.ndarray, dates: _Dates):
+    """The history of a columnar read, or None when a date or a close needs the row reader
+    (which names the line and the way out): ISO dates, strictly increasing, not after the
+    latest accepted; finite closes within the bounds (NaN: an empty cell)."""
+    if not days or not all(_ISO_DAY.match(d) for d in days):
         return None
     try:
         arr = np.array(days, dtype="datetime64[D]")
@@ -250,17 +277,115 @@ def columnar_wide(p: Path, raw: bytes, dates: _Dates) -> FactorHistory | None:
         return None
     if arr[0] < np.datetime64("0001-01-01"):  # year 0: no date the row reader takes
         return None
-    by_symbol = np.empty((len(header) - 1, table.num_rows))  # a row per symbol: contiguous
-    empty = 0
-    for j, column in enumerate(table.columns[1:]):
-        empty += column.null_count
-        by_symbol[j] = column.to_numpy()  # NaN where the cell is empty (null)
-    # NaN or inf written as text, a close out of bounds: the row reader names it
-    if int(np.isnan(by_symbol).sum()) != empty or np.isinf(by_symbol).any():
+    if np.isinf(prices).any() or (prices < MIN_CLOSE).any() or (prices > MAX_CLOSE).any():
         return None
-    if (by_symbol < MIN_CLOSE).any() or (by_symbol > MAX_CLOSE).any():
+    return FactorHistory(arr, tuple(header[1:]), prices)
+
+
+# Powers of ten exact in binary64 (10**22 is the largest): a decimal m / 10**k with m < 2**53
+# and k <= 22 is then one correctly rounded division, the same double as float(text).
+_POW10 = np.array([float(10**k) for k in range(23)])
+_POW10_INT = np.array([10**k for k in range(16)], dtype=np.int64)
+_MAX_DIGITS = 15  # mantissas below 10**15 < 2**53: exact in a double
+_CHUNK_BYTES = 1 << 22  # rows are parsed in pieces of about this many bytes
+
+
+def _numpy_wide(raw: bytes, body: int, n_cols: int, delimiter: str):
+    """The dates (strings) and closes of a wide CSV's rows from byte ``body`` on, parsed with
+    NumPy: plain decimals only (digits and one point; an empty cell is NaN); None for anything
+    else (a sign, an exponent, spaces, quotes, a short row), which the row reader judges."""
+    b = np.frombuffer(raw, dtype=np.uint8)[body:]
+    while b.size and b[-1] in (10, 13):  # trailing line ends
+        b = b[:-1]
+    if b.size == 0:
         return None
-    return FactorHistory(arr, tuple(header[1:]), np.ascontiguousarray(by_symbol.T))
+    ends = np.flatnonzero(b == 10)
+    ends = np.append(ends, b.size)  # each line's end (exclusive), the last one without \n
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    n_lines = ends.size
+    days: list[str] = []
+    prices = np.empty((n_lines, n_cols - 1))
+    sep = ord(delimiter)
+    per_chunk = max(1, int(_CHUNK_BYTES // max(1, b.size // n_lines)))
+    for first in range(0, n_lines, per_chunk):
+        last = min(first + per_chunk, n_lines)
+        chunk = b[starts[first] : ends[last - 1]]
+        got = _numpy_rows(chunk, last - first, n_cols, sep)
+        if got is None:
+            return None
+        days.extend(got[0])
+        prices[first:last] = got[1]
+    return days, prices
+
+
+def _numpy_rows(chunk: np.ndarray, n_lines: int, n_cols: int, sep: int):
+    """``_numpy_wide`` of whole lines (without the last line end): (dates, closes) or None."""
+    cr = chunk == 13
+    if cr.any():  # CRLF line ends: a CR only right before a LF
+        at = np.flatnonzero(cr)
+        if at[-1] + 1 >= chunk.size or not (chunk[at + 1] == 10).all():
+            return None
+    is_sep = (chunk == sep) | (chunk == 10)
+    if int(np.count_nonzero(is_sep)) != n_lines * n_cols - 1:
+        return None  # a short or a long row (or a blank line)
+    bounds = np.flatnonzero(is_sep)
+    # cell c covers [cell_start[c], cell_end[c]); cell c is (line c // n_cols, column c % n_cols)
+    cell_start = np.empty(n_lines * n_cols, dtype=np.int64)
+    cell_start[0] = 0
+    cell_start[1:] = bounds + 1
+    cell_end = np.append(bounds, chunk.size)
+    if not (chunk[cell_end[n_cols - 1 :: n_cols][:-1]] == 10).all():
+        return None  # the line ends are not where n_cols cells end
+    # the dates: the first cell of each line, YYYY-MM-DD (anything else: the row reader)
+    first = cell_start[::n_cols]
+    if not ((cell_end[::n_cols] - first) == 10).all():
+        return None
+    days = chunk[first[:, None] + np.arange(10)].view("S10").ravel()
+    try:
+        day_text = days.astype("U10").tolist()
+    except UnicodeDecodeError:
+        return None
+    # the closes: every byte outside the date cells is a digit, a point, a separator or a CR
+    in_date = np.zeros(chunk.size, dtype=bool)
+    in_date[first[:, None] + np.arange(10)] = True
+    digit = (chunk >= 48) & (chunk <= 57)
+    dot = chunk == 46
+    if not (digit | dot | is_sep | cr | in_date).all():
+        return None
+    digit &= ~in_date
+    cell = np.cumsum(is_sep, dtype=np.int32)  # each byte's cell: the separators before it
+    n_cells = n_lines * n_cols
+    at = np.flatnonzero(digit)  # the digits, in order; each cell's digits are consecutive
+    d_cell = cell[at]
+    if at.size == 0:
+        closes = np.full(n_cells, np.nan)
+        return day_text, closes.reshape(n_lines, n_cols)[:, 1:]
+    start = np.flatnonzero(np.diff(d_cell, prepend=-1))  # each non-empty cell's first digit
+    count = np.diff(np.append(start, at.size))
+    if count.max() > _MAX_DIGITS:
+        return None
+    owner = d_cell[start]  # the cell of each run of digits
+    point_at = np.flatnonzero(dot)
+    point_cell = cell[point_at]
+    if point_cell.size and (np.diff(point_cell) == 0).any():
+        return None  # two points in a cell
+    point = np.full(n_cells, np.iinfo(np.int64).max)
+    point[point_cell] = point_at
+    has_digits = np.zeros(n_cells, dtype=bool)
+    has_digits[owner] = True
+    if (~has_digits[point_cell]).any():
+        return None  # a point without a digit
+    # the place of each digit: the digits after it in its cell; past the point: a decimal
+    rank = np.arange(at.size) - np.repeat(start, count)
+    place = np.repeat(count, count) - rank - 1
+    value = (chunk[at].astype(np.int64) - 48) * _POW10_INT[place]
+    mantissa = np.add.reduceat(value, start)  # exact integers (< 10**15)
+    decimals = np.add.reduceat((at > point[d_cell]).astype(np.int64), start)
+    closes = np.full(n_cells, np.nan)  # an empty cell: no close that day
+    closes[owner] = mantissa / _POW10[decimals]
+    return day_text, closes.reshape(n_lines, n_cols)[:, 1:]
 
 
 def _wide(p: Path, header: list[str], rows, dates: _Dates) -> FactorHistory:
