@@ -3,18 +3,9 @@
 import type { Formatters } from "../lib/format";
 import type { DensityPoint, Marker } from "../lib/histogram";
 import { niceTicks } from "../lib/ticks";
+import { markerLines } from "./LossHistogram";
 import { AXIS_TICK, COLORS } from "./theme";
-import {
-  Area,
-  AreaChart,
-  CartesianGrid,
-  ReferenceLine,
-  ResponsiveContainer,
-  STILL,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from "./recharts";
+import { Area, AreaChart, CartesianGrid, ResponsiveContainer, STILL, Tooltip, XAxis, YAxis } from "./recharts";
 
 export function LossDensity({
   points,
@@ -77,22 +68,7 @@ export function LossDensity({
             connectNulls={false}
             {...STILL}
           />
-          {markers.map((m) => (
-            <ReferenceLine
-              key={m.label}
-              x={m.pnl}
-              stroke={m.label === "VaR" ? COLORS.loss : COLORS.es}
-              strokeDasharray={m.label === "VaR" ? undefined : "4 3"}
-              strokeWidth={2}
-              label={{
-                value: `${m.label} ${fmt.compact(m.value)}`,
-                position: "insideTopLeft",
-                dy: m.label === "VaR" ? 0 : 18,
-                fill: m.label === "VaR" ? COLORS.loss : COLORS.es,
-                fontSize: 12,
-              }}
-            />
-          ))}
+          {markerLines(markers, fmt)}
         </AreaChart>
       </ResponsiveContainer>
     </div>

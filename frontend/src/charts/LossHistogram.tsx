@@ -68,26 +68,32 @@ export function LossHistogram({ bins, markers, fmt, height = 300 }: LossHistogra
               <Cell key={b.mid} fill={b.tail ? COLORS.loss : COLORS.bars} />
             ))}
           </Bar>
-          {markers.map((m) => (
-            <ReferenceLine
-              key={m.label}
-              x={m.pnl}
-              stroke={m.label === "VaR" ? COLORS.loss : COLORS.es}
-              strokeDasharray={m.label === "VaR" ? undefined : "4 3"}
-              strokeWidth={2}
-              label={{
-                value: `${m.label} ${fmt.compact(m.value)}`,
-                // both to the right of their line, ES a row lower: ES lies left of VaR, and a
-                // label left of it ran into the y-axis
-                position: "insideTopLeft",
-                dy: m.label === "VaR" ? 0 : 18,
-                fill: m.label === "VaR" ? COLORS.loss : COLORS.es,
-                fontSize: 12,
-              }}
-            />
-          ))}
+          {markerLines(markers, fmt)}
         </BarChart>
       </ResponsiveContainer>
     </div>
   );
+}
+
+/** VaR and ES as vertical lines on a P&L axis, each labelled with its amount (the loss
+ * distribution's histogram and the parametric density share them). */
+export function markerLines(markers: readonly Marker[], fmt: Formatters) {
+  return markers.map((m) => (
+    <ReferenceLine
+      key={m.label}
+      x={m.pnl}
+      stroke={m.label === "VaR" ? COLORS.loss : COLORS.es}
+      strokeDasharray={m.label === "VaR" ? undefined : "4 3"}
+      strokeWidth={2}
+      label={{
+        value: `${m.label} ${fmt.compact(m.value)}`,
+        // both to the right of their line, ES a row lower: ES lies left of VaR, and a label
+        // left of it ran into the y-axis
+        position: "insideTopLeft",
+        dy: m.label === "VaR" ? 0 : 18,
+        fill: m.label === "VaR" ? COLORS.loss : COLORS.es,
+        fontSize: 12,
+      }}
+    />
+  ));
 }

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { type ApiClient, isAbort, messageOf } from "../api/client";
 import type { Method, StoredReport } from "../api/types";
 import { HistoryChart } from "../charts/HistoryChart";
+import { ConfidenceSelect } from "../components/ConfidenceSelect";
 import { Export } from "../components/Export";
 import { Empty, Failure, Loading, Panel } from "../components/Panel";
 import { fileName } from "../lib/export";
@@ -83,23 +84,13 @@ export function HistoryView({
           ))}
         </select>
       </span>
-      {confidences.length > 1 ? (
-        <span className="inline-field">
-          <label htmlFor="history-confidence">at</label>
-          <select
-            id="history-confidence"
-            data-testid="history-confidence"
-            value={at}
-            onChange={(e) => setConfidence(Number(e.target.value))}
-          >
-            {confidences.map((c) => (
-              <option key={c} value={c}>
-                {confidenceLabel(c)}
-              </option>
-            ))}
-          </select>
-        </span>
-      ) : null}
+      <ConfidenceSelect
+        id="history-confidence"
+        testId="history-confidence"
+        levels={confidences}
+        value={at}
+        onChange={setConfidence}
+      />
       <span className="inline-field" role="group" aria-label="range" data-testid="history-range">
         {RANGES.map((r) => (
           <button

@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { METHODS, type Method, type RiskReport } from "../api/types";
 import { MethodBars } from "../charts/MethodBars";
+import { ConfidenceSelect } from "../components/ConfidenceSelect";
 import { Export } from "../components/Export";
 import { JobProgress } from "../components/JobProgress";
 import { Failure, Loading, Panel } from "../components/Panel";
@@ -86,22 +87,7 @@ export function MethodsView({
               what="table (the JSON: each method's report)"
             />
           ) : null}
-          {levels.length > 1 ? (
-            <span className="inline-field">
-              <label htmlFor="methods-confidence">at</label>
-              <select
-                id="methods-confidence"
-                value={confidence}
-                onChange={(e) => setConfidence(Number(e.target.value))}
-              >
-                {levels.map((c) => (
-                  <option key={c} value={c}>
-                    {confidenceLabel(c)}
-                  </option>
-                ))}
-              </select>
-            </span>
-          ) : null}
+          <ConfidenceSelect id="methods-confidence" levels={levels} value={confidence} onChange={setConfidence} />
         </>
       }
     >

@@ -5,6 +5,7 @@ import { LimitBars } from "../charts/LimitBars";
 import { LossDensity } from "../charts/LossDensity";
 import { LossHistogram } from "../charts/LossHistogram";
 import { WaterfallChart } from "../charts/WaterfallChart";
+import { ConfidenceSelect } from "../components/ConfidenceSelect";
 import { Export } from "../components/Export";
 import { Empty, Panel } from "../components/Panel";
 import { groupLabel, groupMembers, type Group } from "../lib/drill";
@@ -76,18 +77,8 @@ function ConfidencePicker({
   onChange: (c: number) => void;
   id: string;
 }) {
-  if (report.results.length < 2) return null;
   return (
-    <span className="inline-field">
-      <label htmlFor={id}>at</label>
-      <select id={id} value={value} onChange={(e) => onChange(Number(e.target.value))}>
-        {report.results.map((m) => (
-          <option key={m.confidence} value={m.confidence}>
-            {confidenceLabel(m.confidence)}
-          </option>
-        ))}
-      </select>
-    </span>
+    <ConfidenceSelect id={id} levels={report.results.map((m) => m.confidence)} value={value} onChange={onChange} />
   );
 }
 
